@@ -1,0 +1,75 @@
+import { loadConfig } from '../config.ts';
+import { createLogger } from '../lib/logger.ts';
+import { runApi, runMigrations, runWorker } from './services.ts';
+import { start } from './start.ts';
+import { bundleWorkflows } from '../temporal/bundle.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './services.ts';
+import { createOrm } from '../db/orm.ts';
+
+const HELP = `chainflow <command>
+
+Commands:
+  start      everything on embedded defaults: PostgreSQL, Temporal dev server + UI,
+             worker, API and editor (uses DATABASE_URL / TEMPORAL_ADDRESS when set)
+  worker     run a worker on task queue TEMPORAL_TASK_QUEUE (needs DATABASE_URL)
+  api        run the HTTP API and web app on PORT (needs DATABASE_URL)
+  migrate    apply database migrations to DATABASE_URL
+  migration:create <name>
+             write a new migration from the entity diff (needs DATABASE_URL)
+  bundle     pre-build the workflow bundle into dist/workflow-bundle.js
+  help       this text
+
+Configuration comes from environment variables; see the README.`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'help'] = argv;
+  const config = loadConfig();
+  switch (command) {
+    case 'start':
+      await start(config);
+      return;
+    case 'worker':
+      await runWorker(config);
+      return;
+    case 'api':
+      await runApi(config);
+      return;
+    case 'migrate':
+      await runMigrations(config, createLogger(config.logLevel, 'migrate'));
+      return;
+    case 'migration:create': {
+      const name = argv[1];
+      if (!name || !/^[a-z0-9-]+$/.test(name)) throw new Error('Usage: chainflow migration:create <name> (lowercase letters, digits, dashes)');
+      if (!config.databaseUrl) throw new Error('DATABASE_URL is not set: point it at a database migrated to the current schema.');
+      const orm = await createOrm({ url: config.databaseUrl, poolMax: 1 });
+      try {
+        const res = await orm.migrator.create(join(ROOT, 'db', 'migrations'), false, false, name);
+        process.stdout.write(res.fileName ? `wrote db/migrations/${res.fileName}: add it to db/migrations/index.ts\n` : 'no schema changes\n');
+      } finally {
+        await orm.close();
+      }
+      return;
+    }
+    case 'bundle': {
+      mkdirSync(join(ROOT, 'dist'), { recursive: true });
+      writeFileSync(join(ROOT, 'dist', 'workflow-bundle.js'), await bundleWorkflows());
+      process.stdout.write('wrote dist/workflow-bundle.js\n');
+      return;
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${HELP}\n`);
+      return;
+    default:
+      process.stderr.write(`Unknown command "${command}".\n\n${HELP}\n`);
+      process.exit(2);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

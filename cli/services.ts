@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config.ts';
+import { createOrm, migrate } from '../db/orm.ts';
+import { createLogger, redactUrl, type Logger } from '../lib/logger.ts';
+import { connectClient, connectWorker, ensureSearchAttributes, temporalTarget } from '../temporal/connection.ts';
+import { cachedWorkflowBundle } from '../temporal/bundle.ts';
+import { createWorker } from '../temporal/worker.ts';
+import { installTemporalRuntime } from '../temporal/runtime.ts';
+import { createActivities } from '../activities/index.ts';
+import { createApp } from '../api/app.ts';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const WEB_DIST = join(ROOT, 'web', 'dist');
+
+function databaseUrl(config: Config): string {
+  if (!config.databaseUrl) throw new Error('DATABASE_URL is not set. `chainflow start` sets it for its children; set it when running this command alone.');
+  return config.databaseUrl;
+}
+
+/** Runs pending migrations against DATABASE_URL. */
+export async function runMigrations(config: Config, logger: Logger): Promise<string[]> {
+  const orm = await createOrm({ url: databaseUrl(config), poolMax: 2 });
+  try {
+    const applied = await migrate(orm);
+    logger.info({ applied, database: redactUrl(databaseUrl(config)) }, applied.length ? 'migrations applied' : 'schema up to date');
+    return applied;
+  } finally {
+    await orm.close();
+  }
+}
+
+/** Stops the process when its supervisor (chainflow start) dies, so nothing is orphaned. */
+function watchSupervisor(onGone: () => void): void {
+  const supervisor = Number(process.env.CHAINFLOW_SUPERVISOR_PID ?? 0);
+  if (!supervisor) return;
+  const timer = setInterval(() => {
+    try {
+      process.kill(supervisor, 0);
+    } catch {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 1000);
+  timer.unref();
+}
+
+function onStopSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = () => {
+    if (stopping) return;
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  watchSupervisor(handler);
+}
+
+/** `chainflow worker`: the worker on task queue `chainflow` until SIGTERM. */
+export async function runWorker(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel, 'worker');
+  installTemporalRuntime(logger);
+  const orm = await createOrm({ url: databaseUrl(config) });
+  const target = temporalTarget(config);
+  const connection = await connectWorker(target);
+  const client = await connectClient(target);
+  await ensureSearchAttributes(client.connection, target.namespace);
+  await client.connection.close();
+  const bundlePath = await cachedWorkflowBundle(join(config.dataDir, 'cache'));
+  const worker = await createWorker({
+    connection,
+    namespace: target.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: createActivities({ orm, logger }),
+    workflowBundlePath: bundlePath,
+  });
+  const running = worker.run().finally(async () => {
+    await connection.close();
+    await orm.close();
+    logger.info('worker stopped');
+  });
+  onStopSignal(async () => {
+    logger.info('worker shutting down');
+    worker.shutdown();
+    await running;
+  });
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, address: target.address }, 'worker running');
+  await running;
+}
+
+/** `chainflow api`: the HTTP API and web app until SIGTERM. */
+export async function runApi(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel, 'api');
+  const orm = await createOrm({ url: databaseUrl(config) });
+  const temporal = await connectClient(temporalTarget(config));
+  const app = createApp({
+    orm,
+    temporal,
+    logger,
+    webDir: WEB_DIST,
+    temporalUiUrl: config.temporal.uiUrl,
+  });
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  logger.info({ url: config.publicUrl }, 'api listening');
+  onStopSignal(async () => {
+    logger.info('api shutting down');
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    await temporal.connection.close();
+    await orm.close();
+    logger.info('api stopped');
+  });
+}

@@ -1,0 +1,11 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261122035318_engine } from './0001-engine.ts';
+
+/**
+ * Every migration, in order. Listed here rather than discovered on disk so the same list
+ * works from sources, from a bundle and in tests. `chainflow migration:create <name>`
+ * writes a new file from the entity diff; append it below.
+ */
+export const migrationsList: MigrationObject[] = [
+  { name: 'Migration20261122035318_engine', class: Migration20261122035318_engine },
+];

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+/** Entry point of the workflow code (everything the workflow sandbox runs). */
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Folders whose sources end up in the workflow bundle. */
+const BUNDLED_DIRS = ['workflows', 'chain'];
+
+function sourceFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return name.endsWith('.ts') && !name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+/** A content hash of the bundled sources and the SDK version: the cache key. */
+export function workflowSourceHash(): string {
+  const hash = createHash('sha256');
+  const sdk = JSON.parse(readFileSync(join(ROOT, 'node_modules/@temporalio/worker/package.json'), 'utf8')) as { version: string };
+  hash.update(sdk.version);
+  for (const file of BUNDLED_DIRS.flatMap((d) => sourceFiles(join(ROOT, d))).sort()) {
+    hash.update(relative(ROOT, file));
+    hash.update(readFileSync(file));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Bundles the workflow code (webpack, as the SDK does) and returns the code. */
+export async function bundleWorkflows(): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { log: () => {}, trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: console.error },
+  });
+  return code;
+}
+
+/**
+ * Returns the path of a bundle for the current sources: a pre-built one when its hash
+ * matches, else a fresh bundle written to `cacheDir/workflow-bundle-<hash>.js`.
+ */
+export async function cachedWorkflowBundle(cacheDir: string): Promise<string> {
+  const path = join(cacheDir, `workflow-bundle-${workflowSourceHash()}.js`);
+  if (existsSync(path)) return path;
+  mkdirSync(cacheDir, { recursive: true });
+  writeFileSync(path, await bundleWorkflows());
+  return path;
+}

@@ -1,0 +1,24 @@
+import { Worker, type NativeConnection } from '@temporalio/worker';
+
+export interface WorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: object;
+  /** Path of a pre-built workflow bundle (see temporal/bundle.ts). */
+  workflowBundlePath: string;
+  /** Seconds activities get to finish on shutdown. */
+  shutdownGraceTime?: string;
+}
+
+/** Creates the Chainflow worker for one task queue (not yet running). */
+export async function createWorker(opts: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: opts.activities,
+    workflowBundle: { codePath: opts.workflowBundlePath },
+    shutdownGraceTime: opts.shutdownGraceTime ?? '10s',
+  });
+}

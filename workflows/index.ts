@@ -1,0 +1,2 @@
+// Every workflow type the Chainflow worker registers. Deterministic code only.
+export {};
