@@ -3,7 +3,7 @@ import { createLogger } from '../lib/logger.ts';
 import { runApi, runMigrations, runWorker } from './services.ts';
 import { start } from './start.ts';
 import { bundleWorkflows } from '../temporal/bundle.ts';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './services.ts';
 import { createOrm } from '../db/orm.ts';
@@ -25,6 +25,8 @@ Configuration comes from environment variables; see the README.`;
 
 async function main(argv: string[]): Promise<void> {
   const [command = 'help'] = argv;
+  // A .env file in the working directory fills in variables the shell did not set.
+  if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig();
   switch (command) {
     case 'start':

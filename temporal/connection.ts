@@ -70,6 +70,7 @@ export async function ensureSearchAttributes(connection: ConnectionLike, namespa
       `Search attributes ${Object.keys(wanted).join(', ')} are missing on namespace "${namespace}" and could not be added ` +
         `(${err instanceof Error ? err.message : String(err)}). Add them with ` +
         `\`temporal operator search-attribute create --namespace ${namespace} --name ChainId --type Keyword\` (and the others in docs/deploy.md).`,
+      { cause: err },
     );
   }
 }
