@@ -44,7 +44,8 @@ export function ensureNode() {
   const res = spawnSync(
     'npm',
     ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefix', join(TOOLS_DIR, 'node'), NODE_PACKAGE],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    // stdout goes to stderr: callers read the node path from our stdout.
+    { stdio: ['ignore', process.stderr, 'inherit'] },
   );
   if (res.status !== 0 || !existsSync(bundled)) {
     throw new Error(`Could not install ${NODE_PACKAGE} from the npm registry. Install Node 24 yourself and run again.`);
@@ -104,7 +105,7 @@ export function ensureWheels() {
   const res = spawnSync(
     'python3',
     ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-warn-script-location', '--target', join(TOOLS_DIR, 'pip'), ...missing],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    { stdio: ['ignore', process.stderr, 'inherit'] },
   );
   if (res.status !== 0) log('pip could not install the Temporal wheels; see the message above.');
   return res.status === 0;
