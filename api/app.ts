@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from '../lib/logger.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
 import { healthRoutes } from './routes/health.ts';
+import { chatRoutes } from './routes/chat.ts';
 
 export interface AppDeps {
   orm: MikroORM;
@@ -15,6 +16,8 @@ export interface AppDeps {
   webDir?: string;
   /** Temporal UI base URL, shown to the web app. */
   temporalUiUrl?: string | undefined;
+  /** Task queue of the dialogue workflows. */
+  taskQueue: string;
 }
 
 /** Builds the Express app without listening (cli/ listens; tests use it directly). */
@@ -34,6 +37,7 @@ export function createApp(deps: AppDeps): Express {
       temporalUiUrl: deps.temporalUiUrl ?? null,
     });
   });
+  api.use(chatRoutes({ orm: deps.orm, temporal: deps.temporal, taskQueue: deps.taskQueue }));
   app.use('/api/v1', api);
   app.use('/api', notFoundHandler);
 

@@ -18,13 +18,15 @@ function databaseUrl(config: Config): string {
   return config.databaseUrl;
 }
 
-/** Runs pending migrations against DATABASE_URL. */
-export async function runMigrations(config: Config, logger: Logger): Promise<string[]> {
+/** Runs pending migrations against DATABASE_URL; with `seed`, imports the examples into an empty installation. */
+export async function runMigrations(config: Config, logger: Logger, opts: { seed?: boolean } = {}): Promise<{ applied: string[]; seeded: string[] }> {
   const orm = await createOrm({ url: databaseUrl(config), poolMax: 2 });
   try {
     const applied = await migrate(orm);
     logger.info({ applied, database: redactUrl(databaseUrl(config)) }, applied.length ? 'migrations applied' : 'schema up to date');
-    return applied;
+    const { seedExamples } = await import('./seed.ts');
+    const seeded = opts.seed ? await seedExamples(orm) : [];
+    return { applied, seeded };
   } finally {
     await orm.close();
   }
@@ -106,6 +108,7 @@ export async function runApi(config: Config): Promise<void> {
     logger,
     webDir: WEB_DIST,
     temporalUiUrl: config.temporal.uiUrl,
+    taskQueue: config.temporal.taskQueue,
   });
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {

@@ -74,8 +74,9 @@ export async function start(config: Config): Promise<void> {
 
     // 2. Migrations
     say('applying migrations');
-    const applied = await runMigrations({ ...config, databaseUrl }, createLogger('warn', 'migrate'));
+    const { applied, seeded } = await runMigrations({ ...config, databaseUrl }, createLogger('warn', 'migrate'), { seed: true });
     say(applied.length ? `  applied ${applied.join(', ')}` : '  schema up to date');
+    if (seeded.length) say(`  imported the example chains: ${seeded.join(', ')}`);
 
     // 3. Temporal
     let temporalAddress = config.temporal.address;

@@ -1,2 +1,3 @@
 // Every workflow type the Chainflow worker registers. Deterministic code only.
-export {};
+export { dialogue } from './dialogue.ts';
+export { messageSignal, sendUpdate, stateQuery, stopSignal } from './definitions.ts';

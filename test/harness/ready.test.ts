@@ -33,7 +33,7 @@ afterAll(async () => {
 
 describe('GET /ready', () => {
   it('answers 200 when PostgreSQL and Temporal both answer, 503 naming PostgreSQL while it is down, 200 again after', async () => {
-    const app = createApp({ orm, temporal: client, logger: createLogger('silent', 'test') });
+    const app = createApp({ orm, temporal: client, logger: createLogger('silent', 'test'), taskQueue: 'unused' });
 
     const up = await request(app).get('/ready');
     expect(up.status).toBe(200);
@@ -54,10 +54,10 @@ describe('GET /ready', () => {
   });
 
   it('answers 503 naming Temporal when the namespace cannot be described', async () => {
-    const app = createApp({ orm, temporal: client, logger: createLogger('silent', 'test') });
+    const app = createApp({ orm, temporal: client, logger: createLogger('silent', 'test'), taskQueue: 'unused' });
     const { Client } = await import('@temporalio/client');
     const wrongNamespace = new Client({ connection: client.connection, namespace: 'no-such-namespace' });
-    const res = await request(createApp({ orm, temporal: wrongNamespace, logger: createLogger('silent', 'test') })).get('/ready');
+    const res = await request(createApp({ orm, temporal: wrongNamespace, logger: createLogger('silent', 'test'), taskQueue: 'unused' })).get('/ready');
     expect(res.status).toBe(503);
     expect(res.body.message).toBe('Not ready: temporal unavailable.');
     expect(res.body.checks.temporal.error).toMatch(/no-such-namespace|not found/i);

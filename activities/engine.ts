@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { ChainIR, JsonObject, JsonValue } from '../chain/index.ts';
+import { ChainVersionSchema } from '../db/entities.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Channel, OutboundMessage, RunEventRecord } from '../workflows/types.ts';
+
+export interface LoadedVersion {
+  chainId: string;
+  versionId: string;
+  versionNumber: number | null;
+  kind: 'published' | 'draft';
+  ir: ChainIR;
+}
+
+export interface VariableOwners {
+  user: string;
+  chat: string;
+  bot: string;
+}
+
+export interface VariableWriteRecord {
+  scope: 'user' | 'chat' | 'bot';
+  ownerKey: string;
+  name: string;
+  /** null deletes the variable. */
+  value: JsonValue | null;
+}
+
+export interface FlushInput {
+  /** The workflow id. */
+  runId: string;
+  /** The Temporal run id of the execution that produced the events. */
+  executionId: string;
+  run: {
+    chainId: string;
+    versionId: string;
+    versionNumber: number | null;
+    channel: Channel;
+    botId: string | null;
+    status: 'running' | 'waiting' | 'completed' | 'failed' | 'stopped';
+    currentNode: string | null;
+  };
+  events: RunEventRecord[];
+}
+
+export interface DeliverInput {
+  channel: Channel;
+  botId?: string;
+  chatKey: string;
+  messages: OutboundMessage[];
+}
+
+export interface EngineDeps {
+  orm: MikroORM;
+  logger: Logger;
+}
+
+/** IRs by version id, per worker process. Versions are immutable, so entries never go stale. */
+const irCache = new Map<string, LoadedVersion>();
+const IR_CACHE_LIMIT = 500;
+
+/**
+ * The engine's activities: chain versions, persisted variables, run events, delivery.
+ * `loadChainVersion` and `flushRunEvents` run as local activities.
+ */
+export function createEngineActivities({ orm, logger }: EngineDeps) {
+  return {
+    /** Loads a chain version's IR by id (cached per worker). */
+    async loadChainVersion(versionId: string): Promise<LoadedVersion> {
+      const cached = irCache.get(versionId);
+      if (cached) return cached;
+      const row = await orm.em.fork().findOne(ChainVersionSchema, { id: versionId });
+      if (!row) {
+        throw ApplicationFailure.nonRetryable(`Chain version ${versionId} does not exist (deleted?).`, 'version_not_found');
+      }
+      const loaded: LoadedVersion = {
+        chainId: row.chainId,
+        versionId: row.id,
+        versionNumber: row.number ?? null,
+        kind: row.kind,
+        ir: row.ir as unknown as ChainIR,
+      };
+      if (irCache.size >= IR_CACHE_LIMIT) irCache.delete(irCache.keys().next().value as string);
+      irCache.set(versionId, loaded);
+      return loaded;
+    },
+
+    /** The persisted user/chat/bot variables of a session's owners. */
+    async loadVariables(owners: VariableOwners): Promise<{ user: JsonObject; chat: JsonObject; bot: JsonObject }> {
+      const rows = await orm.em.getConnection().execute<{ scope: 'user' | 'chat' | 'bot'; name: string; value: JsonValue }[]>(
+        `select scope, name, value from variable
+          where (scope = 'user' and owner_key = ?) or (scope = 'chat' and owner_key = ?) or (scope = 'bot' and owner_key = ?)`,
+        [owners.user, owners.chat, owners.bot],
+      );
+      const result = { user: {} as JsonObject, chat: {} as JsonObject, bot: {} as JsonObject };
+      for (const row of rows) result[row.scope][row.name] = row.value;
+      return result;
+    },
+
+    /** Upserts (or deletes, for null) persisted variables. */
+    async saveVariables(writes: VariableWriteRecord[]): Promise<void> {
+      if (writes.length === 0) return;
+      const conn = orm.em.getConnection();
+      await orm.em.fork().transactional(async (em) => {
+        const tx = em.getTransactionContext();
+        for (const w of writes) {
+          if (w.value === null) {
+            await conn.execute('delete from variable where scope = ? and owner_key = ? and name = ?', [w.scope, w.ownerKey, w.name], 'run', tx);
+          } else {
+            await conn.execute(
+              `insert into variable (id, scope, owner_key, name, value, updated_at) values (?, ?, ?, ?, ?::jsonb, now())
+               on conflict (scope, owner_key, name) do update set value = excluded.value, updated_at = now()`,
+              [randomUUID(), w.scope, w.ownerKey, w.name, JSON.stringify(w.value)],
+              'run',
+              tx,
+            );
+          }
+        }
+      });
+    },
+
+    /**
+     * Writes buffered run events (idempotent: a retried flush inserts nothing twice) and
+     * keeps the run's index row current.
+     */
+    async flushRunEvents(input: FlushInput): Promise<void> {
+      const conn = orm.em.getConnection();
+      await orm.em.fork().transactional(async (em) => {
+        const tx = em.getTransactionContext();
+        const r = input.run;
+        const closed = r.status === 'completed' || r.status === 'failed' || r.status === 'stopped';
+        await conn.execute(
+          `insert into run (id, chain_id, version_id, version_number, channel, bot_id, status, current_node, started_at, updated_at, closed_at)
+           values (?, ?, ?, ?, ?, ?, ?, ?, now(), now(), ${closed ? 'now()' : 'null'})
+           on conflict (id) do update set version_id = excluded.version_id, version_number = excluded.version_number,
+             status = excluded.status, current_node = excluded.current_node, updated_at = now(),
+             closed_at = ${closed ? 'now()' : 'null'},
+             started_at = case when run.closed_at is not null and excluded.closed_at is null then now() else run.started_at end`,
+          [input.runId, r.chainId, r.versionId, r.versionNumber, r.channel, r.botId, r.status, r.currentNode],
+          'run',
+          tx,
+        );
+        if (input.events.length === 0) return;
+        const values: unknown[] = [];
+        const rows = input.events.map((e) => {
+          values.push(input.runId, input.executionId, e.seq, e.type, e.nodeId ?? null, JSON.stringify(e.payload), new Date(e.at));
+          return '(?, ?, ?, ?, ?, ?::jsonb, ?)';
+        });
+        await conn.execute(
+          `insert into run_event (run_id, execution_id, seq, type, node_id, payload, at) values ${rows.join(', ')}
+           on conflict (run_id, execution_id, seq) do nothing`,
+          values,
+          'run',
+          tx,
+        );
+      });
+      logger.debug({ runId: input.runId, events: input.events.length }, 'run events flushed');
+    },
+
+    /**
+     * Delivers replies on channels with an external service. The web channel needs no
+     * delivery: its replies are answered through the `send` Update and kept in the run's
+     * transcript, which the web chat reads.
+     */
+    async deliverMessage(input: DeliverInput): Promise<{ delivered: string[] }> {
+      throw ApplicationFailure.nonRetryable(
+        `The ${input.channel} channel is not connected in this installation yet; ${input.messages.length} message(s) were not sent.`,
+        'channel_unavailable',
+      );
+    },
+  };
+}
+
+export type EngineActivities = ReturnType<typeof createEngineActivities>;

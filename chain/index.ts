@@ -1,0 +1,74 @@
+// The chain language: public surface. Pure, deterministic, no I/O — safe in the
+// workflow sandbox, the API and the browser.
+
+export { graphSchema, graphNodeSchema, graphEdgeSchema, variableDeclarationSchema, nodeIdSchema, languageSchema, slugSchema } from './graph.ts';
+export type { Graph, GraphInput, GraphNode, GraphEdge, VariableDeclaration } from './graph.ts';
+
+export { nodeSpecs, nodeTypes, nodeSchema, builtinNodeSchema, pluginNodeSchema, specFor, isBuiltinNodeType } from './nodes/index.ts';
+export type { ChainNode, BuiltinNode, PluginNode, NodeConfig } from './nodes/index.ts';
+export { builtinNodeTypes, portsOf, waitsOf } from './nodes/spec.ts';
+export type { BuiltinNodeType, NodeSpec, NodeCategory, Port, Localized, FieldMeta, Widget, NodeIssue } from './nodes/spec.ts';
+export { PLUGIN_TYPE_PATTERN, parsePluginType, isPluginType } from './nodes/plugin.ts';
+export type { PluginNodeType } from './nodes/plugin.ts';
+export { entryKey, normalizeCommand } from './nodes/start.ts';
+export type { Trigger } from './nodes/start.ts';
+export { validateAnswer } from './nodes/ask.ts';
+export type { Answer, AnswerCheck, AnswerValidator } from './nodes/ask.ts';
+export { applyAssignments } from './nodes/set.ts';
+export type { Assignment, AssignmentProblem } from './nodes/set.ts';
+export { resolveDelay } from './nodes/delay.ts';
+export type { DelayConfig } from './nodes/delay.ts';
+export type { MessageConfig } from './nodes/message.ts';
+export type { AskConfig } from './nodes/ask.ts';
+export type { ConditionConfig } from './nodes/condition.ts';
+export type { SwitchConfig } from './nodes/switch.ts';
+export type { SetConfig } from './nodes/set.ts';
+export type { HttpConfig } from './nodes/http.ts';
+export type { LlmConfig } from './nodes/llm.ts';
+export type { CodeConfig } from './nodes/code.ts';
+export type { SubchainConfig } from './nodes/subchain.ts';
+export type { SplitConfig } from './nodes/split.ts';
+export type { GotoConfig } from './nodes/goto.ts';
+export type { EndConfig } from './nodes/end.ts';
+export type { StartConfig } from './nodes/start.ts';
+export type { Buttons } from './nodes/common.ts';
+export { parseCommand, findEntry, resolveLanguage, localizeMessage, localizeAsk } from './entries.ts';
+
+export { compileChain } from './compile.ts';
+export type { CompileOptions, CompileResult } from './compile.ts';
+export { compileErrorCodes } from './compile-errors.ts';
+export type { CompileError, CompileErrorCode } from './compile-errors.ts';
+export { hashIr, IR_FORMAT_VERSION } from './ir.ts';
+export type { ChainIR, IrNode, BuiltinIrNode, PluginIrNode, IrEdge, IrVariable, CompiledChain } from './ir.ts';
+
+export { evaluateRules, checkRules, ruleVariables, ruleSchema, ruleGroupSchema, ruleOperators, ruleOperatorInfo } from './rules.ts';
+export type { Rule, RuleGroup, RuleGroupInput, RuleOperator, RuleProblem } from './rules.ts';
+export { checkRegex, regexTest, MAX_REGEX_INPUT } from './regex.ts';
+
+export { parseTemplate, renderTemplate, hasExpressions, valueToText, templateFilters } from './template.ts';
+export type { ParsedTemplate, TemplatePart, TemplateProblem, RenderOptions } from './template.ts';
+
+export {
+  scopeNames,
+  writableScopes,
+  variableTypes,
+  builtinVariables,
+  createScope,
+  getVariable,
+  setVariable,
+  unsetVariable,
+  parseVariablePath,
+  coerceValue,
+  VariableError,
+} from './scope.ts';
+export type { Scope, ScopeName, ReadableScope, VariableType } from './scope.ts';
+
+export { parseDuration, checkDuration, formatDuration, DurationError, MAX_DURATION_MS } from './duration.ts';
+export { formatDate, toEpochMs, zonedDateTimeToEpochMs, isValidTimeZone } from './time.ts';
+export { checkCron } from './cron.ts';
+export { readJsonPath, parseJsonPath } from './json-path.ts';
+export { chooseVariant } from './split.ts';
+export { sha256Hex } from './hash.ts';
+export { canonicalJson } from './json.ts';
+export type { JsonValue, JsonObject } from './json.ts';
+export { greetingGraph } from './examples.ts';

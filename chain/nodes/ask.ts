@@ -1,0 +1,160 @@
+import { z } from 'zod';
+import type { JsonValue } from '../json.ts';
+import { regexTest } from '../regex.ts';
+import {
+  buttonsSchema,
+  buttonTemplates,
+  durationSchema,
+  field,
+  formatSchema,
+  templateSchema,
+  variantLanguageIssues,
+  variantsSchema,
+  writableVariableSchema,
+  type Buttons,
+} from './common.ts';
+import { defineNode, l, type NodeIssue, type Port, type TemplateRef } from './spec.ts';
+
+export const validatorSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none') }),
+  z.object({
+    kind: z.literal('regex'),
+    pattern: field(z.string().min(1), l('Pattern', 'Шаблон'), l('RE2 regular expression, searched in the reply; anchor with ^…$ to match the whole reply', 'Регулярное выражение RE2, ищется в ответе; ^…$ — весь ответ целиком')),
+    ignoreCase: field(z.boolean().default(false), l('Ignore case', 'Без учёта регистра'), undefined, 'switch'),
+  }),
+  z.object({
+    kind: z.literal('number'),
+    min: field(z.number().optional(), l('Minimum', 'Минимум')),
+    max: field(z.number().optional(), l('Maximum', 'Максимум')),
+    integer: field(z.boolean().default(false), l('Whole numbers only', 'Только целые'), undefined, 'switch'),
+  }),
+  z.object({ kind: z.literal('email') }),
+  z.object({ kind: z.literal('phone') }),
+  z.object({
+    kind: z.literal('choice'),
+    choices: field(z.array(z.string().min(1).max(200)).max(100).optional(), l('Choices', 'Варианты'), l('Accepted answers; empty = the buttons (their value, else text)', 'Допустимые ответы; пусто — кнопки (их value, иначе текст)')),
+  }),
+]);
+export type AnswerValidator = z.infer<typeof validatorSchema>;
+
+export const askConfigSchema = z.object({
+  prompt: field(templateSchema.min(1), l('Question', 'Вопрос'), l('Sent before waiting for the reply', 'Отправляется перед ожиданием ответа'), 'template'),
+  format: formatSchema,
+  buttons: buttonsSchema.optional(),
+  variants: variantsSchema(
+    z.object({ prompt: templateSchema.min(1), buttons: buttonsSchema.optional(), retryText: templateSchema.optional() }),
+  ),
+  variable: field(writableVariableSchema, l('Save answer to', 'Сохранить ответ в'), l("E.g. 'session.email' or 'user.name' (kept across sessions)", "Например 'session.email' или 'user.name' (сохраняется между сессиями)"), 'variable'),
+  validator: field(validatorSchema.default({ kind: 'none' }), l('Validation', 'Проверка'), undefined, 'select'),
+  retries: field(
+    z.number().int().min(0).max(10).default(2),
+    l('Retries', 'Повторы'),
+    l("How many times to re-ask after an invalid reply before leaving through 'invalid'", "Сколько раз переспросить после неверного ответа, прежде чем уйти по 'invalid'"),
+    'number',
+  ),
+  retryText: field(templateSchema.optional(), l('Re-ask text', 'Текст повтора'), l('Sent after an invalid reply; the question is repeated when empty', 'Отправляется после неверного ответа; если пусто — повторяется вопрос'), 'template'),
+  timeout: field(
+    durationSchema.optional(),
+    l('Timeout', 'Таймаут'),
+    l("Stop waiting after e.g. '15m', '3d' or 'PT1H' and leave through 'timeout'", "Перестать ждать через, например, '15m', '3d' или 'PT1H' и уйти по 'timeout'"),
+    'duration',
+  ),
+});
+export type AskConfig = z.infer<typeof askConfigSchema>;
+
+function choicesOf(validator: Extract<AnswerValidator, { kind: 'choice' }>, buttons: Buttons | undefined): string[] {
+  if (validator.choices && validator.choices.length > 0) return validator.choices;
+  return (buttons?.rows ?? []).flat().filter((button) => button.url === undefined).map((button) => button.value ?? button.text);
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@.]{2,}$/;
+
+/** What the user sent, as the interpreter sees it. */
+export interface Answer {
+  text: string;
+  /** Value of a pressed button (its `value`, else its text). */
+  value?: string;
+}
+
+export type AnswerCheck = { ok: true; value: JsonValue } | { ok: false };
+
+/**
+ * Validates a reply and returns the value to store: numbers as numbers, phones
+ * normalised to digits with an optional leading '+', choices as written in the config,
+ * everything else as the trimmed text (a button's value when one was pressed).
+ */
+export function validateAnswer(config: Pick<AskConfig, 'validator' | 'buttons'>, answer: Answer): AnswerCheck {
+  const text = (answer.value ?? answer.text).trim();
+  const validator = config.validator;
+  switch (validator.kind) {
+    case 'none':
+      return text === '' ? { ok: false } : { ok: true, value: text };
+    case 'regex':
+      return regexTest(validator.pattern, text, { caseInsensitive: validator.ignoreCase }) ? { ok: true, value: text } : { ok: false };
+    case 'number': {
+      if (!/^[-+]?(\d+([.,]\d+)?|[.,]\d+)$/.test(text)) return { ok: false };
+      const value = Number(text.replace(',', '.'));
+      if (validator.integer && !Number.isInteger(value)) return { ok: false };
+      if (validator.min !== undefined && value < validator.min) return { ok: false };
+      if (validator.max !== undefined && value > validator.max) return { ok: false };
+      return { ok: true, value };
+    }
+    case 'email':
+      return EMAIL.test(text) && text.length <= 254 ? { ok: true, value: text } : { ok: false };
+    case 'phone': {
+      if (!/^\+?[\d\s().-]+$/.test(text)) return { ok: false };
+      const digits = text.replace(/\D/g, '');
+      if (digits.length < 7 || digits.length > 15) return { ok: false };
+      return { ok: true, value: `${text.startsWith('+') ? '+' : ''}${digits}` };
+    }
+    case 'choice': {
+      const folded = text.normalize('NFC').toLowerCase();
+      const choice = choicesOf(validator, config.buttons).find((option) => option.normalize('NFC').toLowerCase() === folded);
+      return choice === undefined ? { ok: false } : { ok: true, value: choice };
+    }
+  }
+}
+
+export const askNode = defineNode({
+  type: 'ask',
+  category: 'messaging',
+  icon: 'message-circle-question',
+  label: l('Ask', 'Вопрос'),
+  help: l(
+    "Asks a question, waits for the reply, validates it and saves it to a variable. Invalid replies are re-asked; after the retries the session leaves through 'invalid'.",
+    "Задаёт вопрос, ждёт ответ, проверяет и сохраняет его в переменную. Неверный ответ переспрашивается; после всех повторов сессия уходит по 'invalid'.",
+  ),
+  config: askConfigSchema,
+  defaults: { prompt: "What's your name?", variable: 'session.answer', retries: 2 },
+  ports: (config) => {
+    const ports: Port[] = [
+      { id: 'next', required: false, label: l('Answer', 'Ответ') },
+      { id: 'invalid', required: false, label: l('Invalid', 'Неверно') },
+    ];
+    if (config.timeout !== undefined) ports.push({ id: 'timeout', required: false, label: l('Timeout', 'Таймаут') });
+    return ports;
+  },
+  waits: true,
+  writes: (config) => [{ field: 'variable', variable: config.variable }],
+  regexes: (config) => (config.validator.kind === 'regex' ? [{ field: 'validator.pattern', pattern: config.validator.pattern }] : []),
+  templates: (config) => {
+    const refs: TemplateRef[] = [{ field: 'prompt', text: config.prompt }, ...buttonTemplates(config.buttons, 'buttons')];
+    if (config.retryText !== undefined) refs.push({ field: 'retryText', text: config.retryText });
+    for (const [language, variant] of Object.entries(config.variants ?? {})) {
+      refs.push({ field: `variants.${language}.prompt`, text: variant.prompt }, ...buttonTemplates(variant.buttons, `variants.${language}.buttons`));
+      if (variant.retryText !== undefined) refs.push({ field: `variants.${language}.retryText`, text: variant.retryText });
+    }
+    return refs;
+  },
+  compileChecks: (config, context) => {
+    const issues: NodeIssue[] = variantLanguageIssues(config.variants, context.languages);
+    const validator = config.validator;
+    if (validator.kind === 'number' && validator.min !== undefined && validator.max !== undefined && validator.min > validator.max) {
+      issues.push({ code: 'config_invalid', field: 'validator.min', message: `Minimum ${validator.min} is greater than maximum ${validator.max}`, fix: 'Swap the minimum and maximum' });
+    }
+    if (validator.kind === 'choice' && choicesOf(validator, config.buttons).length === 0) {
+      issues.push({ code: 'config_invalid', field: 'validator.choices', message: 'Choice validation has no choices and no answer buttons', fix: 'List the accepted answers, or add buttons to the question' });
+    }
+    return issues;
+  },
+});

@@ -1,0 +1,337 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { findEntry, setVariable, type JsonObject, type JsonValue } from '../chain/index.ts';
+import type { EngineActivities, VariableWriteRecord } from '../activities/engine.ts';
+import { messageSignal, sendUpdate, stateQuery, stopSignal } from './definitions.ts';
+import { advance, resumeThrough, resumeWithReply } from './interpreter.ts';
+import { BotIdKey, ChainIdKey, ChainVersionKey, ChannelKey, CurrentNodeKey } from './search-attributes.ts';
+import { Session } from './session.ts';
+import {
+  DEFAULT_LIMITS,
+  type DialogueInput,
+  type DialogueResult,
+  type InboundMessage,
+  type SendResult,
+  type SessionState,
+  type SessionView,
+} from './types.ts';
+
+const local = proxyLocalActivities<Pick<EngineActivities, 'loadChainVersion' | 'flushRunEvents'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500ms', maximumInterval: '30s' },
+});
+const engine = proxyActivities<Pick<EngineActivities, 'loadVariables' | 'saveVariables' | 'deliverMessage'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumInterval: '1 minute' },
+});
+
+interface Ticket {
+  done: boolean;
+  queued: boolean;
+  ended: boolean;
+  replies: SendResult['replies'];
+}
+
+function initialState(input: DialogueInput): SessionState {
+  return {
+    versionNumber: null,
+    frames: [{ versionId: input.versionId, nodeId: null, session: {}, run: input.input ?? {} }],
+    wait: null,
+    user: {},
+    chat: {},
+    bot: {},
+    message: {},
+    inbox: [],
+    seen: [],
+    seq: 0,
+    turns: [],
+    dirty: [],
+  };
+}
+
+/** Rejects malformed messages before they reach workflow history. */
+function validateInbound(message: InboundMessage): void {
+  if (typeof message !== 'object' || message === null) throw new Error('message must be an object');
+  if (typeof message.id !== 'string' || message.id.length === 0 || message.id.length > 200) {
+    throw new Error('message.id must be a non-empty string of at most 200 characters (the channel message id)');
+  }
+  if (message.text !== undefined && (typeof message.text !== 'string' || message.text.length > 16_384)) {
+    throw new Error('message.text must be a string of at most 16384 characters');
+  }
+  if (message.text === undefined && message.buttonId === undefined && message.media === undefined && message.contact === undefined && message.location === undefined) {
+    throw new Error('message needs text, buttonId, media, contact or location');
+  }
+}
+
+/**
+ * One dialogue session: a chain version interpreted node by node. Waits (an ask, a
+ * delay, the first message) are durable; messages arrive through the `message` signal or
+ * the `send` Update; the `state` query shows where the session is.
+ */
+export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
+  const limits = { ...DEFAULT_LIMITS, ...input.limits };
+  const resumed = input.resume !== undefined;
+  const session = new Session(input, input.resume ?? initialState(input), limits);
+  const state = session.state;
+  const tickets = new Map<string, Ticket>();
+  let stopReason: string | undefined;
+  let lastCurrentNode: string | null | undefined;
+
+  setHandler(messageSignal, (message) => {
+    validateInbound(message);
+    if (!session.enqueue(message)) session.emit('message.duplicate', { id: message.id });
+  });
+  setHandler(stopSignal, (reason) => {
+    stopReason = reason || 'stopped';
+  });
+  setHandler(stateQuery, (): SessionView => view(session));
+  setHandler(
+    sendUpdate,
+    async (message): Promise<SendResult> => {
+      if (session.ended || !session.enqueue(message)) {
+        return { messageId: message.id, replies: [], duplicate: !session.ended, queued: false, ended: session.ended, waitingAt: session.ended ? null : session.currentNode() };
+      }
+      const ticket: Ticket = { done: false, queued: false, ended: false, replies: [] };
+      tickets.set(message.id, ticket);
+      await condition(() => ticket.done);
+      tickets.delete(message.id);
+      return { messageId: message.id, replies: ticket.replies, duplicate: false, queued: ticket.queued, ended: ticket.ended, waitingAt: session.ended ? null : session.currentNode() };
+    },
+    { validator: validateInbound },
+  );
+
+  const loadIr = async (versionId: string): Promise<void> => {
+    if (session.irs.has(versionId)) return;
+    const loaded = await local.loadChainVersion(versionId);
+    session.irs.set(versionId, loaded.ir);
+    if (versionId === input.versionId) state.versionNumber = loaded.versionNumber;
+  };
+
+  /** Flush, deliver, save, index: everything that happens at each wait point. */
+  const waitPoint = async (status: 'waiting' | 'completed' | 'failed' | 'stopped'): Promise<void> => {
+    const replies = session.outbox;
+    session.outbox = [];
+    if (replies.length > 0 && (input.channel === 'telegram_bot' || input.channel === 'telegram_user')) {
+      try {
+        await engine.deliverMessage({ channel: input.channel, ...(input.botId ? { botId: input.botId } : {}), chatKey: input.owners.chat, messages: replies });
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        session.emit('delivery.failed', { count: replies.length, message: err.cause?.message ?? err.message });
+      }
+    }
+    if (state.dirty.length > 0) {
+      const writes: VariableWriteRecord[] = state.dirty.map((name) => {
+        const [scope, key] = name.split('.') as ['user' | 'chat' | 'bot', string];
+        return { scope, ownerKey: input.owners[scope], name: key, value: (state[scope][key] ?? null) as JsonValue | null };
+      });
+      state.dirty = [];
+      await engine.saveVariables(writes);
+    }
+    const currentNode = session.ended ? null : session.currentNode();
+    const events = session.pending;
+    session.pending = [];
+    await local.flushRunEvents({
+      runId: workflowInfo().workflowId,
+      executionId: workflowInfo().runId,
+      run: {
+        chainId: input.chainId,
+        versionId: input.versionId,
+        versionNumber: state.versionNumber,
+        channel: input.channel,
+        botId: input.botId ?? null,
+        status,
+        currentNode,
+      },
+      events,
+    });
+    if (currentNode !== lastCurrentNode && currentNode !== null) {
+      upsertSearchAttributes([{ key: CurrentNodeKey, value: currentNode }]);
+    }
+    lastCurrentNode = currentNode;
+    // Answer Updates: replies go to the message they answer; messages consumed since the
+    // last wait are done; while a timer runs, queued messages are acknowledged as queued.
+    for (const reply of replies) if (reply.replyTo) tickets.get(reply.replyTo)?.replies.push(reply);
+    for (const [id, ticket] of tickets) {
+      const stillQueued = state.inbox.some((m) => m.id === id);
+      if (session.ended) Object.assign(ticket, { done: true, ended: true });
+      else if (!stillQueued) ticket.done = true;
+      else if (state.wait?.kind === 'timer') Object.assign(ticket, { done: true, queued: true });
+    }
+  };
+
+  try {
+    await loadIr(input.versionId);
+    for (const frame of state.frames) await loadIr(frame.versionId);
+    const rootIr = session.ir(input.versionId);
+
+    if (!resumed) {
+      const attributes: SearchAttributeUpdatePair[] = [
+        { key: ChainIdKey, value: input.chainId },
+        { key: ChannelKey, value: input.channel },
+        ...(state.versionNumber !== null ? [{ key: ChainVersionKey, value: state.versionNumber }] : []),
+        ...(input.botId ? [{ key: BotIdKey, value: input.botId }] : []),
+      ];
+      upsertSearchAttributes(attributes);
+      const persisted = await engine.loadVariables(input.owners);
+      state.user = persisted.user;
+      state.chat = persisted.chat;
+      state.bot = persisted.bot;
+      applyDefaults(session);
+      session.emit('session.start', { chainId: input.chainId, versionId: input.versionId, versionNumber: state.versionNumber, channel: input.channel, ...(input.entry ? { entry: input.entry } : {}) });
+      if (input.entry) {
+        const entryNode = rootIr.entries[input.entry];
+        if (!entryNode) throw ApplicationFailure.nonRetryable(`Chain "${rootIr.slug}" has no start for '${input.entry}'.`, 'no_entry');
+        session.frame.nodeId = entryNode;
+        await advance(session, loadIr);
+      } else {
+        state.wait = { kind: 'entry' };
+      }
+    }
+
+    while (!session.ended) {
+      await waitPoint('waiting');
+      if (stopReason) break;
+      const info = workflowInfo();
+      if (state.inbox.length === 0 && (info.continueAsNewSuggested || session.messagesThisRun >= limits.messagesPerRun)) {
+        await condition(allHandlersFinished);
+        if (state.inbox.length === 0) {
+          session.emit('session.continued', { messages: session.messagesThisRun, historyLength: info.historyLength });
+          await waitPoint('waiting');
+          return await continueAsNew<typeof dialogue>({ ...input, resume: state });
+        }
+      }
+      const wait = state.wait;
+      if (!wait) throw new Error('The session stopped without a wait');
+      switch (wait.kind) {
+        case 'entry': {
+          await condition(() => state.inbox.length > 0 || stopReason !== undefined);
+          if (stopReason) break;
+          const message = session.take();
+          if (!message) break;
+          const entry = pickEntry(session);
+          if (!entry) {
+            session.emit('message.unmatched', { id: message.id });
+            session.ended = true;
+            session.outcome = 'unmatched';
+            break;
+          }
+          session.frame.nodeId = entry;
+          await advance(session, loadIr);
+          break;
+        }
+        case 'reply': {
+          if (state.inbox.length === 0) {
+            const remaining = wait.deadline === undefined ? undefined : wait.deadline - Date.now();
+            const arrived =
+              remaining === undefined
+                ? (await condition(() => state.inbox.length > 0 || stopReason !== undefined), true)
+                : remaining > 0 && (await condition(() => state.inbox.length > 0 || stopReason !== undefined, remaining));
+            if (stopReason) break;
+            if (!arrived) {
+              session.answering = undefined;
+              session.emit('ask.timeout', {}, wait.nodeId);
+              await resumeThrough(session, 'timeout', loadIr);
+              break;
+            }
+          }
+          const message = session.take();
+          if (!message) break;
+          const command = session.state.message.command;
+          const commandEntry = typeof command === 'string' ? rootIr.entries[`command:${command}`] : undefined;
+          if (commandEntry) {
+            // A command restarts the dialogue at its start node, whatever was asked.
+            session.emit('command.restart', { command: command ?? '' }, commandEntry);
+            state.frames.splice(1);
+            state.wait = null;
+            session.frame.nodeId = commandEntry;
+            await advance(session, loadIr);
+          } else {
+            await resumeWithReply(session, message, loadIr);
+          }
+          break;
+        }
+        case 'timer': {
+          const remaining = wait.wakeAt - Date.now();
+          if (remaining > 0) await condition(() => stopReason !== undefined, remaining);
+          if (stopReason) break;
+          session.answering = undefined;
+          await resumeThrough(session, 'next', loadIr);
+          break;
+        }
+      }
+    }
+  } catch (err) {
+    session.ended = true;
+    session.emit('session.failed', { message: err instanceof Error ? err.message : String(err) });
+    await waitPoint('failed');
+    throw err;
+  }
+
+  if (stopReason && !session.ended) {
+    session.ended = true;
+    session.outcome = stopReason;
+    session.emit('session.end', { outcome: stopReason, stopped: true });
+    await waitPoint('stopped');
+  } else {
+    await waitPoint('completed');
+  }
+  return { outcome: session.outcome, endedAt: new Date(Date.now()).toISOString() };
+}
+
+/** Declared defaults for variables the session does not have yet. */
+function applyDefaults(session: Session): void {
+  for (const declared of session.ir(session.input.versionId).variables) {
+    if (declared.default === undefined) continue;
+    if (session.get(declared.name) !== undefined) continue;
+    const [scope] = declared.name.split('.');
+    if (scope === 'session' || scope === 'run') {
+      const next = setVariable(session.scope(), declared.name, declared.default);
+      session.frame.session = next.session;
+      session.frame.run = next.run;
+    } else if (scope === 'user' || scope === 'chat' || scope === 'bot') {
+      session.state[scope] = setVariable(session.scope(), declared.name, declared.default)[scope];
+    }
+  }
+}
+
+/** The start node a first message enters by: its command, a matching text pattern, else 'any'. */
+function pickEntry(session: Session): string | undefined {
+  const text = session.state.message.text;
+  return findEntry(session.ir(session.input.versionId), typeof text === 'string' ? text : '');
+}
+
+function view(session: Session): SessionView {
+  const state = session.state;
+  const root = state.frames[0];
+  return {
+    chainId: session.input.chainId,
+    versionId: session.input.versionId,
+    versionNumber: state.versionNumber,
+    channel: session.input.channel,
+    currentNode: session.ended ? null : session.currentNode(),
+    wait: state.wait,
+    callStack: state.frames.map((f) => ({ versionId: f.versionId, nodeId: f.nodeId, ...(f.callerNodeId ? { callerNodeId: f.callerNodeId } : {}) })),
+    variables: {
+      session: session.frame.session,
+      user: state.user,
+      chat: state.chat,
+      bot: state.bot,
+      run: root?.run ?? ({} as JsonObject),
+      message: state.message,
+    },
+    inbox: state.inbox.length,
+    transcript: session.tail,
+    ended: session.ended,
+  };
+}

@@ -1,0 +1,210 @@
+import {
+  getVariable,
+  parseCommand,
+  renderTemplate,
+  resolveLanguage,
+  setVariable,
+  type ChainIR,
+  type IrNode,
+  type JsonObject,
+  type JsonValue,
+  type ReadableScope,
+  type Scope,
+} from '../chain/index.ts';
+import type {
+  DialogueInput,
+  Frame,
+  InboundMessage,
+  OutboundMessage,
+  RunEventRecord,
+  SessionLimits,
+  SessionState,
+} from './types.ts';
+
+const PERSISTED = new Set(['user', 'chat', 'bot']);
+const TRANSCRIPT_TAIL = 50;
+const MAX_TURNS = 50;
+
+/**
+ * The in-memory session: state (what continue-as-new carries), the loaded IRs (never
+ * carried), the run-event buffer and the replies of the current step. Pure bookkeeping,
+ * no Temporal calls: the interpreter and the workflow drive it.
+ */
+export class Session {
+  state: SessionState;
+  readonly input: DialogueInput;
+  readonly limits: SessionLimits;
+  readonly irs = new Map<string, ChainIR>();
+  /** Events not yet flushed to PostgreSQL. */
+  pending: RunEventRecord[] = [];
+  /** Last events, for the `state` query. */
+  tail: RunEventRecord[] = [];
+  /** Replies produced since the last wait point, to deliver and to answer Updates with. */
+  outbox: OutboundMessage[] = [];
+  /** Id of the inbound message being processed (replies answer it). */
+  answering: string | undefined;
+  /** Inbound messages taken from the inbox since this workflow run started. */
+  messagesThisRun = 0;
+  ended = false;
+  outcome = 'completed';
+
+  constructor(input: DialogueInput, state: SessionState, limits: SessionLimits) {
+    this.input = input;
+    this.state = state;
+    this.limits = limits;
+  }
+
+  get frame(): Frame {
+    const frame = this.state.frames[this.state.frames.length - 1];
+    if (!frame) throw new Error('The session has no frame');
+    return frame;
+  }
+
+  ir(versionId = this.frame.versionId): ChainIR {
+    const ir = this.irs.get(versionId);
+    if (!ir) throw new Error(`Chain version ${versionId} is not loaded`);
+    return ir;
+  }
+
+  node(nodeId: string, versionId = this.frame.versionId): IrNode {
+    const node = this.ir(versionId).nodes[nodeId];
+    if (!node) throw new Error(`Node "${nodeId}" does not exist in chain version ${versionId}`);
+    return node;
+  }
+
+  /** The variables templates and rules see, for the current frame. */
+  scope(): Scope {
+    const frame = this.frame;
+    return {
+      message: this.state.message,
+      session: frame.session,
+      user: this.state.user,
+      chat: this.state.chat,
+      bot: this.state.bot,
+      run: frame.run,
+    };
+  }
+
+  /** Applies a scope produced by chain/ helpers back to the frame and shared scopes. */
+  applyScope(next: Scope): void {
+    const before = this.scope();
+    for (const name of ['user', 'chat', 'bot'] as const) {
+      for (const key of new Set([...Object.keys(before[name]), ...Object.keys(next[name])])) {
+        if (JSON.stringify(before[name][key]) !== JSON.stringify(next[name][key])) this.markDirty(`${name}.${key}`);
+      }
+    }
+    this.state.user = next.user;
+    this.state.chat = next.chat;
+    this.state.bot = next.bot;
+    this.frame.session = next.session;
+  }
+
+  /** Sets one variable (`session.x`, `user.name`, …); user/chat/bot changes are saved at the next wait. */
+  set(variable: string, value: JsonValue): void {
+    this.applyScope(setVariable(this.scope(), variable, value));
+    this.emit('variable.set', { variable, value: summarize(value) });
+  }
+
+  get(variable: string): JsonValue | undefined {
+    return getVariable(this.scope() as ReadableScope, variable);
+  }
+
+  private markDirty(path: string): void {
+    const [scope, key] = path.split('.');
+    if (!scope || !key || !PERSISTED.has(scope)) return;
+    const name = `${scope}.${key}`;
+    if (!this.state.dirty.includes(name)) this.state.dirty.push(name);
+  }
+
+  /** Renders a template against the current scope (secrets are never available here). */
+  render(template: string): string {
+    return renderTemplate(template, this.scope());
+  }
+
+  /** The language for per-language variants: session.language, the user's, else the default. */
+  language(): string {
+    return resolveLanguage(this.ir(), this.scope());
+  }
+
+  emit(type: string, payload: JsonObject = {}, nodeId?: string, at?: number): RunEventRecord {
+    const event: RunEventRecord = { seq: this.state.seq++, type, payload, at: at ?? Date.now(), ...(nodeId ? { nodeId } : {}) };
+    this.pending.push(event);
+    this.tail.push(event);
+    if (this.tail.length > TRANSCRIPT_TAIL) this.tail.splice(0, this.tail.length - TRANSCRIPT_TAIL);
+    return event;
+  }
+
+  /** Queues a reply: recorded in the transcript, delivered and returned at the next wait. */
+  reply(message: Omit<OutboundMessage, 'id' | 'replyTo'>): void {
+    const event = this.emit('message.out', { ...(message as unknown as JsonObject) }, message.nodeId);
+    const out: OutboundMessage = { ...message, id: `m${event.seq}`, ...(this.answering ? { replyTo: this.answering } : {}) };
+    event.payload = out as unknown as JsonObject;
+    this.outbox.push(out);
+    this.remember('assistant', message.text);
+  }
+
+  remember(role: 'user' | 'assistant', content: string): void {
+    if (!content) return;
+    this.state.turns.push({ role, content: content.slice(0, 4000) });
+    if (this.state.turns.length > MAX_TURNS) this.state.turns.splice(0, this.state.turns.length - MAX_TURNS);
+  }
+
+  /** Queues an inbound message unless its id was seen; returns false for a duplicate. */
+  enqueue(message: InboundMessage): boolean {
+    if (this.state.seen.includes(message.id) || this.state.inbox.some((m) => m.id === message.id)) return false;
+    this.state.inbox.push(message);
+    return true;
+  }
+
+  /** Takes the next inbound message: it becomes `message.*` and fills user/chat facts. */
+  take(): InboundMessage | undefined {
+    const message = this.state.inbox.shift();
+    if (!message) return undefined;
+    this.state.seen.push(message.id);
+    if (this.state.seen.length > this.limits.dedupeWindow) this.state.seen.splice(0, this.state.seen.length - this.limits.dedupeWindow);
+    this.messagesThisRun += 1;
+    this.answering = message.id;
+    this.state.message = messageScope(message);
+    for (const [scope, facts] of [['user', message.from], ['chat', message.chat]] as const) {
+      for (const [key, value] of Object.entries(facts ?? {})) {
+        if (value !== undefined && JSON.stringify(this.state[scope][key]) !== JSON.stringify(value)) {
+          this.state[scope] = { ...this.state[scope], [key]: value };
+          this.markDirty(`${scope}.${key}`);
+        }
+      }
+    }
+    this.emit('message.in', this.state.message);
+    this.remember('user', typeof this.state.message.text === 'string' ? this.state.message.text : '');
+    return message;
+  }
+
+  /** The current node of the innermost frame, for search attributes and the query. */
+  currentNode(): string | null {
+    return this.frame.nodeId;
+  }
+}
+
+/** `message.*` as templates see it. */
+export function messageScope(message: InboundMessage): JsonObject {
+  const text = message.text ?? '';
+  const command = message.buttonId ? undefined : parseCommand(text);
+  const kind = message.kind ?? (message.buttonId ? 'button' : command ? 'command' : message.media ? 'media' : 'text');
+  const scope: JsonObject = { id: message.id, kind, text, value: message.value ?? text };
+  if (command) {
+    scope.command = command.command;
+    scope.args = command.args;
+  }
+  if (message.buttonId) scope.buttonId = message.buttonId;
+  if (message.media) scope.media = message.media;
+  if (message.contact) scope.contact = message.contact;
+  if (message.location) scope.location = message.location;
+  if (message.date !== undefined) scope.date = message.date;
+  return scope;
+}
+
+/** Keeps run events small: long strings and big objects are cut. */
+function summarize(value: JsonValue): JsonValue {
+  const text = JSON.stringify(value);
+  if (text.length <= 2000) return value;
+  return `${text.slice(0, 2000)}… (${text.length} chars)`;
+}

@@ -1,0 +1,15 @@
+import type { JsonObject } from '../../chain/index.ts';
+import type { Wait } from '../types.ts';
+
+/** What a node step tells the interpreter to do next. */
+export type StepResult =
+  /** Follow the edges of this port (first matching edge wins; none = fall off). */
+  | { kind: 'port'; port: string }
+  /** Continue at a node of the same chain (goto). */
+  | { kind: 'jump'; nodeId: string }
+  /** Stop here until a message or a timer. */
+  | { kind: 'wait'; wait: Wait }
+  /** End this frame (the session, or return from a sub-chain). */
+  | { kind: 'end'; outcome: string }
+  /** Run another chain version inline, then continue through this node's 'next'. */
+  | { kind: 'call'; versionId: string; run: JsonObject };

@@ -1,0 +1,171 @@
+import type { JsonObject, JsonValue } from '../chain/index.ts';
+
+/** Where a session talks: the web chat (and simulator), Telegram, or an API-started run. */
+export type Channel = 'web' | 'telegram_bot' | 'telegram_user' | 'api';
+
+/** An inbound message as channels deliver it (signal `message`, Update `send`). */
+export interface InboundMessage {
+  /** The channel's message id: a message with an id seen before is processed once. */
+  id: string;
+  kind?: 'text' | 'command' | 'button' | 'media' | 'contact' | 'location';
+  text?: string;
+  /** Pressed button's id and value (inline callbacks, reply keyboards, web buttons). */
+  buttonId?: string;
+  value?: string;
+  media?: JsonObject;
+  contact?: JsonObject;
+  location?: JsonObject;
+  /** Epoch seconds as the channel reported it. */
+  date?: number;
+  /** Sender facts that fill `user.*` built-ins (first_name, username, language_code…). */
+  from?: JsonObject;
+  /** Chat facts that fill `chat.*` built-ins. */
+  chat?: JsonObject;
+}
+
+export interface OutboundButton {
+  id: string;
+  text: string;
+  url?: string;
+  value?: string;
+}
+
+/** A message the bot sends, rendered (no templates left), without secrets. */
+export interface OutboundMessage {
+  /** Unique within the workflow id: `{executionSeq}` based, stable under replay. */
+  id: string;
+  nodeId: string;
+  text: string;
+  format: 'plain' | 'markdown' | 'html';
+  media?: Array<{ kind: string; url: string; caption?: string }>;
+  buttons?: { kind: 'inline' | 'reply'; rows: OutboundButton[][]; oneTime?: boolean };
+  disablePreview?: boolean;
+  /** Id of the inbound message this answers, when there is one. */
+  replyTo?: string;
+}
+
+/** Ids only: never secrets, never the IR. */
+export interface DialogueInput {
+  chainId: string;
+  versionId: string;
+  channel: Channel;
+  botId?: string;
+  /**
+   * Keys of the persisted scopes, e.g. user `web:{visitorId}`, chat `web:{visitorId}`,
+   * bot `chain:{chainId}`.
+   */
+  owners: { user: string; chat: string; bot: string };
+  /** Input of an API-started run: becomes `run.*`. */
+  input?: JsonObject;
+  /** Entry key to start from ('api', 'schedule:<node>', 'webhook:<hook>'); else the first message picks it. */
+  entry?: string;
+  limits?: Partial<SessionLimits>;
+  /** Set only by continue-as-new. */
+  resume?: SessionState;
+}
+
+export interface SessionLimits {
+  /** Inbound messages per workflow run before continue-as-new. */
+  messagesPerRun: number;
+  /** Message ids remembered for dedupe (carried across continue-as-new). */
+  dedupeWindow: number;
+  /** Node steps without a wait before the session is failed (a runaway loop). */
+  stepsPerWait: number;
+  /** Depth of nested sub-chain calls. */
+  maxCallDepth: number;
+}
+
+export const DEFAULT_LIMITS: SessionLimits = {
+  messagesPerRun: 500,
+  dedupeWindow: 1000,
+  stepsPerWait: 1000,
+  maxCallDepth: 16,
+};
+
+/** One level of the call stack: the root chain or a sub-chain called inline. */
+export interface Frame {
+  versionId: string;
+  /** The node the interpreter is at (or resumes from) in this frame's chain. */
+  nodeId: string | null;
+  /** This frame's `session.*` and `run.*` (a sub-chain gets its own). */
+  session: JsonObject;
+  run: JsonObject;
+  /** In a sub-chain frame: the caller's sub-chain node. */
+  callerNodeId?: string;
+}
+
+export type Wait =
+  /** Waiting for the first message to pick an entry. */
+  | { kind: 'entry' }
+  /** An ask node waiting for the reply; `deadline` in epoch ms. */
+  | { kind: 'reply'; nodeId: string; deadline?: number; attempts: number }
+  /** A delay node; `wakeAt` in epoch ms. */
+  | { kind: 'timer'; nodeId: string; wakeAt: number };
+
+/** Everything continue-as-new carries: never the IR. */
+export interface SessionState {
+  versionNumber: number | null;
+  frames: Frame[];
+  wait: Wait | null;
+  /** Shared scopes (persisted per owner key) and the current inbound message. */
+  user: JsonObject;
+  chat: JsonObject;
+  bot: JsonObject;
+  message: JsonObject;
+  /** Unread inbound messages. */
+  inbox: InboundMessage[];
+  /** Recently seen message ids, newest last. */
+  seen: string[];
+  /** Next run-event sequence number (per workflow id, across continue-as-new). */
+  seq: number;
+  /** Recent conversation turns for LLM memory. */
+  turns: Array<{ role: 'user' | 'assistant'; content: string }>;
+  /** Names of user/chat/bot variables changed since the last save. */
+  dirty: string[];
+}
+
+export interface RunEventRecord {
+  seq: number;
+  type: string;
+  nodeId?: string;
+  payload: JsonObject;
+  /** Epoch ms (workflow time). */
+  at: number;
+}
+
+/** What the `send` Update answers. */
+export interface SendResult {
+  messageId: string;
+  /** The bot's replies to this message, produced until the next wait. */
+  replies: OutboundMessage[];
+  /** The message was seen before and not processed again. */
+  duplicate: boolean;
+  /** The session is in a timed wait: the message is queued and answered later. */
+  queued: boolean;
+  /** The session ended while answering. */
+  ended: boolean;
+  /** The node the session now waits at, if any. */
+  waitingAt: string | null;
+}
+
+export interface DialogueResult {
+  outcome: string;
+  endedAt: string | null;
+}
+
+/** What the `state` query answers: no secrets (the workflow never holds any). */
+export interface SessionView {
+  chainId: string;
+  versionId: string;
+  versionNumber: number | null;
+  channel: Channel;
+  currentNode: string | null;
+  wait: Wait | null;
+  callStack: Array<{ versionId: string; nodeId: string | null; callerNodeId?: string }>;
+  variables: { session: JsonObject; user: JsonObject; chat: JsonObject; bot: JsonObject; run: JsonObject; message: JsonObject };
+  inbox: number;
+  transcript: RunEventRecord[];
+  ended: boolean;
+}
+
+export type { JsonObject, JsonValue };
