@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../lib/logger.ts';
+import { createEngineActivities } from './engine.ts';
 
 /** What activities need from the outside world; tests pass real ones pointed at test servers. */
 export interface ActivityDeps {
@@ -12,8 +13,9 @@ export interface ActivityDeps {
  * (`import type { Activities }`) and call them through proxyActivities.
  */
 export function createActivities(deps: ActivityDeps) {
-  void deps;
-  return {};
+  return {
+    ...createEngineActivities(deps),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
