@@ -1,6 +1,8 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalBinary } from '../../bin/toolchain.mjs';
 import { quietTemporalRuntime } from './stack.ts';
+import protoPackage from '@temporalio/proto';
+import { searchAttributeTypes } from '../../workflows/search-attributes.ts';
 
 /**
  * A time-skipping test server for one test file (long waits: delays, ask timeouts).
@@ -10,7 +12,20 @@ import { quietTemporalRuntime } from './stack.ts';
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietTemporalRuntime();
   const found = findTemporalBinary('test-server');
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: found ? { type: 'existing-path', path: found.path } : { type: 'cached-download' } },
   });
+  // The dialogue workflow upserts Chainflow's search attributes: register them here too.
+  // (The test server implements AddSearchAttributes but not ListSearchAttributes.)
+  const IndexedValueType = protoPackage.temporal.api.enums.v1.IndexedValueType;
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      Object.entries(searchAttributeTypes).map(([name, type]) => [
+        name,
+        type === 'Int' ? IndexedValueType.INDEXED_VALUE_TYPE_INT : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
+    ),
+  });
+  return env;
 }
