@@ -1,0 +1,182 @@
+// Real HTTP servers on loopback for the effect tests: a scriptable origin that records
+// what it receives, and an OpenAI-compatible chat completions server speaking the real
+// wire protocol (JSON and SSE streaming). Listening on '::' (dual stack), so a request
+// for 127.0.0.1, ::1 or ::ffff:127.0.0.1 would all reach it: a blocked case is blocked by
+// the guard, not by a missing server.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import type { Logger } from '../../../lib/logger.ts';
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+export type Handler = (req: RecordedRequest, res: ServerResponse) => void | Promise<void>;
+
+export interface TestServer {
+  port: number;
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+  requests: RecordedRequest[];
+  /** Routes by path (without query); unknown paths answer 404. */
+  route(path: string, handler: Handler): void;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '::', () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** A scriptable origin server. */
+export async function startTestServer(): Promise<TestServer> {
+  const routes = new Map<string, Handler>();
+  const requests: RecordedRequest[] = [];
+  const server = createServer((req, res) => {
+    void (async () => {
+      const recorded: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: await readBody(req) };
+      requests.push(recorded);
+      const handler = routes.get(recorded.url.split('?')[0] ?? '');
+      if (!handler) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'no such route' }));
+        return;
+      }
+      await handler(recorded, res);
+    })().catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500).end(String(error));
+    });
+  });
+  const port = await listen(server);
+  return {
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    requests,
+    route: (path, handler) => routes.set(path, handler),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Sends a JSON answer. */
+export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+}
+
+// ---- OpenAI-compatible server ------------------------------------------------------------
+
+/** What the fake provider does for one request. */
+export type LlmBehaviour =
+  | { kind: 'reply'; content: string; usage?: { prompt_tokens: number; completion_tokens: number } }
+  | { kind: 'error'; status: number; message: string; type?: string; headers?: Record<string, string> };
+
+export interface OpenAiServer {
+  baseUrl: string;
+  /** Parsed request bodies and headers, in order. */
+  requests: Array<{ body: Record<string, unknown>; headers: IncomingMessage['headers'] }>;
+  /** Behaviours for the next requests, used in order; the last one repeats. */
+  script(...behaviours: LlmBehaviour[]): void;
+  close(): Promise<void>;
+}
+
+function completion(model: string, content: string, usage: { prompt_tokens: number; completion_tokens: number }) {
+  return {
+    id: 'chatcmpl-test',
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+  };
+}
+
+/** Splits a reply into a few SSE chunks like the real API does. */
+function streamChunks(model: string, content: string, usage: { prompt_tokens: number; completion_tokens: number }, includeUsage: boolean): string[] {
+  const base = { id: 'chatcmpl-test', object: 'chat.completion.chunk', created: 1_700_000_000, model };
+  const pieces = content.match(/.{1,5}/gs) ?? [''];
+  const events: unknown[] = [
+    { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
+    ...pieces.map((piece) => ({ ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })),
+    { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+  ];
+  if (includeUsage) events.push({ ...base, choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } });
+  return [...events.map((event) => `data: ${JSON.stringify(event)}\n\n`), 'data: [DONE]\n\n'];
+}
+
+/** An OpenAI chat completions server (`POST /v1/chat/completions`), JSON or SSE per `stream`. */
+export async function startOpenAiServer(): Promise<OpenAiServer> {
+  let behaviours: LlmBehaviour[] = [{ kind: 'reply', content: 'Hello!' }];
+  const requests: OpenAiServer['requests'] = [];
+  const server = createServer((req, res) => {
+    void (async () => {
+      const raw = await readBody(req);
+      if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
+        json(res, 404, { error: { message: `Unknown path ${req.url}`, type: 'invalid_request_error', code: 'unknown_url' } });
+        return;
+      }
+      const body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+      requests.push({ body, headers: req.headers });
+      const behaviour = behaviours.length > 1 ? (behaviours.shift() as LlmBehaviour) : (behaviours[0] as LlmBehaviour);
+      const model = String(body.model);
+      if (behaviour.kind === 'error') {
+        json(res, behaviour.status, { error: { message: behaviour.message, type: behaviour.type ?? 'invalid_request_error', param: null, code: null } }, behaviour.headers);
+        return;
+      }
+      const usage = behaviour.usage ?? { prompt_tokens: 11, completion_tokens: 7 };
+      if (body.stream === true) {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+        const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+        for (const chunk of streamChunks(model, behaviour.content, usage, includeUsage)) res.write(chunk);
+        res.end();
+        return;
+      }
+      json(res, 200, completion(model, behaviour.content, usage));
+    })().catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500).end(String(error));
+    });
+  });
+  const port = await listen(server);
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    script: (...next) => {
+      behaviours = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// ---- logs --------------------------------------------------------------------------------
+
+/** A real pino logger (debug level) whose JSON lines are kept for assertions. */
+export function captureLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''));
+      callback();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, sink), lines };
+}
