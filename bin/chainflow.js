@@ -15,7 +15,7 @@ try {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 }
-if (['start', 'test', 'bench', 'dev-server'].includes(args[0] ?? '')) ensureWheels();
+if (['start', 'test', 'bench', 'record-histories'].includes(args[0] ?? '')) ensureWheels();
 
 const nodeFlags = ['--disable-warning=ExperimentalWarning'];
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -25,7 +25,9 @@ if (target.major < 23 || (target.major === 23 && target.minor < 6)) nodeFlags.pu
 const entry =
   args[0] === 'test'
     ? [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args.slice(1)]
-    : [join(ROOT, 'cli', 'main.ts'), ...args];
+    : args[0] === 'record-histories'
+      ? [join(ROOT, 'test', 'histories', 'record.ts'), ...args.slice(1)]
+      : [join(ROOT, 'cli', 'main.ts'), ...args];
 
 // The child gets the terminal's signals too (same process group); it handles them itself.
 const child = spawn(node, [...nodeFlags, ...entry], {
