@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { ChainIR, JsonObject, JsonValue } from '../chain/index.ts';
 import { ChainVersionSchema } from '../db/entities.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -43,6 +43,8 @@ export interface FlushInput {
     currentNode: string | null;
   };
   events: RunEventRecord[];
+  /** Persisted-variable writes saved in the same transaction (since the 'flush-saves-variables' patch). */
+  variables?: VariableWriteRecord[];
 }
 
 export interface DeliverInput {
@@ -55,6 +57,24 @@ export interface DeliverInput {
 export interface EngineDeps {
   orm: MikroORM;
   logger: Logger;
+}
+
+async function writeVariables(em: EntityManager, writes: VariableWriteRecord[]): Promise<void> {
+  const conn = em.getConnection();
+  const tx = em.getTransactionContext();
+  for (const w of writes) {
+    if (w.value === null) {
+      await conn.execute('delete from variable where scope = ? and owner_key = ? and name = ?', [w.scope, w.ownerKey, w.name], 'run', tx);
+    } else {
+      await conn.execute(
+        `insert into variable (id, scope, owner_key, name, value, updated_at) values (?, ?, ?, ?, ?::jsonb, now())
+         on conflict (scope, owner_key, name) do update set value = excluded.value, updated_at = now()`,
+        [randomUUID(), w.scope, w.ownerKey, w.name, JSON.stringify(w.value)],
+        'run',
+        tx,
+      );
+    }
+  }
 }
 
 /** IRs by version id, per worker process. Versions are immutable, so entries never go stale. */
@@ -102,23 +122,7 @@ export function createEngineActivities({ orm, logger }: EngineDeps) {
     /** Upserts (or deletes, for null) persisted variables. */
     async saveVariables(writes: VariableWriteRecord[]): Promise<void> {
       if (writes.length === 0) return;
-      const conn = orm.em.getConnection();
-      await orm.em.fork().transactional(async (em) => {
-        const tx = em.getTransactionContext();
-        for (const w of writes) {
-          if (w.value === null) {
-            await conn.execute('delete from variable where scope = ? and owner_key = ? and name = ?', [w.scope, w.ownerKey, w.name], 'run', tx);
-          } else {
-            await conn.execute(
-              `insert into variable (id, scope, owner_key, name, value, updated_at) values (?, ?, ?, ?, ?::jsonb, now())
-               on conflict (scope, owner_key, name) do update set value = excluded.value, updated_at = now()`,
-              [randomUUID(), w.scope, w.ownerKey, w.name, JSON.stringify(w.value)],
-              'run',
-              tx,
-            );
-          }
-        }
-      });
+      await orm.em.fork().transactional(async (em) => writeVariables(em, writes));
     },
 
     /**
@@ -142,6 +146,7 @@ export function createEngineActivities({ orm, logger }: EngineDeps) {
           'run',
           tx,
         );
+        if (input.variables?.length) await writeVariables(em, input.variables);
         if (input.events.length === 0) return;
         const values: unknown[] = [];
         const rows = input.events.map((e) => {

@@ -4,6 +4,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -35,6 +36,9 @@ const engine = proxyActivities<Pick<EngineActivities, 'loadVariables' | 'saveVar
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumInterval: '1 minute' },
 });
+
+/** patched() ids: each marks an interpreter change that altered the command order. */
+export const FLUSH_SAVES_VARIABLES = 'flush-saves-variables';
 
 interface Ticket {
   done: boolean;
@@ -130,14 +134,16 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
         session.emit('delivery.failed', { count: replies.length, message: err.cause?.message ?? err.message });
       }
     }
-    if (state.dirty.length > 0) {
-      const writes: VariableWriteRecord[] = state.dirty.map((name) => {
-        const [scope, key] = name.split('.') as ['user' | 'chat' | 'bot', string];
-        return { scope, ownerKey: input.owners[scope], name: key, value: (state[scope][key] ?? null) as JsonValue | null };
-      });
-      state.dirty = [];
-      await engine.saveVariables(writes);
-    }
+    const writes: VariableWriteRecord[] = state.dirty.map((name) => {
+      const [scope, key] = name.split('.') as ['user' | 'chat' | 'bot', string];
+      return { scope, ownerKey: input.owners[scope], name: key, value: (state[scope][key] ?? null) as JsonValue | null };
+    });
+    state.dirty = [];
+    // Since FLUSH_SAVES_VARIABLES, variables are saved by the flush's local activity in
+    // its transaction: one round trip per wait instead of two. Older sessions replay the
+    // separate saveVariables activity.
+    const saveInFlush = patched(FLUSH_SAVES_VARIABLES);
+    if (writes.length > 0 && !saveInFlush) await engine.saveVariables(writes);
     const currentNode = session.ended ? null : session.currentNode();
     const events = session.pending;
     session.pending = [];
@@ -154,6 +160,7 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
         currentNode,
       },
       events,
+      ...(saveInFlush && writes.length > 0 ? { variables: writes } : {}),
     });
     if (currentNode !== lastCurrentNode && currentNode !== null) {
       upsertSearchAttributes([{ key: CurrentNodeKey, value: currentNode }]);
