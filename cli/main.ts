@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './services.ts';
 import { createOrm } from '../db/orm.ts';
+import { importCommand } from './import-export.ts';
 
 const HELP = `chainflow <command>
 
@@ -16,6 +17,9 @@ Commands:
   worker     run a worker on task queue TEMPORAL_TASK_QUEUE (needs DATABASE_URL)
   api        run the HTTP API and web app on PORT (needs DATABASE_URL)
   migrate    apply database migrations to DATABASE_URL
+  import <file> [--rename]
+             compile a chain file (YAML or JSON) and store it as a published version
+             (DATABASE_URL, or the embedded PostgreSQL of a running \`chainflow start\`)
   migration:create <name>
              write a new migration from the entity diff (needs DATABASE_URL)
   bundle     pre-build the workflow bundle into dist/workflow-bundle.js
@@ -40,6 +44,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'migrate':
       await runMigrations(config, createLogger(config.logLevel, 'migrate'));
+      return;
+    case 'import':
+      await importCommand(config, argv.slice(1));
       return;
     case 'migration:create': {
       const name = argv[1];

@@ -144,7 +144,7 @@ export async function importChain(em: EntityManager, graph: Graph, opts: ImportO
     let slug = graph.slug;
     if (await tx.findOne(ChainSchema, { slug })) {
       if (opts.onConflict !== 'rename') {
-        throw new HttpError(409, 'slug_taken', `A chain with slug "${slug}" exists. Import with rename to get "${slug}-2", or change the slug.`, { slug });
+        throw new HttpError(409, 'slug_taken', `A chain with slug "${slug}" exists. Import with rename (CLI: --rename) to get "${slug}-2", or change the slug.`, { slug });
       }
       for (let n = 2; ; n++) {
         const candidate = `${graph.slug.slice(0, 95)}-${n}`;
