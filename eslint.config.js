@@ -43,6 +43,7 @@ export default tseslint.config(
             { group: ['node:*'], message: 'workflows/ and chain/ are deterministic: no Node built-ins.' },
             { group: ['**/activities/*', '**/activities', '!**/activities/types*'], message: 'Workflows import activity types only (import type).', allowTypeImports: true },
             { group: ['**/db/*', '**/api/*', '**/temporal/*', '**/cli/*', '**/lib/*', '@mikro-orm/*', 'pg', 'pino', 'express'], message: 'No I/O in workflows/ or chain/.' },
+            { group: ['**/chain/index.ts', 'zod'], message: 'Workflows import chain/runtime.ts (zod-free): module state is copied per cached workflow.', allowTypeImports: true },
           ],
         },
       ],

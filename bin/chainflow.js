@@ -27,7 +27,9 @@ const entry =
     ? [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args.slice(1)]
     : args[0] === 'record-histories'
       ? [join(ROOT, 'test', 'histories', 'record.ts'), ...args.slice(1)]
-      : [join(ROOT, 'cli', 'main.ts'), ...args];
+      : args[0] === 'bench'
+        ? [join(ROOT, 'bench', 'run.ts'), ...args.slice(1)]
+        : [join(ROOT, 'cli', 'main.ts'), ...args];
 
 // The child gets the terminal's signals too (same process group); it handles them itself.
 const child = spawn(node, [...nodeFlags, ...entry], {

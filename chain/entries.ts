@@ -5,7 +5,7 @@ import type { ChainIR } from './ir.ts';
 import type { AskConfig } from './nodes/ask.ts';
 import type { Buttons } from './nodes/common.ts';
 import type { MessageConfig } from './nodes/message.ts';
-import { COMMAND_PATTERN } from './nodes/start.ts';
+import { COMMAND_PATTERN } from './command.ts';
 import { regexTest } from './regex.ts';
 import { getVariable, type ReadableScope } from './scope.ts';
 

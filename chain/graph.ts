@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ruleGroupSchema } from './rules.ts';
+import { ruleGroupSchema } from './rules-schema.ts';
 import { parseVariablePath, variableTypes } from './scope.ts';
 
 // The graph is what the editor saves, import/export reads and writes (JSON or YAML),

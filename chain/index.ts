@@ -41,7 +41,8 @@ export type { CompileError, CompileErrorCode } from './compile-errors.ts';
 export { hashIr, IR_FORMAT_VERSION } from './ir.ts';
 export type { ChainIR, IrNode, BuiltinIrNode, PluginIrNode, IrEdge, IrVariable, CompiledChain } from './ir.ts';
 
-export { evaluateRules, checkRules, ruleVariables, ruleSchema, ruleGroupSchema, ruleOperators, ruleOperatorInfo } from './rules.ts';
+export { evaluateRules, checkRules, ruleVariables, ruleOperators, ruleOperatorInfo } from './rules.ts';
+export { ruleSchema, ruleGroupSchema, ruleValueSchema } from './rules-schema.ts';
 export type { Rule, RuleGroup, RuleGroupInput, RuleOperator, RuleProblem } from './rules.ts';
 export { checkRegex, regexTest, MAX_REGEX_INPUT } from './regex.ts';
 

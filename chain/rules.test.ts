@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonValue } from './json.ts';
 import { MAX_REGEX_INPUT } from './regex.ts';
-import { checkRules, evaluateRules, ruleGroupSchema, ruleOperators, ruleVariables, type Rule, type RuleGroup } from './rules.ts';
+import { checkRules, evaluateRules, ruleOperators, ruleVariables, type Rule, type RuleGroup } from './rules.ts';
+import { ruleGroupSchema } from './rules-schema.ts';
 import { createScope, type Scope } from './scope.ts';
 
 const scope: Scope = createScope({

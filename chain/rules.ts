@@ -20,7 +20,6 @@
 // - `matches` is an unanchored RE2 search over the first 4096 characters.
 // - is_empty: missing, null, whitespace-only text, [] and {}.
 
-import { z } from 'zod';
 import type { JsonValue } from './json.ts';
 import { checkRegex, regexTest } from './regex.ts';
 import { closest } from './suggest.ts';
@@ -70,30 +69,8 @@ export const ruleOperatorInfo: Record<RuleOperator, { value: RuleValueKind; labe
   is_not_empty: { value: 'none', label: { en: 'is not empty', ru: 'не пусто' } },
 };
 
-const scalarSchema = z.union([z.string(), z.number(), z.boolean()]);
-export const ruleValueSchema = z.union([scalarSchema, z.null(), z.array(scalarSchema)]);
-
-/** One comparison. `operator` is a string here so that checkRules can explain unknown ones. */
-export const ruleSchema = z.object({
-  field: z.string().meta({ label: { en: 'Variable', ru: 'Переменная' }, widget: 'variable' }),
-  operator: z.string().meta({ label: { en: 'Operator', ru: 'Оператор' }, widget: 'rule-operator' }),
-  value: ruleValueSchema.optional().meta({ label: { en: 'Value', ru: 'Значение' }, widget: 'template' }),
-  caseSensitive: z.boolean().optional().meta({ label: { en: 'Case sensitive', ru: 'С учётом регистра' } }),
-});
-
-export const ruleGroupSchema = z
-  .object({
-    condition: z.enum(['AND', 'OR']).default('AND'),
-    not: z.boolean().optional(),
-    get rules(): z.ZodArray<z.ZodUnion<readonly [typeof ruleSchema, typeof ruleGroupSchema]>> {
-      return z.array(z.union([ruleSchema, ruleGroupSchema]));
-    },
-  })
-  .meta({ id: 'RuleGroup', widget: 'rules' });
-
-export type Rule = z.infer<typeof ruleSchema>;
-export type RuleGroup = z.infer<typeof ruleGroupSchema>;
-export type RuleGroupInput = z.input<typeof ruleGroupSchema>;
+export type { Rule, RuleGroup, RuleGroupInput } from './rules-schema.ts';
+import type { Rule, RuleGroup } from './rules-schema.ts';
 
 /** Deepest allowed group nesting. */
 export const MAX_RULE_DEPTH = 8;

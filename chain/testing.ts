@@ -1,7 +1,7 @@
 // Factories for tests (ours and other folders'). Pure; safe to import anywhere.
 
 import type { Graph, GraphEdge, GraphNode } from './graph.ts';
-import { ruleGroupSchema, type RuleGroupInput } from './rules.ts';
+import { ruleGroupSchema, type RuleGroupInput } from './rules-schema.ts';
 
 let autoPosition = 0;
 

@@ -4,7 +4,7 @@ import { runApi, runMigrations, runWorker } from './services.ts';
 import { start } from './start.ts';
 import { bundleWorkflows } from '../temporal/bundle.ts';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ROOT } from './services.ts';
 import { createOrm } from '../db/orm.ts';
 import { importCommand } from './import-export.ts';
@@ -22,7 +22,8 @@ Commands:
              (DATABASE_URL, or the embedded PostgreSQL of a running \`chainflow start\`)
   migration:create <name>
              write a new migration from the entity diff (needs DATABASE_URL)
-  bundle     pre-build the workflow bundle into dist/workflow-bundle.js
+  bundle [file]
+             pre-build the workflow bundle (default dist/workflow-bundle.js)
   help       this text
 
 Configuration comes from environment variables; see the README.`;
@@ -62,9 +63,10 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'bundle': {
-      mkdirSync(join(ROOT, 'dist'), { recursive: true });
-      writeFileSync(join(ROOT, 'dist', 'workflow-bundle.js'), await bundleWorkflows());
-      process.stdout.write('wrote dist/workflow-bundle.js\n');
+      const out = argv[1] ?? join(ROOT, 'dist', 'workflow-bundle.js');
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, await bundleWorkflows());
+      process.stdout.write(`wrote ${out}\n`);
       return;
     }
     case 'help':

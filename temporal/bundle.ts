@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -43,12 +44,19 @@ export async function bundleWorkflows(): Promise<string> {
 
 /**
  * Returns the path of a bundle for the current sources: a pre-built one when its hash
- * matches, else a fresh bundle written to `cacheDir/workflow-bundle-<hash>.js`.
+ * matches, else a fresh bundle written to `cacheDir/workflow-bundle-<hash>.js`. The
+ * bundling (webpack) runs in a child process so the worker's heap never holds it.
  */
 export async function cachedWorkflowBundle(cacheDir: string): Promise<string> {
   const path = join(cacheDir, `workflow-bundle-${workflowSourceHash()}.js`);
   if (existsSync(path)) return path;
   mkdirSync(cacheDir, { recursive: true });
-  writeFileSync(path, await bundleWorkflows());
+  const tmp = `${path}.${process.pid}.tmp`;
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, join(ROOT, 'cli', 'main.ts'), 'bundle', tmp], { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`Bundling the workflow code failed (exit ${code}).`))));
+  });
+  renameSync(tmp, path);
   return path;
 }

@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { findEntry, setVariable, type JsonObject, type JsonValue } from '../chain/index.ts';
+import { findEntry, setVariable, type JsonObject, type JsonValue } from '../chain/runtime.ts';
 import type { EngineActivities, VariableWriteRecord } from '../activities/engine.ts';
 import { messageSignal, sendUpdate, stateQuery, stopSignal } from './definitions.ts';
 import { advance, resumeThrough, resumeWithReply } from './interpreter.ts';

@@ -1,5 +1,5 @@
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import { evaluateRules, getVariable, type IrNode, type JsonValue, type ReadableScope } from '../chain/index.ts';
+import { evaluateRules, getVariable, type IrNode, type JsonValue, type ReadableScope } from '../chain/runtime.ts';
 import type { Session } from './session.ts';
 import { askReply, askStep } from './steps/ask.ts';
 import { effectStep } from './steps/effects.ts';

@@ -10,7 +10,7 @@ import {
   type JsonValue,
   type ReadableScope,
   type Scope,
-} from '../chain/index.ts';
+} from '../chain/runtime.ts';
 import type {
   DialogueInput,
   Frame,

@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue } from '../chain/index.ts';
+import type { JsonObject, JsonValue } from '../chain/runtime.ts';
 
 /** Where a session talks: the web chat (and simulator), Telegram, or an API-started run. */
 export type Channel = 'web' | 'telegram_bot' | 'telegram_user' | 'api';

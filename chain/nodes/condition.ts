@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ruleGroupSchema } from '../rules.ts';
+import { ruleGroupSchema } from '../rules-schema.ts';
 import { field } from './common.ts';
 import { defineNode, l } from './spec.ts';
 

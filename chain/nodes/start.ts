@@ -5,12 +5,8 @@ import { credentialIdSchema, field } from './common.ts';
 import { defineNode, l } from './spec.ts';
 
 /** Telegram bot command names: 1–32 of a-z, 0-9, '_'. */
-export const COMMAND_PATTERN = /^[a-z0-9_]{1,32}$/;
-
-/** '/Start@MyBot' → 'start'. */
-export function normalizeCommand(command: string): string {
-  return command.trim().replace(/^\//, '').replace(/@.*$/, '').toLowerCase();
-}
+import { COMMAND_PATTERN, normalizeCommand } from '../command.ts';
+export { COMMAND_PATTERN, normalizeCommand };
 
 const triggerSchema = z.discriminatedUnion('kind', [
   z.object({

@@ -26,3 +26,12 @@ describe('replay of recorded histories', () => {
     expect(results).toEqual(files.map((workflowId) => ({ workflowId, error: undefined })));
   });
 });
+
+describe('the workflow bundle', () => {
+  it('leaves zod and the node specs out (per-workflow memory; see docs/performance.md)', () => {
+    const code = readFileSync(testStack().workflowBundlePath, 'utf8');
+    expect(code).not.toMatch(/node_modules\/zod\//);
+    expect(code).not.toMatch(/chain\/nodes\/spec\.ts/);
+    expect(code).toMatch(/chain\/runtime\.ts/);
+  });
+});

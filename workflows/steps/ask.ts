@@ -1,4 +1,4 @@
-import { localizeAsk, parseDuration, validateAnswer, type BuiltinIrNode } from '../../chain/index.ts';
+import { localizeAsk, parseDuration, validateAnswer, type BuiltinIrNode } from '../../chain/runtime.ts';
 import type { Session } from '../session.ts';
 import type { InboundMessage } from '../types.ts';
 import { renderButtons } from './message.ts';

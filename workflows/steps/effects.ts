@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { BuiltinIrNode, JsonObject, JsonValue, PluginIrNode } from '../../chain/index.ts';
+import type { BuiltinIrNode, JsonObject, JsonValue, PluginIrNode } from '../../chain/runtime.ts';
 import type { Session } from '../session.ts';
 import type { StepResult } from './types.ts';
 

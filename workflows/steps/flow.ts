@@ -5,7 +5,7 @@ import {
   resolveDelay,
   type BuiltinIrNode,
   type JsonObject,
-} from '../../chain/index.ts';
+} from '../../chain/runtime.ts';
 import type { Session } from '../session.ts';
 import type { StepResult } from './types.ts';
 

@@ -1,4 +1,4 @@
-import { localizeMessage, type BuiltinIrNode } from '../../chain/index.ts';
+import { localizeMessage, type BuiltinIrNode } from '../../chain/runtime.ts';
 import type { Session } from '../session.ts';
 import type { OutboundButton, OutboundMessage } from '../types.ts';
 import type { StepResult } from './types.ts';

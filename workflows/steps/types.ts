@@ -1,4 +1,4 @@
-import type { JsonObject } from '../../chain/index.ts';
+import type { JsonObject } from '../../chain/runtime.ts';
 import type { Wait } from '../types.ts';
 
 /** What a node step tells the interpreter to do next. */
