@@ -1,5 +1,20 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { checkDuration } from './chain/duration.ts';
+
+/** A duration like '15m', '30d' or 'PT1H' (chain/duration.ts), as seconds. */
+const durationSeconds = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const check = checkDuration(text);
+      if (!check.ok) {
+        ctx.addIssue({ code: 'custom', message: check.message });
+        return z.NEVER;
+      }
+      return Math.max(1, Math.round(check.ms / 1000));
+    });
 
 /**
  * Chainflow's configuration, parsed once from the environment with zod. Nothing else
@@ -27,8 +42,19 @@ const envSchema = z.object({
   TEMPORAL_UI_URL: z.string().optional(),
   TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  CHAINFLOW_SECRET_KEY: z.string().optional(),
+  HTTP_ALLOW_PRIVATE: z.string().default(''),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
   TEMPORAL_CLI: z.string().optional(),
   TEMPORAL_TEST_SERVER: z.string().optional(),
+
+  JWT_SECRET: z.string().min(32, 'Use at least 32 random characters (make one with: openssl rand -base64 48)').optional(),
+  REGISTRATION: z.enum(['open', 'invite', 'closed']).default('open'),
+  ACCESS_TOKEN_TTL: durationSeconds('15m'),
+  REFRESH_TOKEN_TTL: durationSeconds('30d'),
+  AUTH_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(20),
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  LOGIN_LOCKOUT: durationSeconds('15m'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -43,6 +69,12 @@ export interface Config {
   /** Set when an external PostgreSQL is used; otherwise the embedded server runs. */
   databaseUrl: string | undefined;
   embeddedPostgresPort: number;
+  /** Key list for secrets at rest ("id:base64key,old:base64key"); see lib/secret-box.ts. */
+  secretKey: string | undefined;
+  /** Hosts/CIDRs the HTTP node may reach although they are private (SSRF allow-list). */
+  httpAllowPrivate: string[];
+  /** Sticky cache size of the worker (sessions kept in memory); SDK default when unset. */
+  workerMaxCachedWorkflows: number | undefined;
   temporal: {
     /** Set when an external Temporal is used; otherwise the dev server runs. */
     address: string | undefined;
@@ -56,6 +88,17 @@ export interface Config {
     uiUrl: string | undefined;
     devPort: number;
     uiPort: number;
+  };
+  auth: {
+    /** HS256 key of access tokens; when unset (not in production) it is generated into DATA_DIR/jwt-secret. */
+    jwtSecret: string | undefined;
+    registration: Env['REGISTRATION'];
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    /** Requests per minute and client address on the sign-in routes. */
+    rateLimitPerMinute: number;
+    maxFailedLogins: number;
+    lockoutSeconds: number;
   };
 }
 
@@ -72,6 +115,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}\nSee the README's table of variables.`);
   }
   const e = parsed.data;
+  if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
+    throw new ConfigError('Invalid environment:\n  JWT_SECRET: required when NODE_ENV=production (at least 32 random characters; make one with: openssl rand -base64 48)\nSee the README\'s table of variables.');
+  }
   const dataDir = resolve(e.DATA_DIR);
   return {
     env: e.NODE_ENV,
@@ -82,6 +128,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     publicUrl: e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`,
     databaseUrl: e.DATABASE_URL || undefined,
     embeddedPostgresPort: e.EMBEDDED_POSTGRES_PORT,
+    secretKey: e.CHAINFLOW_SECRET_KEY || undefined,
+    httpAllowPrivate: e.HTTP_ALLOW_PRIVATE.split(',').map((x) => x.trim()).filter(Boolean),
+    workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     temporal: {
       address: e.TEMPORAL_ADDRESS || undefined,
       namespace: e.TEMPORAL_NAMESPACE,
@@ -94,6 +143,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       uiUrl: e.TEMPORAL_UI_URL,
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
+    },
+    auth: {
+      jwtSecret: e.JWT_SECRET || undefined,
+      registration: e.REGISTRATION,
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL,
+      refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL,
+      rateLimitPerMinute: e.AUTH_RATE_LIMIT,
+      maxFailedLogins: e.LOGIN_MAX_FAILURES,
+      lockoutSeconds: e.LOGIN_LOCKOUT,
     },
   };
 }

@@ -1,20 +1,35 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../lib/logger.ts';
+import type { SecretBox } from '../lib/secret-box.ts';
+import { createCodeActivities } from './code.ts';
+import type { CodeSandbox } from './code-sandbox.ts';
 import { createEngineActivities } from './engine.ts';
+import { createHttpActivities, type HttpDeps } from './http.ts';
+import { createLlmActivities } from './llm.ts';
+import { createPluginActivities } from './plugins.ts';
 
 /** What activities need from the outside world; tests pass real ones pointed at test servers. */
 export interface ActivityDeps {
   orm: MikroORM;
   logger: Logger;
+  secretBox: SecretBox;
+  /** SSRF allow-list and resolver of the HTTP node. */
+  ssrf?: HttpDeps['ssrf'];
+  /** A shared QuickJS pool (close it on shutdown); one is made when absent. */
+  sandbox?: CodeSandbox;
 }
 
 /**
- * All Chainflow activities, bound to their dependencies. Workflows import only the type
- * (`import type { Activities }`) and call them through proxyActivities.
+ * All Chainflow activities, bound to their dependencies. Workflows import only types and
+ * call them through proxyActivities / proxyLocalActivities.
  */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createEngineActivities(deps),
+    ...createHttpActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) }),
+    ...createLlmActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox }),
+    ...createCodeActivities({ logger: deps.logger, ...(deps.sandbox ? { sandbox: deps.sandbox } : {}) }),
+    ...createPluginActivities(),
   };
 }
 

@@ -7,6 +7,8 @@ import { connectClient, connectWorker, ensureSearchAttributes, temporalTarget } 
 import { cachedWorkflowBundle } from '../temporal/bundle.ts';
 import { createWorker } from '../temporal/worker.ts';
 import { installTemporalRuntime } from '../temporal/runtime.ts';
+import { createCodeSandbox } from '../activities/code-sandbox.ts';
+import { secretBoxFor } from '../lib/secret-key.ts';
 import { createActivities } from '../activities/index.ts';
 import { createApp } from '../api/app.ts';
 
@@ -76,14 +78,17 @@ export async function runWorker(config: Config): Promise<void> {
   await ensureSearchAttributes(client.connection, target.namespace);
   await client.connection.close();
   const bundlePath = await cachedWorkflowBundle(join(config.dataDir, 'cache'));
+  const sandbox = createCodeSandbox();
   const worker = await createWorker({
     connection,
     namespace: target.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({ orm, logger }),
+    activities: createActivities({ orm, logger, secretBox: secretBoxFor(config), sandbox, ssrf: { allow: config.httpAllowPrivate } }),
     workflowBundlePath: bundlePath,
+    ...(config.workerMaxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
   });
   const running = worker.run().finally(async () => {
+    await sandbox.close();
     await connection.close();
     await orm.close();
     logger.info('worker stopped');

@@ -7,6 +7,7 @@ import { startDevServer, type DevServer } from '../temporal/dev-server.ts';
 import { assertPortFree, commandLine, isAlive, stopProcess, waitUntil } from '../lib/processes.ts';
 import { createLogger, redactUrl } from '../lib/logger.ts';
 import { ROOT, WEB_DIST, runMigrations } from './services.ts';
+import { loadSecretKey } from '../lib/secret-key.ts';
 
 /**
  * `chainflow start`: everything up on embedded defaults, in order — PostgreSQL (unless
@@ -99,8 +100,9 @@ export async function start(config: Config): Promise<void> {
       say(`using Temporal at ${temporalAddress} (namespace ${config.temporal.namespace})`);
     }
 
-    // 4. Web app build (first start, or sources changed)
+    // 4. Web app build (first start, or sources changed); the secrets key exists before any child reads it.
     ensureWebBuild(say);
+    loadSecretKey(config);
 
     const childEnv = {
       ...process.env,

@@ -1,4 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { CredentialSchema } from './credential.ts';
+import { accountEntities } from './accounts.ts';
 
 /**
  * The engine's entities (DESIGN.md: the engine owns Chain, ChainVersion, Run, RunEvent,
@@ -107,4 +109,4 @@ export const VariableSchema = defineEntity({
 });
 export type Variable = InferEntity<typeof VariableSchema>;
 
-export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema];
+export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities];

@@ -9,6 +9,8 @@ export interface WorkerOptions {
   workflowBundlePath: string;
   /** Seconds activities get to finish on shutdown. */
   shutdownGraceTime?: string;
+  /** Sessions kept in the worker's memory (the sticky cache). */
+  maxCachedWorkflows?: number;
 }
 
 /** Creates the Chainflow worker for one task queue (not yet running). */
@@ -20,5 +22,6 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     activities: opts.activities,
     workflowBundle: { codePath: opts.workflowBundlePath },
     shutdownGraceTime: opts.shutdownGraceTime ?? '10s',
+    ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
   });
 }

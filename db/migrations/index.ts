@@ -1,5 +1,7 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261122035318_engine } from './0001-engine.ts';
+import { Migration20261122040825_credentials } from './0002-credentials.ts';
+import { Migration20261122042513_accounts } from './0003-accounts.ts';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so the same list
@@ -8,4 +10,6 @@ import { Migration20261122035318_engine } from './0001-engine.ts';
  */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122035318_engine', class: Migration20261122035318_engine },
+  { name: 'Migration20261122040825_credentials', class: Migration20261122040825_credentials },
+  { name: 'Migration20261122042513_accounts', class: Migration20261122042513_accounts },
 ];

@@ -80,7 +80,7 @@ describe('durability', () => {
     chmodSync(dir, 0o755);
     const port = await freePort();
     const taskQueue = uniqueTaskQueue('restart');
-    const activities = createActivities({ orm: h.db.orm, logger: createLogger('silent', 'test') });
+    const activities = createActivities({ orm: h.db.orm, logger: createLogger('silent', 'test'), secretBox: h.secretBox });
     const startStack = async () => {
       const server = await startDevServer({ dir, namespace: 'chainflow', port, uiPort: false, persist: true });
       const nativeConnection = await NativeConnection.connect({ address: server.address });

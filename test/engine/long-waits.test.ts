@@ -4,7 +4,7 @@ import { Worker } from '@temporalio/worker';
 import { createChain, createEdge, createNode } from '../../chain/testing.ts';
 import { createActivities } from '../../activities/index.ts';
 import { createLogger } from '../../lib/logger.ts';
-import { createTestDatabase, testStack, uniqueTaskQueue, type TestDatabase } from '../support/stack.ts';
+import { createTestDatabase, testSecretBox, testStack, uniqueTaskQueue, type TestDatabase } from '../support/stack.ts';
 import { createTimeSkippingEnv } from '../support/time-skipping.ts';
 import { publishGraph, runEvents, startSession } from '../support/dialogue.ts';
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    activities: createActivities({ orm: db.orm, logger: createLogger('silent', 'test') }),
+    activities: createActivities({ orm: db.orm, logger: createLogger('silent', 'test'), secretBox: testSecretBox() }),
     workflowBundle: { codePath: testStack().workflowBundlePath },
   });
   running = worker.run();

@@ -6,7 +6,7 @@ import { effectScenarios } from './effect-scenarios.ts';
 
 let h: DialogueHarness;
 beforeAll(async () => {
-  h = await startDialogueHarness('nodes');
+  h = await startDialogueHarness('nodes', { httpAllow: ['127.0.0.1', '::1'] });
 });
 afterAll(async () => h?.close());
 

@@ -7,6 +7,8 @@
 // replaying them proves the current code still runs those sessions (see docs/replay.md).
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { createSecretBox } from '../../lib/secret-box.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
     connection: nativeConnection,
     namespace: 'chainflow',
     taskQueue,
-    activities: createActivities({ orm, logger: createLogger('silent', 'record') }),
+    activities: createActivities({ orm, logger: createLogger('silent', 'record'), secretBox: createSecretBox(`rec:${randomBytes(32).toString('base64')}`) }),
     workflowBundle: { codePath: bundlePath },
   });
   const running = worker.run();

@@ -7,10 +7,12 @@ import { createActivities } from '../../activities/index.ts';
 import { importChain } from '../../api/services/chain-service.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { sendUpdate, stateQuery, type dialogue, type DialogueInput, type InboundMessage, type SendResult, type SessionView } from '../../temporal/contracts.ts';
-import { createTestDatabase, createTestWorker, testClient, uniqueTaskQueue, type TestDatabase } from './stack.ts';
+import { createTestDatabase, createTestWorker, testClient, testSecretBox, uniqueTaskQueue, type TestDatabase } from './stack.ts';
+import type { SecretBox } from '../../lib/secret-box.ts';
 
 export interface DialogueHarness {
   db: TestDatabase;
+  secretBox: SecretBox;
   client: Client;
   taskQueue: string;
   worker: Worker;
@@ -19,15 +21,17 @@ export interface DialogueHarness {
 }
 
 /** A database, a client and a running worker with the real activities, for one test file. */
-export async function startDialogueHarness(prefix: string): Promise<DialogueHarness> {
+export async function startDialogueHarness(prefix: string, opts: { httpAllow?: string[] } = {}): Promise<DialogueHarness> {
   const db = await createTestDatabase();
   const client = await testClient();
   const taskQueue = uniqueTaskQueue(prefix);
-  const activities = createActivities({ orm: db.orm, logger: createLogger('silent', 'test') });
+  const secretBox = testSecretBox();
+  const activities = createActivities({ orm: db.orm, logger: createLogger('silent', 'test'), secretBox, ...(opts.httpAllow ? { ssrf: { allow: opts.httpAllow } } : {}) });
   const { worker, connection } = await createTestWorker({ taskQueue, activities });
   const running = worker.run();
   return {
     db,
+    secretBox,
     client,
     taskQueue,
     worker,

@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createSecretBox, type SecretBox } from '../../lib/secret-box.ts';
 import { inject } from 'vitest';
 import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -119,4 +120,9 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** A secret box with a fresh random key (credentials created in a test file use it). */
+export function testSecretBox(): SecretBox {
+  return createSecretBox(`test:${randomBytes(32).toString('base64')}`);
 }

@@ -25,7 +25,7 @@ interface EffectActivities {
 // Retries are for transient failures only (network, 5xx, 429): the activities throw
 // retryable failures for those and return {ok:false} for everything final.
 const effects = proxyActivities<EffectActivities>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '150 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
 });
 
@@ -60,7 +60,9 @@ export async function effectStep(session: Session, node: EffectNode, workflowId:
     if (!(err instanceof ActivityFailure)) throw err;
     const cause = err.cause;
     const code = cause instanceof ApplicationFailure && cause.type ? cause.type : 'activity_failed';
-    result = { ok: false, error: { code, message: cause?.message ?? err.message }, set: [] };
+    const detail = cause instanceof ApplicationFailure ? (cause.details?.[0] as { status?: unknown } | undefined) : undefined;
+    const status = typeof detail?.status === 'number' ? detail.status : undefined;
+    result = { ok: false, error: { code, message: cause?.message ?? err.message, ...(status !== undefined ? { status } : {}) }, set: [] };
   }
   for (const write of result.set) session.set(write.variable, write.value);
   if (result.ok) {

@@ -1,0 +1,173 @@
+// The contract between the dialogue workflow and the effect activities (httpRequest,
+// llmComplete, runCode): what goes in, what comes out, and the small pure helpers every
+// effect activity uses to keep secrets out of what it returns.
+
+import { ApplicationFailure } from '@temporalio/common';
+import type { JsonObject, JsonValue, ReadableScope } from '../chain/index.ts';
+
+/** What the workflow passes to an effect activity. Never carries secrets. */
+export interface EffectInput<C> {
+  /** Workflow id, e.g. `web:{chainId}:{visitorId}`. */
+  runId: string;
+  chainId: string;
+  nodeId: string;
+  /** The node's config from the IR: raw templates, defaults applied. */
+  config: C;
+  /** Variables snapshot without secrets (message, session, user, chat, bot, run). */
+  scope: ReadableScope;
+}
+
+/** One variable the workflow writes after the activity returns. */
+export interface VariableWrite {
+  variable: string;
+  value: JsonValue;
+}
+
+/** A failure the chain routes through the node's `error` port (as `session.error`). */
+export interface EffectError {
+  /** Stable machine code, e.g. `http_status`, `llm_invalid_json`, `code_timeout`. */
+  code: string;
+  /** Human-readable, names what failed; never contains a secret. */
+  message: string;
+  /** HTTP status of the remote answer, when there was one. */
+  status?: number;
+}
+
+/**
+ * The outcome of an effect activity. `ok: false` is a *final* failure (the workflow
+ * routes it to the `error` port); transient failures are thrown as retryable
+ * `ApplicationFailure`s instead and reach the workflow only when retries are exhausted.
+ * `event` is a small summary for the run log; neither it nor `set` contains secrets.
+ */
+export type EffectResult =
+  | { ok: true; set: VariableWrite[]; event?: JsonObject }
+  | { ok: false; error: EffectError; set: VariableWrite[] };
+
+/** One earlier exchange of an LLM node, oldest first. */
+export interface MemoryTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+/**
+ * llmComplete's result: an {@link EffectResult}; on success also the exchange to
+ * remember (rendered prompt and reply text), so the workflow can keep the node's memory
+ * without rendering templates itself.
+ */
+export type LlmEffectResult = EffectResult & { memoryTurn?: { user: string; assistant: string } };
+
+/** A successful result. */
+export function effectOk(set: VariableWrite[], event?: JsonObject): EffectResult {
+  return event === undefined ? { ok: true, set } : { ok: true, set, event };
+}
+
+/** A final failure, routed through the `error` port. */
+export function effectError(code: string, message: string, options: { status?: number; set?: VariableWrite[] } = {}): EffectResult {
+  const error: EffectError = { code, message };
+  if (options.status !== undefined) error.status = options.status;
+  return { ok: false, error, set: options.set ?? [] };
+}
+
+/** Secrets shorter than this are not credible secrets; replacing them would mangle text. */
+export const MIN_SECRET_LENGTH = 4;
+
+/**
+ * The strings to scrub for a set of secret values: each value, plus the encodings in
+ * which it commonly travels (URL-encoded, JSON-escaped). Longest first, so a secret that
+ * contains another is replaced whole.
+ */
+export function secretNeedles(values: Iterable<string>): string[] {
+  const needles = new Set<string>();
+  for (const value of values) {
+    if (value.length < MIN_SECRET_LENGTH) continue;
+    needles.add(value);
+    needles.add(encodeURIComponent(value));
+    needles.add(JSON.stringify(value).slice(1, -1));
+    needles.add(new URLSearchParams({ v: value }).toString().slice(2));
+  }
+  return [...needles].filter((needle) => needle.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+}
+
+export const REDACTED = '[redacted]';
+
+/** Replaces every needle (see {@link secretNeedles}) in a text. */
+export function redactText(text: string, needles: readonly string[]): string {
+  let out = text;
+  for (const needle of needles) if (out.includes(needle)) out = out.split(needle).join(REDACTED);
+  return out;
+}
+
+/** Deep copy of a JSON value with every needle removed from strings and object keys. */
+export function redactJson<T extends JsonValue>(value: T, needles: readonly string[]): T;
+export function redactJson(value: JsonValue, needles: readonly string[]): JsonValue {
+  if (needles.length === 0) return value;
+  if (typeof value === 'string') return redactText(value, needles);
+  if (Array.isArray(value)) return value.map((item) => redactJson(item, needles));
+  if (value !== null && typeof value === 'object') {
+    const out: JsonObject = {};
+    for (const [key, item] of Object.entries(value)) out[redactText(key, needles)] = redactJson(item, needles);
+    return out;
+  }
+  return value;
+}
+
+/** The last line of defence: a result with every needle removed (values, event, error). */
+export function redactResult<R extends EffectResult>(result: R, needles: readonly string[]): R {
+  if (needles.length === 0) return result;
+  const set = result.set.map((write) => ({ variable: write.variable, value: redactJson(write.value, needles) }));
+  if (result.ok) {
+    return { ...result, set, ...(result.event !== undefined ? { event: redactJson(result.event, needles) } : {}) };
+  }
+  return { ...result, set, error: { ...result.error, message: redactText(result.error.message, needles) } };
+}
+
+/** Names of the secrets (`secrets.NAME`) that templates reference, without duplicates. */
+export function referencedSecrets(variables: Iterable<string>): string[] {
+  const names = new Set<string>();
+  for (const variable of variables) {
+    const [scope, name] = variable.split('.');
+    if (scope === 'secrets' && name !== undefined && name !== '') names.add(name);
+  }
+  return [...names];
+}
+
+/** Shortens a text for messages and events. */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
+}
+
+/**
+ * A transient failure for Temporal to retry (network error, 5xx, 429). `type` becomes
+ * the error code the workflow reports when retries run out; the message must already be
+ * free of secrets (it is stored in workflow history). No `cause` is attached for the same
+ * reason.
+ */
+export function retryableFailure(type: string, message: string, options: { retryAfterMs?: number; status?: number } = {}): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: false,
+    // Details reach the workflow with the failure: the status, for session.error.
+    details: options.status !== undefined ? [{ status: options.status }] : [],
+    ...(options.retryAfterMs !== undefined ? { nextRetryDelay: options.retryAfterMs } : {}),
+  });
+}
+
+/** Longest Retry-After the activity honours; longer waits are the retry policy's business. */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/**
+ * Parses a Retry-After header (seconds or an HTTP date) into milliseconds, capped at
+ * {@link MAX_RETRY_AFTER_MS}; undefined when absent or unreadable. Also reads
+ * `retry-after-ms` (OpenAI-style) when given.
+ */
+export function parseRetryAfter(retryAfter: string | null | undefined, retryAfterMs?: string | null, now = Date.now()): number | undefined {
+  const ms = retryAfterMs != null ? Number(retryAfterMs) : Number.NaN;
+  if (Number.isFinite(ms) && ms >= 0) return Math.min(Math.round(ms), MAX_RETRY_AFTER_MS);
+  if (retryAfter == null || retryAfter.trim() === '') return undefined;
+  const text = retryAfter.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.min(Math.round(Number(text) * 1000), MAX_RETRY_AFTER_MS);
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.min(Math.max(0, date - now), MAX_RETRY_AFTER_MS);
+}
