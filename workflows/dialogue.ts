@@ -39,6 +39,7 @@ const engine = proxyActivities<Pick<EngineActivities, 'loadVariables' | 'saveVar
 
 /** patched() ids: each marks an interpreter change that altered the command order. */
 export const FLUSH_SAVES_VARIABLES = 'flush-saves-variables';
+export const BATCH_BURSTS = 'batch-bursts';
 
 interface Ticket {
   done: boolean;
@@ -207,15 +208,24 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
     }
 
     while (!session.ended) {
-      await waitPoint('waiting');
+      // In a burst (messages already queued for an ask or the entry), go on without the
+      // flush: a long run of local activities keeps one workflow task open while signals
+      // pile up, and the server fails tasks whose buffered events overflow. The burst is
+      // flushed, delivered and answered at the next real wait.
+      const burst = state.inbox.length > 0 && state.wait?.kind !== 'timer' && stopReason === undefined;
+      if (!(burst && patched(BATCH_BURSTS))) await waitPoint('waiting');
       if (stopReason) break;
       const info = workflowInfo();
       if (state.inbox.length === 0 && (info.continueAsNewSuggested || session.messagesThisRun >= limits.messagesPerRun)) {
+        // Continue as new only between messages: no unread message, no Update in flight
+        // (checked again after the flush, which yields to new signals and Updates).
         await condition(allHandlersFinished);
-        if (state.inbox.length === 0) {
+        if (state.inbox.length === 0 && allHandlersFinished()) {
           session.emit('session.continued', { messages: session.messagesThisRun, historyLength: info.historyLength });
           await waitPoint('waiting');
-          return await continueAsNew<typeof dialogue>({ ...input, resume: state });
+          if (state.inbox.length === 0 && allHandlersFinished()) {
+            return await continueAsNew<typeof dialogue>({ ...input, resume: state });
+          }
         }
       }
       const wait = state.wait;

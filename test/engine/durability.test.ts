@@ -40,7 +40,11 @@ describe('durability', () => {
     const firstRunId = (await handle.describe()).runId;
 
     for (let i = 1; i <= 510; i++) await handle.signal(messageSignal, { id: `msg-${i}`, text: `n${i}` });
+    // A burst of 510 signals: once failed workflow tasks (buffered events overflowed
+    // while local-activity flushes kept one task open); now processed as a batch.
     const last: SendResult = await send(handle, { id: 'msg-511', text: 'last' });
+    const history = await handle.fetchHistory();
+    expect(history.events?.filter((e) => e.workflowTaskFailedEventAttributes) ?? []).toEqual([]);
     expect(texts(last)).toEqual(['Say something']);
 
     const described = await handle.describe();
