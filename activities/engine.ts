@@ -126,8 +126,12 @@ export function createEngineActivities({ orm, logger }: EngineDeps) {
     },
 
     /**
-     * Writes buffered run events (idempotent: a retried flush inserts nothing twice) and
-     * keeps the run's index row current.
+     * Writes buffered run events and keeps the run's index row current. Idempotent: a
+     * retried flush writes the same rows again. A (run, execution, seq) already present is
+     * overwritten: when the server rejects a workflow task (a signal arrived as it
+     * continued as new), local activities of the rejected task have already run, and the
+     * replay that follows may number different events with the same seq — the replayed
+     * ones are what history says happened.
      */
     async flushRunEvents(input: FlushInput): Promise<void> {
       const conn = orm.em.getConnection();
@@ -155,7 +159,8 @@ export function createEngineActivities({ orm, logger }: EngineDeps) {
         });
         await conn.execute(
           `insert into run_event (run_id, execution_id, seq, type, node_id, payload, at) values ${rows.join(', ')}
-           on conflict (run_id, execution_id, seq) do nothing`,
+           on conflict (run_id, execution_id, seq) do update
+             set type = excluded.type, node_id = excluded.node_id, payload = excluded.payload, at = excluded.at`,
           values,
           'run',
           tx,
