@@ -68,8 +68,8 @@ export function effectError(code: string, message: string, options: { status?: n
   return { ok: false, error, set: options.set ?? [] };
 }
 
-/** Secrets shorter than this are not credible secrets; replacing them would mangle text. */
-export const MIN_SECRET_LENGTH = 4;
+export { MIN_SECRET_LENGTH } from '../db/credential-store.ts';
+import { MIN_SECRET_LENGTH } from '../db/credential-store.ts';
 
 /**
  * The strings to scrub for a set of secret values: each value, plus the encodings in

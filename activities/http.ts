@@ -9,7 +9,7 @@ import type { HttpConfig } from '../chain/nodes/http.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
 import { cancellationSignal } from './activity-context.ts';
-import { CredentialError, credentialSecretValues, loadCredential, resolveSecrets, type DecryptedCredential } from './credentials.ts';
+import { CredentialError, credentialSecretValues, loadCredential, resolveSecrets, type DecryptedCredential } from '../db/credential-store.ts';
 import {
   clip,
   effectError,

@@ -11,7 +11,7 @@ import type { LlmConfig } from '../chain/nodes/llm.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
 import { cancellationSignal, heartbeat } from './activity-context.ts';
-import { CredentialError, loadCredential, type DecryptedCredential } from './credentials.ts';
+import { CredentialError, loadCredential, type DecryptedCredential } from '../db/credential-store.ts';
 import {
   clip,
   effectError,

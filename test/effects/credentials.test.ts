@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialError, createCredential, loadCredential, resolveSecrets, rotateCredentials } from '../../activities/credentials.ts';
+import { CredentialError, createCredential, loadCredential, resolveSecrets, rotateCredentials } from '../../db/credential-store.ts';
 import { CredentialSchema } from '../../db/credential.ts';
 import { createSecretBox } from '../../lib/secret-box.ts';
 import { createTestDatabase, type TestDatabase } from '../support/stack.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCredential } from '../../activities/credentials.ts';
+import { createCredential } from '../../db/credential-store.ts';
 import { createLlmActivities, unfence } from '../../activities/llm.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import { createTestDatabase, type TestDatabase } from '../support/stack.ts';

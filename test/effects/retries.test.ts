@@ -11,7 +11,7 @@ import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCredential } from '../../activities/credentials.ts';
+import { createCredential } from '../../db/credential-store.ts';
 import { createHttpActivities } from '../../activities/http.ts';
 import { createTestDatabase, createTestWorker, testClient, uniqueTaskQueue, type TestDatabase } from '../support/stack.ts';
 import type { CallOutcome } from './fixtures/effect-workflows.ts';

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { createChain, createEdge, createNode } from '../../chain/testing.ts';
-import { createCredential } from '../../activities/credentials.ts';
+import { createCredential } from '../../db/credential-store.ts';
 import { json, startOpenAiServer, startTestServer } from '../effects/support/servers.ts';
 import { publishGraph, runEvents, send, startSession, texts, type DialogueHarness } from '../support/dialogue.ts';
 

@@ -1,5 +1,5 @@
-// Credentials inside activities: look them up, decrypt them, hand the plain values to
-// activity code only. Nothing here logs or returns a value to the workflow.
+// Credentials: look them up, decrypt them, hand the plain values to the code that uses
+// them (activities, the webhook check). Nothing here logs or returns a value to a workflow.
 
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -12,8 +12,10 @@ import {
   type Credential,
   type CredentialKind,
   type CredentialMeta,
-} from '../db/credential.ts';
-import { MIN_SECRET_LENGTH } from './effects.ts';
+} from './credential.ts';
+
+/** Secrets shorter than this are not credible secrets; replacing them would mangle text. */
+export const MIN_SECRET_LENGTH = 4;
 
 /** A credential problem the chain can route to its `error` port; never contains a value. */
 export class CredentialError extends Error {
