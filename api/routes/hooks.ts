@@ -1,0 +1,126 @@
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import express, { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
+import type { ChainIR, JsonObject } from '../../chain/index.ts';
+import { ChainVersionSchema } from '../../db/entities.ts';
+import { loadCredential } from '../../db/credential-store.ts';
+import type { SecretBox } from '../../lib/secret-box.ts';
+import { ChainIdKey, ChannelKey, type dialogue, type DialogueInput } from '../../temporal/contracts.ts';
+import { HttpError, validationError } from '../errors.ts';
+import { findChain } from '../services/chain-service.ts';
+
+export const hookParamsSchema = z.object({
+  chainIdOrSlug: z.string().min(1).max(100),
+  hookId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "Use the hook id of the chain's webhook start node (lowercase letters, digits, '-')"),
+});
+
+export interface HookDeps {
+  orm: MikroORM;
+  temporal: Client;
+  taskQueue: string;
+  secretBox: SecretBox;
+  /** Largest accepted payload. */
+  limit?: string;
+}
+
+/** Constant-time string comparison (of digests, so lengths never leak). */
+function safeEqual(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a).digest();
+  const db = createHash('sha256').update(b).digest();
+  return timingSafeEqual(da, db);
+}
+
+/** Headers that are passed to the session as run.headers (never auth headers). */
+const PASSED_HEADERS = ['content-type', 'user-agent', 'x-request-id', 'x-github-event', 'x-event-type'];
+
+/**
+ * Webhook triggers: `POST /hooks/{chain}/{hookId}` starts a session at the chain's
+ * webhook start node with the payload in `run.*`. Auth per the start node: none, a
+ * secret header (`X-Chainflow-Secret`), a bearer token, or an HMAC-SHA256 signature of
+ * the raw body (`X-Chainflow-Signature: sha256=<hex>`); the secret is a credential.
+ * A failed check answers 401 and starts nothing.
+ */
+export function hookRoutes(deps: HookDeps): Router {
+  const router = Router();
+  router.post('/hooks/:chainIdOrSlug/:hookId', express.raw({ type: () => true, limit: deps.limit ?? '256kb' }), async (req: Request, res) => {
+    const params = hookParamsSchema.safeParse(req.params);
+    if (!params.success) throw validationError(params.error, 'params');
+    const em = deps.orm.em.fork();
+    const chain = await findChain(em, params.data.chainIdOrSlug);
+    if (!chain.activeVersionId) throw new HttpError(409, 'not_published', `Chain "${chain.slug}" has no published version.`);
+    const version = await em.findOneOrFail(ChainVersionSchema, { id: chain.activeVersionId });
+    const ir = version.ir as unknown as ChainIR;
+    const entry = `webhook:${params.data.hookId}`;
+    const nodeId = ir.entries[entry];
+    const node = nodeId ? ir.nodes[nodeId] : undefined;
+    if (!node || node.type !== 'start' || node.config.trigger.kind !== 'webhook') {
+      throw new HttpError(404, 'hook_not_found', `Chain "${chain.slug}" has no webhook "${params.data.hookId}".`);
+    }
+    const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const auth = node.config.trigger.auth;
+    if (auth.mode !== 'none') {
+      const secret = auth.credentialId ? await loadCredential(em, deps.secretBox, auth.credentialId).then((c) => c.value).catch(() => undefined) : undefined;
+      if (!secret) throw new HttpError(503, 'hook_secret_missing', `The webhook's credential is missing; the chain owner must set it.`);
+      const ok =
+        auth.mode === 'secret_header'
+          ? safeEqual(String(req.get('x-chainflow-secret') ?? ''), secret)
+          : auth.mode === 'bearer'
+            ? safeEqual(String(req.get('authorization') ?? ''), `Bearer ${secret}`)
+            : safeEqual(String(req.get('x-chainflow-signature') ?? ''), `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`);
+      if (!ok) {
+        const header = auth.mode === 'secret_header' ? 'X-Chainflow-Secret' : auth.mode === 'bearer' ? 'Authorization: Bearer' : 'X-Chainflow-Signature (sha256=HMAC of the raw body)';
+        throw new HttpError(401, 'bad_signature', `The webhook's ${header} is missing or wrong; nothing was started.`);
+      }
+    }
+
+    let payload: unknown = null;
+    const text = raw.toString('utf8');
+    if (text.trim() !== '') {
+      if (/json/.test(req.get('content-type') ?? '')) {
+        try {
+          payload = JSON.parse(text);
+        } catch {
+          throw new HttpError(400, 'malformed_json', 'The webhook body is not valid JSON (Content-Type says it is).');
+        }
+      } else {
+        payload = text;
+      }
+    }
+    const headers: JsonObject = {};
+    for (const name of PASSED_HEADERS) {
+      const value = req.get(name);
+      if (value) headers[name] = value;
+    }
+    const query: JsonObject = {};
+    for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string') query[k] = v;
+    const run: JsonObject = {
+      ...(payload && typeof payload === 'object' && !Array.isArray(payload) ? (payload as JsonObject) : {}),
+      payload: payload as JsonObject,
+      query,
+      headers,
+      hookId: params.data.hookId,
+    };
+    const runId = `run:${randomUUID()}`;
+    const input: DialogueInput = {
+      chainId: chain.id,
+      versionId: version.id,
+      channel: 'api',
+      entry,
+      input: run,
+      owners: { user: `webhook:${chain.id}:${params.data.hookId}`, chat: `webhook:${chain.id}:${params.data.hookId}`, bot: `chain:${chain.id}` },
+    };
+    await deps.temporal.workflow.start<typeof dialogue>('dialogue', {
+      workflowId: runId,
+      taskQueue: deps.taskQueue,
+      args: [input],
+      typedSearchAttributes: [
+        { key: ChainIdKey, value: chain.id },
+        { key: ChannelKey, value: 'api' },
+      ],
+    });
+    res.status(202).json({ runId, chainId: chain.id, versionId: version.id });
+  });
+  return router;
+}
