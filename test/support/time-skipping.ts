@@ -12,9 +12,18 @@ import { searchAttributeTypes } from '../../workflows/search-attributes.ts';
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietTemporalRuntime();
   const found = findTemporalBinary('test-server');
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: found ? { type: 'existing-path', path: found.path } : { type: 'cached-download' } },
-  });
+  // The SDK gives the server 5 s to come up; on a loaded 2-core machine that can be too
+  // short, so a refused start is tried again.
+  let env: TestWorkflowEnvironment | undefined;
+  for (let attempt = 1; !env; attempt++) {
+    try {
+      env = await TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: found ? { type: 'existing-path', path: found.path } : { type: 'cached-download' } },
+      });
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes('did not start')) throw err;
+    }
+  }
   // The dialogue workflow upserts Chainflow's search attributes: register them here too.
   // (The test server implements AddSearchAttributes but not ListSearchAttributes.)
   const IndexedValueType = protoPackage.temporal.api.enums.v1.IndexedValueType;
