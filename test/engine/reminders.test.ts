@@ -1,50 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities/index.ts';
 import { importChain, parseChainFile } from '../../api/services/chain-service.ts';
-import { createLogger } from '../../lib/logger.ts';
 import { sendUpdate, stateQuery } from '../../temporal/contracts.ts';
 import { runEvents, startSession } from '../support/dialogue.ts';
-import { createTestDatabase, eventually, testSecretBox, testStack, uniqueTaskQueue, type TestDatabase } from '../support/stack.ts';
-import { createTimeSkippingEnv } from '../support/time-skipping.ts';
+import { eventually } from '../support/stack.ts';
+import { startTimeSkippingHarness, type TimeSkippingHarness } from '../support/time-skipping.ts';
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
-let worker: Worker;
-let running: Promise<void>;
-let taskQueue: string;
+let h: TimeSkippingHarness;
 let ids: { chainId: string; versionId: string };
 
 beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  db = await createTestDatabase();
-  taskQueue = uniqueTaskQueue('remind');
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    activities: createActivities({ orm: db.orm, logger: createLogger('silent', 'test'), secretBox: testSecretBox() }),
-    workflowBundle: { codePath: testStack().workflowBundlePath },
-  });
-  running = worker.run();
+  h = await startTimeSkippingHarness('remind');
   const graph = parseChainFile(readFileSync(new URL('../../examples/reminders.yaml', import.meta.url), 'utf8'));
-  const { chain, version } = await importChain(db.orm.em.fork(), graph);
+  const { chain, version } = await importChain(h.db.orm.em.fork(), graph);
   ids = { chainId: chain.id, versionId: version.id };
 });
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-  await db?.drop();
-});
+afterAll(async () => h?.close());
 
-const outs = async (workflowId: string) => (await runEvents(db, workflowId)).filter((e) => e.type === 'message.out').map((e) => String(e.payload.text));
+const outs = async (workflowId: string) => (await runEvents(h.db, workflowId)).filter((e) => e.type === 'message.out').map((e) => String(e.payload.text));
 
 describe('reminders.yaml, the 3-day reminder ladder', () => {
   it('reminds every 3 days without an answer and says goodbye after 3 misses', async () => {
-    const handle = await startSession(env.client, taskQueue, ids, { entry: 'api', channel: 'api', input: { task: 'the report' } });
+    const handle = await startSession(h.env.client, h.taskQueue, ids, { entry: 'api', channel: 'api', input: { task: 'the report' } });
     expect(await handle.result()).toMatchObject({ outcome: 'no_reply' });
     expect(await outs(handle.workflowId)).toEqual([
       'Have you finished the report? Reply any time.',
@@ -54,14 +32,14 @@ describe('reminders.yaml, the 3-day reminder ladder', () => {
       'Have you finished the report? Reply any time.',
       "I'll stop reminding you now. Send /remind to start again.",
     ]);
-    const timeouts = (await runEvents(db, handle.workflowId)).filter((e) => e.type === 'ask.timeout');
+    const timeouts = (await runEvents(h.db, handle.workflowId)).filter((e) => e.type === 'ask.timeout');
     expect(timeouts).toHaveLength(3);
   });
 
   it('stops the ladder when the user replies after a reminder', async () => {
-    const handle = await startSession(env.client, taskQueue, ids, { entry: 'api', channel: 'api', visitor: `r-${randomUUID().slice(0, 6)}` });
+    const handle = await startSession(h.env.client, h.taskQueue, ids, { entry: 'api', channel: 'api', visitor: `r-${randomUUID().slice(0, 6)}` });
     await eventually(async () => ((await handle.query(stateQuery)).wait?.kind === 'reply' ? true : undefined), 'the first question');
-    await env.sleep('3 days');
+    await h.env.sleep('3 days');
     await eventually(async () => ((await handle.query(stateQuery)).variables.session.misses === 1 ? true : undefined), 'the first reminder');
     const reply = await handle.executeUpdate(sendUpdate, { args: [{ id: 'done-1', text: 'yes, done' }] });
     expect(reply.replies.map((r) => r.text)).toEqual(['Thanks for letting me know! The reminders are off.']);

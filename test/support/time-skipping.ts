@@ -1,6 +1,9 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalBinary } from '../../bin/toolchain.mjs';
-import { quietTemporalRuntime } from './stack.ts';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities/index.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { createTestDatabase, quietTemporalRuntime, testSecretBox, testStack, uniqueTaskQueue, type TestDatabase } from './stack.ts';
 import protoPackage from '@temporalio/proto';
 import { searchAttributeTypes } from '../../workflows/search-attributes.ts';
 
@@ -37,4 +40,36 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
     ),
   });
   return env;
+}
+
+export interface TimeSkippingHarness {
+  env: TestWorkflowEnvironment;
+  db: TestDatabase;
+  taskQueue: string;
+  close(): Promise<void>;
+}
+
+/** A time-skipping server, a database and a running worker with the real activities. */
+export async function startTimeSkippingHarness(prefix: string): Promise<TimeSkippingHarness> {
+  const env = await createTimeSkippingEnv();
+  const db = await createTestDatabase();
+  const taskQueue = uniqueTaskQueue(prefix);
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    activities: createActivities({ orm: db.orm, logger: createLogger('silent', 'test'), secretBox: testSecretBox() }),
+    workflowBundle: { codePath: testStack().workflowBundlePath },
+  });
+  const running = worker.run();
+  return {
+    env,
+    db,
+    taskQueue,
+    close: async () => {
+      worker.shutdown();
+      await running;
+      await env.teardown();
+      await db.drop();
+    },
+  };
 }
