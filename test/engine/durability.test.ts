@@ -105,6 +105,7 @@ describe('durability', () => {
         },
       };
     };
+    let stack: Awaited<ReturnType<typeof startStack>> | undefined;
     try {
       const long = await publishGraph(h.db, createChain({
         slug: 'three-days',
@@ -118,7 +119,7 @@ describe('durability', () => {
         edges: [createEdge('start', 'wait'), createEdge('wait', 'e')],
       }));
 
-      let stack = await startStack();
+      stack = await startStack();
       const longHandle = await startSession(stack.client, taskQueue, long, { entry: 'api', channel: 'api' });
       const shortHandle = await startSession(stack.client, taskQueue, short, { entry: 'api', channel: 'api' });
       const before = await eventually(async () => {
@@ -127,6 +128,7 @@ describe('durability', () => {
       }, 'the session to reach its delay');
       expect(before).toMatchObject({ currentNode: 'wait', wait: { kind: 'timer', nodeId: 'wait' } });
       await stack.stop();
+      stack = undefined;
 
       stack = await startStack();
       const longAfter = stack.client.workflow.getHandle(longHandle.workflowId);
@@ -145,8 +147,9 @@ describe('durability', () => {
 
       expect(await stack.client.workflow.getHandle(shortHandle.workflowId).result()).toMatchObject({ outcome: 'woke' });
       await longAfter.terminate('test done');
-      await stack.stop();
     } finally {
+      // Also when an assertion failed: no dev server may outlive the test.
+      await stack?.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
