@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { ChainIR, JsonObject, JsonValue } from '../chain/index.ts';
 import { ChainVersionSchema } from '../db/entities.ts';
+import { RUN_EVENTS_CHANNEL } from '../db/notify.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Channel, OutboundMessage, RunEventRecord } from '../workflows/types.ts';
 
@@ -162,6 +163,14 @@ export function createEngineActivities({ orm, logger }: EngineDeps) {
            on conflict (run_id, execution_id, seq) do update
              set type = excluded.type, node_id = excluded.node_id, payload = excluded.payload, at = excluded.at`,
           values,
+          'run',
+          tx,
+        );
+        // Live events: every API replica LISTENs and pushes the new rows to its WebSocket
+        // subscribers (delivered on commit, so readers see the rows).
+        await conn.execute(
+          `select pg_notify(?, json_build_object('runId', ?::text, 'chainId', ?::text)::text)`,
+          [RUN_EVENTS_CHANNEL, input.runId, r.chainId],
           'run',
           tx,
         );
