@@ -1,12 +1,23 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { z } from 'zod';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../lib/logger.ts';
-import { errorHandler, notFoundHandler } from './errors.ts';
+import { resolveAuthOptions, type AuthOptions } from './auth/options.ts';
+import { errorHandler, HttpError, notFoundHandler } from './errors.ts';
+import { API_PREFIX, buildOpenApiDocument, docsRoutes, type OpenApiDocument } from './openapi.ts';
+import { auditOperations } from './routes/audit.ts';
+import { authOperations } from './routes/auth.ts';
+import { chainAccessOperations } from './routes/chain-access.ts';
+import { chainOperations } from './routes/chains.ts';
+import { chatOperations } from './routes/chat.ts';
+import { defineOperation, mountOperations, type Operation } from './routes/define.ts';
 import { healthRoutes } from './routes/health.ts';
-import { chatRoutes } from './routes/chat.ts';
+import { nodeTypeOperations } from './routes/node-types.ts';
+import { userOperations } from './routes/users.ts';
 
 export interface AppDeps {
   orm: MikroORM;
@@ -18,34 +29,108 @@ export interface AppDeps {
   temporalUiUrl?: string | undefined;
   /** Task queue of the dialogue workflows. */
   taskQueue: string;
+  /**
+   * Accounts and sessions (JWT secret, registration mode, token lifetimes, rate limits).
+   * Omitted fields take defaults; without a `jwtSecret` each app makes a random one,
+   * which suits tests (the CLI passes the configured or persisted secret).
+   */
+  auth?: Partial<AuthOptions>;
+}
+
+/** The package version, shown in /info and the OpenAPI document. */
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Every operation under /api/v1, in registration order (also the OpenAPI document's source). */
+export function apiOperations(deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl'>, auth: AuthOptions, document: () => OpenApiDocument): Operation[] {
+  const meta: Operation[] = [
+    defineOperation({
+      method: 'get',
+      path: '/info',
+      operationId: 'info',
+      summary: 'Installation facts for the web app',
+      tags: ['operations'],
+      auth: 'public',
+      responses: {
+        200: {
+          description: 'Name, Temporal namespace and UI link, registration mode',
+          schema: z.object({ name: z.string(), version: z.string(), namespace: z.string(), temporalUiUrl: z.string().nullable(), registration: z.enum(['open', 'invite', 'closed']) }),
+        },
+      },
+      handler: ({ res }) => {
+        res.json({ name: 'Chainflow', version: VERSION, namespace: deps.temporal.options.namespace, temporalUiUrl: temporalUiUrlOf(deps), registration: auth.registration });
+      },
+    }),
+    defineOperation({
+      method: 'get',
+      path: '/openapi.json',
+      operationId: 'openapi',
+      summary: 'This API’s OpenAPI 3.1 document',
+      tags: ['operations'],
+      auth: 'public',
+      responses: { 200: { description: 'The document', schema: z.record(z.string(), z.unknown()) } },
+      handler: ({ res }) => {
+        res.json(document());
+      },
+    }),
+  ];
+  return [
+    ...meta,
+    ...authOperations(auth),
+    ...userOperations(),
+    ...chainOperations({ temporal: deps.temporal }),
+    ...chainAccessOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
+    ...nodeTypeOperations(),
+    ...auditOperations(),
+    ...chatOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
+  ];
+}
+
+const temporalUiUrlOf = (deps: { temporalUiUrl?: string | undefined }) => deps.temporalUiUrl ?? null;
+
+/** One JSON line per request (method, path without query, status, time); never bodies or headers. */
+function requestLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.info({ method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms: Math.round(ms * 10) / 10, ip: req.ip }, 'request');
+    });
+    next();
+  };
 }
 
 /** Builds the Express app without listening (cli/ listens; tests use it directly). */
 export function createApp(deps: AppDeps): Express {
+  const auth = resolveAuthOptions(deps.auth);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(express.json({ limit: '1mb' }));
+  app.use(requestLog(deps.logger));
 
   app.use(healthRoutes({ orm: deps.orm, temporal: deps.temporal }));
+  app.use(docsRoutes());
 
-  const api = express.Router();
-  api.get('/info', (_req, res) => {
-    res.json({
-      name: 'Chainflow',
-      namespace: deps.temporal.options.namespace,
-      temporalUiUrl: deps.temporalUiUrl ?? null,
-    });
+  let document: OpenApiDocument | undefined;
+  const operations = apiOperations(deps, auth, () => (document ??= buildOpenApiDocument(operations, { version: VERSION })));
+  const rateLimiter = rateLimit({
+    windowMs: 60_000,
+    limit: auth.rateLimitPerMinute,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (_req, _res, next, options) => {
+      next(new HttpError(429, 'rate_limited', `Too many sign-in requests from this address (more than ${String(options.limit)} a minute); wait a minute and try again.`));
+    },
   });
-  api.use(chatRoutes({ orm: deps.orm, temporal: deps.temporal, taskQueue: deps.taskQueue }));
-  app.use('/api/v1', api);
+  const api = express.Router();
+  mountOperations(api, operations, { orm: deps.orm, jwtSecret: auth.jwtSecret, rateLimiter });
+  app.use(API_PREFIX, api);
   app.use('/api', notFoundHandler);
 
   if (deps.webDir && existsSync(join(deps.webDir, 'index.html'))) {
     const webDir = deps.webDir;
     app.use(express.static(webDir, { index: 'index.html', maxAge: '1h' }));
     // Client-side routes fall back to the SPA shell.
-    app.get(/^\/(?!api\/|health$|ready$).*/, (_req, res) => res.sendFile(join(webDir, 'index.html')));
+    app.get(/^\/(?!api\/|health$|ready$|docs(\/|$)).*/, (_req, res) => res.sendFile(join(webDir, 'index.html')));
   }
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -27,7 +27,7 @@ export function validationError(err: z.ZodError, where: 'body' | 'query' | 'para
 }
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
-  next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.path}`));
+  next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.originalUrl.split('?')[0]}`));
 };
 
 /** The one error handler: typed errors → problem JSON; body-parser errors → 400/413/415. */
@@ -41,8 +41,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         err.type === 'entity.too.large'
           ? new HttpError(413, 'payload_too_large', `The request body is larger than the limit (${err.limit} bytes).`)
           : err.type === 'entity.parse.failed'
-            ? new HttpError(400, 'malformed_json', `The body is not valid JSON: ${err.message}`)
-            : new HttpError(err.status ?? 400, 'bad_request', err.message);
+            ? new HttpError(400, 'malformed_json', `The body is not valid JSON${jsonErrorPlace(err.message)}; check quotes, commas and brackets.`)
+            : err.status === 415
+              ? new HttpError(415, 'unsupported_media_type', `${err.message}; send UTF-8 JSON.`)
+              : new HttpError(err.status ?? 400, 'bad_request', err.message);
+    } else if (isClientHttpError(err)) {
+      // http-errors from Express internals (static files, aborted requests): keep the status.
+      const path = req.originalUrl.split('?')[0];
+      http = new HttpError(err.status, err.status === 404 ? 'not_found' : 'bad_request', err.status === 404 ? `No such file: ${path}` : err.expose ? err.message : `Bad request for ${path}`);
     } else {
       logger.error({ err, method: req.method, path: req.path }, 'unhandled error');
       http = new HttpError(500, 'internal', 'Internal server error. The error was logged.');
@@ -57,6 +63,23 @@ interface BodyParserError {
   status?: number;
   limit?: number;
   message: string;
+}
+
+/**
+ * Where JSON.parse stopped, without the snippet of input V8 puts into some messages (the
+ * body may hold a password).
+ */
+function jsonErrorPlace(message: string): string {
+  const place = /at position (\d+)(?: \(line (\d+) column (\d+)\))?/.exec(message);
+  if (place?.[2]) return ` (line ${place[2]}, column ${place[3]})`;
+  if (place) return ` (at character ${place[1]})`;
+  return /end of JSON input/.test(message) ? ' (it ends too early)' : '';
+}
+
+function isClientHttpError(err: unknown): err is { status: number; message: string; expose?: boolean } {
+  if (typeof err !== 'object' || err === null || !('status' in err)) return false;
+  const { status } = err as { status: unknown };
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 function isBodyParserError(err: unknown): err is BodyParserError {

@@ -11,6 +11,7 @@ import { createCodeSandbox } from '../activities/code-sandbox.ts';
 import { secretBoxFor } from '../lib/secret-key.ts';
 import { createActivities } from '../activities/index.ts';
 import { createApp } from '../api/app.ts';
+import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const WEB_DIST = join(ROOT, 'web', 'dist');
@@ -114,6 +115,17 @@ export async function runApi(config: Config): Promise<void> {
     webDir: WEB_DIST,
     temporalUiUrl: config.temporal.uiUrl,
     taskQueue: config.temporal.taskQueue,
+    auth: {
+      // Unset outside production: generated once into DATA_DIR/jwt-secret (0600) and reused.
+      jwtSecret: config.auth.jwtSecret ?? loadOrCreateJwtSecret(config.dataDir),
+      registration: config.auth.registration,
+      accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
+      refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
+      rateLimitPerMinute: config.auth.rateLimitPerMinute,
+      maxFailedLogins: config.auth.maxFailedLogins,
+      lockoutSeconds: config.auth.lockoutSeconds,
+      totpBox: secretBoxFor(config),
+    },
   });
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {

@@ -1,35 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
-import { z } from 'zod';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
-import { ChainIdKey, ChannelKey, sendUpdate, type dialogue, type DialogueInput, type InboundMessage } from '../../temporal/contracts.ts';
-import { HttpError, validationError } from '../errors.ts';
+import type { z } from 'zod';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ChainIdKey, ChannelKey, sendUpdate, type dialogue, type DialogueInput, type InboundMessage, type SendResult } from '../../temporal/contracts.ts';
+import { RunSchema, type Chain } from '../../db/entities.ts';
+import { HttpError } from '../errors.ts';
+import type { Principal } from '../auth/principal.ts';
+import { can } from '../policy.ts';
 import { findChain } from '../services/chain-service.ts';
+import { chatEventsQuerySchema, chatMessageSchema, chatParamsSchema, chatReplySchema, transcriptSchema } from '../schemas/chat.ts';
+import { defineOperation, type Operation } from './define.ts';
 
-export const chatParamsSchema = z.object({
-  chainIdOrSlug: z.string().min(1).max(100),
-  visitorId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "Use 1–64 of letters, digits, '_' and '-' (e.g. a random id kept in the browser)"),
-});
-
-export const chatMessageSchema = z
-  .strictObject({
-    id: z.string().min(1).max(200).optional().describe('Client message id; a repeated id is processed once'),
-    text: z.string().max(4096).optional(),
-    buttonId: z.string().min(1).max(64).optional(),
-    value: z.string().max(200).optional(),
-    language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z]{2,4})?$/, "A language code like 'en' or 'ru'").optional(),
-    firstName: z.string().max(100).optional(),
-  })
-  .refine((m) => m.text !== undefined || m.buttonId !== undefined, { message: 'Send text or a buttonId', path: ['text'] });
-
-export const chatEventsQuerySchema = z.strictObject({
-  after: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
+export { chatEventsQuerySchema, chatMessageSchema, chatParamsSchema };
 
 export interface ChatDeps {
-  orm: MikroORM;
   temporal: Client;
   taskQueue: string;
 }
@@ -37,76 +21,136 @@ export interface ChatDeps {
 /** The web-chat workflow id: always the chain's id, never its slug. */
 export const webWorkflowId = (chainId: string, visitorId: string) => `web:${chainId}:${visitorId}`;
 
+/** The simulator's workflow id: a web session whose visitor id starts with `sim-` (public web chat refuses those ids). */
+export const simulatorWorkflowId = (chainId: string, visitorId: string) => webWorkflowId(chainId, `sim-${visitorId}`);
+
+export interface WebSession {
+  chain: Chain;
+  versionId: string;
+  workflowId: string;
+  visitorId: string;
+  /** Keys of the persisted scopes the session reads and writes. */
+  owners: DialogueInput['owners'];
+}
+
 /**
- * Web chat: `POST /chat/{chain}/{visitor}/messages` sends a message with Update-with-start
- * on `web:{chainId}:{visitorId}` and answers with the bot's replies; `GET` the same path
- * reads the transcript (replies sent later, e.g. after a delay, arrive there).
+ * Sends one message to a web session with Update-with-start (the session starts on the
+ * first message) and returns the bot's replies until its next wait.
  */
-export function chatRoutes(deps: ChatDeps): Router {
-  const router = Router();
-
-  router.post('/chat/:chainIdOrSlug/:visitorId/messages', async (req, res) => {
-    const params = chatParamsSchema.safeParse(req.params);
-    if (!params.success) throw validationError(params.error, 'params');
-    const body = chatMessageSchema.safeParse(req.body ?? {});
-    if (!body.success) throw validationError(body.error, 'body');
-
-    const em = deps.orm.em.fork();
-    const chain = await findChain(em, params.data.chainIdOrSlug);
-    if (!chain.webChatEnabled) throw new HttpError(403, 'web_chat_disabled', `Web chat is not enabled for chain "${chain.slug}". Enable it in the chain settings.`);
-    if (!chain.activeVersionId) throw new HttpError(409, 'not_published', `Chain "${chain.slug}" has no published version yet. Publish it first.`);
-
-    const visitorId = params.data.visitorId;
-    const workflowId = webWorkflowId(chain.id, visitorId);
-    const m = body.data;
-    const message: InboundMessage = {
-      id: m.id ?? randomUUID(),
-      ...(m.text !== undefined ? { text: m.text } : {}),
-      ...(m.buttonId !== undefined ? { buttonId: m.buttonId, kind: 'button' as const } : {}),
-      ...(m.value !== undefined ? { value: m.value } : {}),
-      date: Math.floor(Date.now() / 1000),
-      from: { id: visitorId, ...(m.language ? { language_code: m.language } : {}), ...(m.firstName ? { first_name: m.firstName } : {}) },
-      chat: { id: visitorId, type: 'private' },
-    };
-    const input: DialogueInput = {
-      chainId: chain.id,
-      versionId: chain.activeVersionId,
-      channel: 'web',
-      owners: { user: `web:${visitorId}`, chat: `web:${visitorId}`, bot: `chain:${chain.id}` },
-    };
-    const start = new WithStartWorkflowOperation<typeof dialogue>('dialogue', {
-      workflowId,
-      taskQueue: deps.taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      typedSearchAttributes: [
-        { key: ChainIdKey, value: chain.id },
-        { key: ChannelKey, value: 'web' },
-      ],
-    });
-    const result = await deps.temporal.workflow.executeUpdateWithStart(sendUpdate, { args: [message], startWorkflowOperation: start });
-    res.json({ runId: workflowId, chainId: chain.id, ...result });
+export async function sendWebMessage(deps: ChatDeps, session: WebSession, m: z.output<typeof chatMessageSchema>): Promise<SendResult> {
+  const message: InboundMessage = {
+    id: m.id ?? randomUUID(),
+    ...(m.text !== undefined ? { text: m.text } : {}),
+    ...(m.buttonId !== undefined ? { buttonId: m.buttonId, kind: 'button' as const } : {}),
+    ...(m.value !== undefined ? { value: m.value } : {}),
+    date: Math.floor(Date.now() / 1000),
+    from: { id: session.visitorId, ...(m.language ? { language_code: m.language } : {}), ...(m.firstName ? { first_name: m.firstName } : {}) },
+    chat: { id: session.visitorId, type: 'private' },
+  };
+  const input: DialogueInput = { chainId: session.chain.id, versionId: session.versionId, channel: 'web', owners: session.owners };
+  const start = new WithStartWorkflowOperation<typeof dialogue>('dialogue', {
+    workflowId: session.workflowId,
+    taskQueue: deps.taskQueue,
+    args: [input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    typedSearchAttributes: [
+      { key: ChainIdKey, value: session.chain.id },
+      { key: ChannelKey, value: 'web' },
+    ],
   });
+  return deps.temporal.workflow.executeUpdateWithStart(sendUpdate, { args: [message], startWorkflowOperation: start });
+}
 
-  router.get('/chat/:chainIdOrSlug/:visitorId/messages', async (req, res) => {
-    const params = chatParamsSchema.safeParse(req.params);
-    if (!params.success) throw validationError(params.error, 'params');
-    const query = chatEventsQuerySchema.safeParse(req.query);
-    if (!query.success) throw validationError(query.error, 'query');
-    const em = deps.orm.em.fork();
-    const chain = await findChain(em, params.data.chainIdOrSlug);
-    if (!chain.webChatEnabled) throw new HttpError(403, 'web_chat_disabled', `Web chat is not enabled for chain "${chain.slug}".`);
-    const rows = await em.getConnection().execute<{ id: string; type: string; payload: unknown; at: Date }[]>(
-      `select id, type, payload, at from run_event
-        where run_id = ? and type in ('message.in', 'message.out') and id > ?
-        order by id limit ?`,
-      [webWorkflowId(chain.id, params.data.visitorId), query.data.after, query.data.limit],
-    );
-    res.json({
-      items: rows.map((r) => ({ id: Number(r.id), direction: r.type === 'message.in' ? 'in' : 'out', message: r.payload, at: r.at })),
-      total: rows.length,
-    });
-  });
+/** Messages in and out of a web session, oldest first. */
+export async function webTranscript(em: EntityManager, workflowId: string, after: number, limit: number) {
+  const rows = await em.getConnection().execute<{ id: string; type: string; payload: Record<string, unknown>; at: Date | string }[]>(
+    `select id, type, payload, at from run_event
+      where run_id = ? and type in ('message.in', 'message.out') and id > ?
+      order by id limit ?`,
+    [workflowId, after, limit],
+  );
+  return {
+    items: rows.map((r) => ({ id: Number(r.id), direction: r.type === 'message.in' ? ('in' as const) : ('out' as const), message: r.payload, at: new Date(r.at) })),
+    total: rows.length,
+  };
+}
 
-  return router;
+/**
+ * Terminates a session if it runs (simulator reset, chain deletion) and marks its `run`
+ * row stopped; false when none was running.
+ */
+export async function terminateSession(temporal: Client, em: EntityManager, workflowId: string, reason: string): Promise<boolean> {
+  let terminated = true;
+  try {
+    await temporal.workflow.getHandle(workflowId).terminate(reason);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    terminated = false;
+  }
+  await em.nativeUpdate(RunSchema, { id: workflowId, status: { $in: ['running', 'waiting'] } }, { status: 'stopped', closedAt: new Date(), updatedAt: new Date() });
+  return terminated;
+}
+
+const tags: [string] = ['web chat'];
+
+/**
+ * Web chat: `POST /chat/{chain}/{visitor}/messages` sends a message on
+ * `web:{chainId}:{visitorId}` and answers with the bot's replies; `GET` the same path
+ * reads the transcript (replies sent later, e.g. after a delay, arrive there). Public for
+ * chains with web chat enabled; otherwise a bearer token of a user who may edit the
+ * chain is needed (the editor trying the published version).
+ */
+export function chatOperations(deps: ChatDeps): Operation[] {
+  const openChat = async (em: EntityManager, ref: string, principal: Principal | null): Promise<Chain> => {
+    const chain = await findChain(em, ref);
+    if (chain.webChatEnabled) return chain;
+    if (principal && can(principal, 'chain:edit', { type: 'chain', id: chain.id, ownerId: chain.ownerId ?? null })) return chain;
+    throw new HttpError(403, 'web_chat_disabled', `Web chat is not enabled for chain "${chain.slug}". Enable it in the chain settings, or sign in as one of its editors.`);
+  };
+  return [
+    defineOperation({
+      method: 'post',
+      path: '/chat/:chainIdOrSlug/:visitorId/messages',
+      operationId: 'sendChatMessage',
+      summary: 'Send a web-chat message and get the bot’s replies',
+      description:
+        'Public for chains with web chat enabled. For other chains, send the bearer token of a user who may edit the chain. The session runs the active published version; the simulator (POST /chains/{id}/simulate/{visitorId}/messages) runs the draft.',
+      tags,
+      auth: 'optional',
+      params: chatParamsSchema,
+      body: chatMessageSchema,
+      errors: [403, 404, 409],
+      responses: { 200: { description: 'The bot’s replies', schema: chatReplySchema } },
+      handler: async ({ res, em, params, body, principal }) => {
+        const chain = await openChat(em, params.chainIdOrSlug, principal);
+        if (!chain.activeVersionId) throw new HttpError(409, 'not_published', `Chain "${chain.slug}" has no published version yet. Publish it first, or use the simulator.`);
+        const workflowId = webWorkflowId(chain.id, params.visitorId);
+        const owner = `web:${params.visitorId}`;
+        const result = await sendWebMessage(deps, {
+          chain,
+          versionId: chain.activeVersionId,
+          workflowId,
+          visitorId: params.visitorId,
+          owners: { user: owner, chat: owner, bot: `chain:${chain.id}` },
+        }, body);
+        res.json({ runId: workflowId, chainId: chain.id, versionId: chain.activeVersionId, ...result });
+      },
+    }),
+    defineOperation({
+      method: 'get',
+      path: '/chat/:chainIdOrSlug/:visitorId/messages',
+      operationId: 'readChatTranscript',
+      summary: 'Read a web-chat transcript',
+      tags,
+      auth: 'optional',
+      params: chatParamsSchema,
+      query: chatEventsQuerySchema,
+      errors: [403, 404],
+      responses: { 200: { description: 'Messages in and out, oldest first', schema: transcriptSchema } },
+      handler: async ({ res, em, params, query, principal }) => {
+        const chain = await openChat(em, params.chainIdOrSlug, principal);
+        res.json(await webTranscript(em, webWorkflowId(chain.id, params.visitorId), query.after, query.limit));
+      },
+    }),
+  ];
 }

@@ -83,10 +83,38 @@ export async function compileGraph(em: EntityManager, graph: Graph): Promise<Com
   return { ir: result.ir, warnings: result.warnings };
 }
 
+/** Compile errors and warnings of a graph (sub-chains resolved); stores nothing. */
+export interface GraphValidation {
+  ok: boolean;
+  errors: CompileError[];
+  warnings: CompileError[];
+}
+
+/** Compiles a graph only to report its problems (the editor's "validate"). */
+export async function validateGraph(em: EntityManager, graph: Graph): Promise<GraphValidation> {
+  const result = compileChain(graph, { subchains: await resolveSubchains(em, graph) });
+  return result.ok ? { ok: true, errors: [], warnings: result.warnings } : { ok: false, errors: result.errors, warnings: result.warnings };
+}
+
 /** Publishes a chain's draft: a new immutable, numbered version, made active. */
-export async function publishChain(em: EntityManager, chain: Chain, opts: { note?: string; createdBy?: string | null } = {}): Promise<ChainVersion> {
+export async function publishChain(
+  em: EntityManager,
+  chain: Chain,
+  opts: { note?: string; createdBy?: string | null; onVersion?: (em: EntityManager, version: ChainVersion) => void } = {},
+): Promise<ChainVersion> {
   const graph = graphSchema.parse(chain.draftGraph);
   const { ir } = await compileGraph(em, graph);
+  const same = await em.findOne(ChainVersionSchema, { chainId: chain.id, kind: 'published', hash: ir.hash }, { fields: ['id', 'number'] });
+  if (same) {
+    throw new HttpError(
+      409,
+      'already_published',
+      same.id === chain.activeVersionId
+        ? `Nothing to publish: the draft of "${chain.slug}" behaves exactly like version ${same.number}, which is active.`
+        : `The draft of "${chain.slug}" behaves exactly like version ${same.number}; roll back to it (POST /api/v1/chains/${chain.id}/rollback with {"version": ${same.number}}) to make it active.`,
+      { version: same.number },
+    );
+  }
   const last = await em.findOne(ChainVersionSchema, { chainId: chain.id, kind: 'published' }, { orderBy: { number: 'desc' } });
   const version = em.create(ChainVersionSchema, {
     id: randomUUID(),
@@ -100,6 +128,7 @@ export async function publishChain(em: EntityManager, chain: Chain, opts: { note
     createdBy: opts.createdBy ?? null,
   });
   chain.activeVersionId = version.id;
+  opts.onVersion?.(em, version); // e.g. an audit entry, written in the same flush
   await em.flush();
   return version;
 }
@@ -128,11 +157,61 @@ export async function draftVersion(em: EntityManager, chain: Chain): Promise<Cha
   return version;
 }
 
+/**
+ * The slug to store a new chain under: `slug` when free; on a conflict 409, or with
+ * `rename` the first free `slug-2`, `slug-3`…
+ */
+export async function uniqueSlug(em: EntityManager, slug: string, onConflict: 'error' | 'rename' = 'error'): Promise<string> {
+  if (!(await em.findOne(ChainSchema, { slug }))) return slug;
+  if (onConflict !== 'rename') {
+    throw new HttpError(409, 'slug_taken', `A chain with slug "${slug}" exists. Import with rename (API: ?onConflict=rename, CLI: --rename) to get "${slug}-2", or change the slug.`, { slug });
+  }
+  for (let n = 2; ; n++) {
+    const candidate = `${slug.slice(0, 58)}-${n}`;
+    if (!(await em.findOne(ChainSchema, { slug: candidate }))) return candidate;
+  }
+}
+
+/** A chain's row fields that mirror its draft graph. */
+export function chainFieldsFromGraph(graph: Graph): { slug: string; name: string; description: string; webChatEnabled: boolean } {
+  return { slug: graph.slug, name: graph.name, description: graph.description ?? '', webChatEnabled: graph.webChat?.enabled ?? false };
+}
+
+/** A new chain that compiles: `/start` (or any first message) → a greeting. */
+export function defaultGraph(slug: string, name: string): Graph {
+  return graphSchema.parse({
+    slug,
+    name,
+    nodes: [
+      { id: 'start', type: 'start', position: { x: 0, y: 0 }, data: { trigger: { kind: 'any' } }, label: 'Any message' },
+      { id: 'hello', type: 'message', position: { x: 280, y: 0 }, data: { text: 'Hello, {{ user.first_name | default: "friend" }}!' } },
+    ],
+    edges: [{ id: 'start-hello', source: 'start', sourcePort: 'next', target: 'hello' }],
+  });
+}
+
+/**
+ * Stores a new chain with `graph` as its draft (nothing published; the draft need not
+ * compile yet). Flushed by the caller.
+ */
+export async function createDraftChain(em: EntityManager, graph: Graph, opts: { ownerId: string | null; onConflict?: 'error' | 'rename' }): Promise<Chain> {
+  const slug = await uniqueSlug(em, graph.slug, opts.onConflict);
+  const stored: Graph = { ...graph, slug };
+  return em.create(ChainSchema, {
+    id: randomUUID(),
+    ...chainFieldsFromGraph(stored),
+    draftGraph: stored as unknown as Record<string, unknown>,
+    ownerId: opts.ownerId,
+  });
+}
+
 export interface ImportOptions {
   /** On a slug conflict: 409 (default) or rename to slug-2, slug-3… */
   onConflict?: 'error' | 'rename';
   ownerId?: string | null;
   note?: string;
+  /** Called with the transaction's entity manager before the commit (e.g. to add an audit entry). */
+  onVersion?: (em: EntityManager, version: ChainVersion) => void;
 }
 
 /**
@@ -141,31 +220,16 @@ export interface ImportOptions {
  */
 export async function importChain(em: EntityManager, graph: Graph, opts: ImportOptions = {}): Promise<{ chain: Chain; version: ChainVersion }> {
   return em.transactional(async (tx) => {
-    let slug = graph.slug;
-    if (await tx.findOne(ChainSchema, { slug })) {
-      if (opts.onConflict !== 'rename') {
-        throw new HttpError(409, 'slug_taken', `A chain with slug "${slug}" exists. Import with rename (CLI: --rename) to get "${slug}-2", or change the slug.`, { slug });
-      }
-      for (let n = 2; ; n++) {
-        const candidate = `${graph.slug.slice(0, 95)}-${n}`;
-        if (!(await tx.findOne(ChainSchema, { slug: candidate }))) {
-          slug = candidate;
-          break;
-        }
-      }
-    }
+    const slug = await uniqueSlug(tx, graph.slug, opts.onConflict);
     const stored: Graph = { ...graph, slug };
     await compileGraph(tx, stored); // fail before anything is written
     const chain = tx.create(ChainSchema, {
       id: randomUUID(),
-      slug,
-      name: stored.name,
-      description: stored.description ?? '',
+      ...chainFieldsFromGraph(stored),
       draftGraph: stored as unknown as Record<string, unknown>,
-      webChatEnabled: stored.webChat?.enabled ?? false,
       ownerId: opts.ownerId ?? null,
     });
-    const version = await publishChain(tx, chain, { note: opts.note ?? 'imported', createdBy: opts.ownerId ?? null });
+    const version = await publishChain(tx, chain, { note: opts.note ?? 'imported', createdBy: opts.ownerId ?? null, ...(opts.onVersion ? { onVersion: opts.onVersion } : {}) });
     return { chain, version };
   });
 }

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import type { ResourceRole } from '../db/accounts.ts';
+import type { Principal } from './auth/principal.ts';
+import { HttpError } from './errors.ts';
+import { authorize, can, visibleChains, type Action } from './policy.ts';
+
+function principal(role: 'admin' | 'editor' | 'viewer', grants: Record<string, ResourceRole> = {}, id = 'me'): Principal {
+  return { user: { id, role } as Principal['user'], grants: new Map(Object.entries(grants).map(([chain, r]) => [`chain:${chain}`, r])) };
+}
+
+const chain = (ownerId: string | null = 'someone-else') => ({ type: 'chain' as const, id: 'c1', ownerId, ref: 'demo' });
+const chainActions: Action[] = ['chain:view', 'chain:edit', 'chain:delete', 'chain:share'];
+const allowed = (p: Principal, r = chain()) => chainActions.filter((a) => can(p, a, r));
+
+describe('the policy', () => {
+  it('lets admins do everything', () => {
+    expect(allowed(principal('admin'))).toEqual(chainActions);
+    expect(can(principal('admin'), 'user:manage')).toBe(true);
+  });
+
+  it('gives owners every chain action, grant holders what their role allows, others nothing', () => {
+    expect(allowed(principal('editor'), chain('me'))).toEqual(chainActions);
+    expect(allowed(principal('editor', { c1: 'owner' }))).toEqual(chainActions);
+    expect(allowed(principal('editor', { c1: 'editor' }))).toEqual(['chain:view', 'chain:edit']);
+    expect(allowed(principal('viewer', { c1: 'viewer' }))).toEqual(['chain:view']);
+    expect(allowed(principal('editor'))).toEqual([]);
+  });
+
+  it('lets editors, not viewers, create chains; only admins manage users and read the audit log', () => {
+    expect(can(principal('editor'), 'chain:create')).toBe(true);
+    expect(can(principal('viewer'), 'chain:create')).toBe(false);
+    expect(can(principal('editor'), 'user:manage')).toBe(false);
+    expect(can(principal('editor'), 'audit:read')).toBe(false);
+  });
+
+  it('answers 401 without a principal, 404 for a chain one has no role on, 403 for a role too small', () => {
+    const status = (fn: () => void) => {
+      try {
+        fn();
+        return 200;
+      } catch (err) {
+        return err instanceof HttpError ? err.status : 0;
+      }
+    };
+    expect(status(() => authorize(null, 'chain:view', chain()))).toBe(401);
+    expect(status(() => authorize(principal('editor'), 'chain:view', chain()))).toBe(404);
+    expect(status(() => authorize(principal('viewer', { c1: 'viewer' }), 'chain:edit', chain()))).toBe(403);
+    expect(status(() => authorize(principal('viewer'), 'chain:create'))).toBe(403);
+  });
+
+  it('lists the chains one owns or holds a grant on', () => {
+    expect(visibleChains(principal('admin'))).toEqual({ all: true });
+    expect(visibleChains(principal('editor', { c1: 'viewer', c2: 'editor' }))).toEqual({ all: false, ownerId: 'me', ids: ['c1', 'c2'] });
+  });
+});

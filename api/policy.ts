@@ -1,0 +1,129 @@
+// The one place that decides who may do what. Routes call `authorize(principal, action,
+// resource)` (or `can` to branch); nothing else compares roles.
+//
+// Global roles: admin may do everything; editor may create and import chains; viewer
+// may only open what is shared with them. Per-resource roles (a chain's owner, or a
+// Grant): viewer reads, editor also changes the draft, publishes, rolls back and uses
+// the simulator, owner also shares and deletes. A resource the user has no role on is
+// answered 404, as if it did not exist; a role too small is 403.
+
+import type { ResourceRole, ResourceType } from '../db/accounts.ts';
+import { grantKey, type Principal } from './auth/principal.ts';
+import { HttpError } from './errors.ts';
+
+export type Action =
+  /** Own account: me, password, TOTP. */
+  | 'account:self'
+  | 'node-types:read'
+  | 'chain:list'
+  | 'chain:create'
+  | 'chain:view'
+  | 'chain:edit'
+  | 'chain:delete'
+  | 'chain:share'
+  | 'bot:view'
+  | 'bot:edit'
+  | 'bot:delete'
+  | 'bot:share'
+  | 'user:manage'
+  | 'audit:read';
+
+/** A chain or bot as far as the policy cares. */
+export interface Resource {
+  type: ResourceType;
+  id: string;
+  ownerId: string | null;
+  /** How the caller named it (id or slug), for the 404 message. */
+  ref?: string;
+}
+
+const rank: Record<ResourceRole, number> = { viewer: 1, editor: 2, owner: 3 };
+
+/** The role each per-resource action needs. */
+const needs: Partial<Record<Action, ResourceRole>> = {
+  'chain:view': 'viewer',
+  'chain:edit': 'editor',
+  'chain:delete': 'owner',
+  'chain:share': 'owner',
+  'bot:view': 'viewer',
+  'bot:edit': 'editor',
+  'bot:delete': 'owner',
+  'bot:share': 'owner',
+};
+
+/** The principal's role on a resource: ownership, else a grant; admins count as owners. */
+export function roleOn(principal: Principal, resource: Resource): ResourceRole | null {
+  if (principal.user.role === 'admin') return 'owner';
+  if (resource.ownerId !== null && resource.ownerId === principal.user.id) return 'owner';
+  return principal.grants.get(grantKey(resource.type, resource.id)) ?? null;
+}
+
+/** Whether the principal may do `action` (on `resource`, for per-resource actions). */
+export function can(principal: Principal, action: Action, resource?: Resource): boolean {
+  const { role } = principal.user;
+  if (role === 'admin') return true;
+  switch (action) {
+    case 'account:self':
+    case 'node-types:read':
+    case 'chain:list':
+      return true;
+    case 'chain:create':
+      return role === 'editor';
+    case 'user:manage':
+    case 'audit:read':
+      return false;
+    default: {
+      const required = needs[action];
+      if (!required || !resource) return false;
+      const has = roleOn(principal, resource);
+      return has !== null && rank[has] >= rank[required];
+    }
+  }
+}
+
+const verbs: Record<Action, string> = {
+  'account:self': 'use this account',
+  'node-types:read': 'read the node types',
+  'chain:list': 'list chains',
+  'chain:create': 'create or import chains',
+  'chain:view': 'open this chain',
+  'chain:edit': 'change, publish or simulate this chain',
+  'chain:delete': 'delete this chain',
+  'chain:share': 'share this chain',
+  'bot:view': 'open this bot',
+  'bot:edit': 'change this bot',
+  'bot:delete': 'delete this bot',
+  'bot:share': 'share this bot',
+  'user:manage': 'manage users and invites',
+  'audit:read': 'read the audit log',
+};
+
+/**
+ * Throws unless the principal may do `action`: 401 without a principal, 404 for a
+ * resource they have no role on, 403 otherwise (the message names the role needed).
+ */
+export function authorize(principal: Principal | null, action: Action, resource?: Resource): asserts principal is Principal {
+  if (!principal) throw new HttpError(401, 'unauthenticated', 'Sign in first: send Authorization: Bearer <accessToken> (POST /api/v1/auth/login).');
+  if (can(principal, action, resource)) return;
+  if (resource) {
+    const has = roleOn(principal, resource);
+    if (has === null) throw new HttpError(404, `${resource.type}_not_found`, `No ${resource.type} with id or slug "${resource.ref ?? resource.id}".`);
+    throw new HttpError(403, 'forbidden', `You may not ${verbs[action]}: it needs the ${needs[action]} role on this ${resource.type} and you are ${has}. Ask its owner or an admin.`, {
+      required: needs[action],
+      role: has,
+    });
+  }
+  const hint = action === 'chain:create' ? 'ask an admin for the editor role' : 'ask an admin';
+  throw new HttpError(403, 'forbidden', `You may not ${verbs[action]} with the ${principal.user.role} role; ${hint}.`, { role: principal.user.role });
+}
+
+/**
+ * Which chains a principal may see in lists, as a filter: all for admins, otherwise
+ * those they own or have a grant on.
+ */
+export function visibleChains(principal: Principal): { all: true } | { all: false; ownerId: string; ids: string[] } {
+  if (principal.user.role === 'admin') return { all: true };
+  const ids: string[] = [];
+  for (const key of principal.grants.keys()) if (key.startsWith('chain:')) ids.push(key.slice('chain:'.length));
+  return { all: false, ownerId: principal.user.id, ids };
+}

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { GrantSchema, UserSchema, type User } from '../../db/accounts.ts';
+import { RunSchema } from '../../db/entities.ts';
+import { HttpError } from '../errors.ts';
+import { draftVersion } from '../services/chain-service.ts';
+import { chainParamsSchema, grantListSchema, grantParamsSchema, grantViewSchema, shareBodySchema } from '../schemas/chains.ts';
+import { chatEventsQuerySchema, chatMessageSchema, chatReplySchema, simulateParamsSchema, transcriptSchema } from '../schemas/chat.ts';
+import { loadChain } from './chain-views.ts';
+import { sendWebMessage, simulatorWorkflowId, terminateSession, webTranscript } from './chat.ts';
+import { defineOperation, type Operation } from './define.ts';
+
+export interface ChainAccessDeps {
+  temporal: Client;
+  taskQueue: string;
+}
+
+const grantView = (user: User, role: 'owner' | 'editor' | 'viewer', source: 'owner' | 'grant', createdAt: Date | null) => ({
+  userId: user.id,
+  email: user.email,
+  name: user.name,
+  role,
+  source,
+  createdAt,
+});
+
+/** `/chains/{id}/grants` (sharing) and `/chains/{id}/simulate` (the editor's simulator on the draft). */
+export function chainAccessOperations(deps: ChainAccessDeps): Operation[] {
+  return [
+    defineOperation({
+      method: 'get',
+      path: '/chains/:id/grants',
+      operationId: 'listChainGrants',
+      summary: 'Who has access to a chain: its owner and the users it is shared with',
+      tags: ['sharing'],
+      auth: 'bearer',
+      params: chainParamsSchema,
+      errors: [404],
+      responses: { 200: { description: 'Owner first, then grants by e-mail', schema: grantListSchema } },
+      handler: async ({ res, em, params, principal }) => {
+        const chain = await loadChain(em, principal, params.id, 'chain:view');
+        const grants = await em.find(GrantSchema, { resourceType: 'chain', resourceId: chain.id });
+        const ids = [...new Set([...grants.map((g) => g.userId), ...(chain.ownerId ? [chain.ownerId] : [])])];
+        const users = new Map((ids.length ? await em.find(UserSchema, { id: { $in: ids } }) : []).map((u) => [u.id, u]));
+        const owner = chain.ownerId ? users.get(chain.ownerId) : undefined;
+        const items = [
+          ...(owner ? [grantView(owner, 'owner', 'owner', null)] : []),
+          ...grants
+            .filter((g) => users.has(g.userId) && g.userId !== chain.ownerId)
+            .map((g) => grantView(users.get(g.userId)!, g.role, 'grant', g.createdAt))
+            .sort((a, b) => a.email.localeCompare(b.email)),
+        ];
+        res.json({ items, total: items.length });
+      },
+    }),
+    defineOperation({
+      method: 'post',
+      path: '/chains/:id/grants',
+      operationId: 'shareChain',
+      summary: 'Share a chain with a user (viewer, editor or owner); changes the role of an existing share',
+      tags: ['sharing'],
+      auth: 'bearer',
+      params: chainParamsSchema,
+      body: shareBodySchema,
+      errors: [404, 409],
+      responses: { 200: { description: 'The user’s access', schema: grantViewSchema } },
+      handler: async ({ res, em, params, body, principal, audit }) => {
+        const chain = await loadChain(em, principal, params.id, 'chain:share');
+        const user = await em.findOne(UserSchema, body.userId ? { id: body.userId } : { email: body.email!.toLowerCase() });
+        if (!user) throw new HttpError(404, 'user_not_found', `No user ${body.userId ?? body.email}; they must have an account first (POST /api/v1/users or an invite).`);
+        if (user.id === chain.ownerId) throw new HttpError(409, 'already_owner', `${user.email} owns chain "${chain.slug}" already.`);
+        let grant = await em.findOne(GrantSchema, { userId: user.id, resourceType: 'chain', resourceId: chain.id });
+        const before = grant?.role ?? null;
+        if (grant) grant.role = body.role;
+        else {
+          grant = em.create(GrantSchema, { id: randomUUID(), userId: user.id, resourceType: 'chain', resourceId: chain.id, role: body.role, createdBy: principal.user.id });
+        }
+        audit({ action: 'chain.share', targetType: 'chain', targetId: chain.id, summary: { user: user.email, userId: user.id, before: { role: before }, after: { role: body.role } } });
+        await em.flush();
+        res.json(grantView(user, grant.role, 'grant', grant.createdAt));
+      },
+    }),
+    defineOperation({
+      method: 'delete',
+      path: '/chains/:id/grants/:userId',
+      operationId: 'unshareChain',
+      summary: 'Stop sharing a chain with a user',
+      tags: ['sharing'],
+      auth: 'bearer',
+      params: grantParamsSchema,
+      errors: [404, 409],
+      responses: { 204: { description: 'Removed' } },
+      handler: async ({ res, em, params, principal, audit }) => {
+        const chain = await loadChain(em, principal, params.id, 'chain:share');
+        if (params.userId === chain.ownerId) throw new HttpError(409, 'owner_cannot_be_removed', "The owner's access cannot be removed; an admin deleting the owner's account transfers the chain.");
+        const grant = await em.findOne(GrantSchema, { userId: params.userId, resourceType: 'chain', resourceId: chain.id });
+        if (!grant) throw new HttpError(404, 'grant_not_found', `Chain "${chain.slug}" is not shared with user ${params.userId}.`);
+        em.remove(grant);
+        audit({ action: 'chain.unshare', targetType: 'chain', targetId: chain.id, summary: { userId: params.userId, before: { role: grant.role } } });
+        await em.flush();
+        res.status(204).end();
+      },
+    }),
+    defineOperation({
+      method: 'post',
+      path: '/chains/:id/simulate/:visitorId/messages',
+      operationId: 'simulateMessage',
+      summary: 'Simulator: send a message to a session running the current draft',
+      description:
+        'Compiles the draft into a draft version (422 with the errors when it does not compile) and talks to workflow `web:{chainId}:sim-{visitorId}`. When the draft changed since the session started, the session is restarted on the new draft (`restarted: true`). Simulated sessions keep their variables apart from real visitors’ (`sim:` owner keys). Works whether web chat is enabled or not.',
+      tags: ['simulator'],
+      auth: 'bearer',
+      params: simulateParamsSchema,
+      body: chatMessageSchema,
+      errors: [404, 422],
+      responses: { 200: { description: 'The bot’s replies', schema: chatReplySchema } },
+      handler: async ({ res, em, params, body, principal }) => {
+        const chain = await loadChain(em, principal, params.id, 'chain:edit');
+        const version = await draftVersion(em, chain);
+        const workflowId = simulatorWorkflowId(chain.id, params.visitorId);
+        const current = await em.findOne(RunSchema, { id: workflowId }, { fields: ['versionId', 'status'] });
+        let restarted = false;
+        if (current && current.versionId !== version.id && (current.status === 'running' || current.status === 'waiting')) {
+          restarted = await terminateSession(deps.temporal, em, workflowId, 'simulator: the draft changed');
+        }
+        const owner = `sim:${chain.id}:${params.visitorId}`;
+        const result = await sendWebMessage(deps, { chain, versionId: version.id, workflowId, visitorId: params.visitorId, owners: { user: owner, chat: owner, bot: `sim:chain:${chain.id}` } }, body);
+        res.json({ runId: workflowId, chainId: chain.id, versionId: version.id, ...result, restarted });
+      },
+    }),
+    defineOperation({
+      method: 'get',
+      path: '/chains/:id/simulate/:visitorId/messages',
+      operationId: 'readSimulatorTranscript',
+      summary: 'Simulator: the transcript of a simulated session',
+      tags: ['simulator'],
+      auth: 'bearer',
+      params: simulateParamsSchema,
+      query: chatEventsQuerySchema,
+      errors: [404],
+      responses: { 200: { description: 'Messages in and out, oldest first', schema: transcriptSchema } },
+      handler: async ({ res, em, params, query, principal }) => {
+        const chain = await loadChain(em, principal, params.id, 'chain:edit');
+        res.json(await webTranscript(em, simulatorWorkflowId(chain.id, params.visitorId), query.after, query.limit));
+      },
+    }),
+    defineOperation({
+      method: 'delete',
+      path: '/chains/:id/simulate/:visitorId',
+      operationId: 'resetSimulator',
+      summary: 'Simulator: end a simulated session (the next message starts afresh)',
+      tags: ['simulator'],
+      auth: 'bearer',
+      params: simulateParamsSchema,
+      errors: [404],
+      responses: { 204: { description: 'Ended (or there was none)' } },
+      handler: async ({ res, em, params, principal }) => {
+        const chain = await loadChain(em, principal, params.id, 'chain:edit');
+        await terminateSession(deps.temporal, em, simulatorWorkflowId(chain.id, params.visitorId), 'simulator reset');
+        res.status(204).end();
+      },
+    }),
+  ];
+}

@@ -1,0 +1,243 @@
+// The authorization matrix: every route registered on the app × every kind of caller →
+// the status it must answer. The routes come from walking the Express router, so a new
+// route without a row here fails the first test.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify as toYaml } from 'yaml';
+import { currentTotp } from '../../api/auth/totp.ts';
+import { ChainSchema } from '../../db/entities.ts';
+import { bearer, createAccount, PASSWORD, registerAdmin, simpleGraph, startApi, uniqueEmail, type Account, type ApiHarness } from './support/api.ts';
+import { registeredRoutes } from './support/routes.ts';
+
+type Actor = 'anonymous' | 'viewer' | 'editor' | 'owner' | 'other' | 'admin';
+const ACTORS: Actor[] = ['anonymous', 'viewer', 'editor', 'owner', 'other', 'admin'];
+type Expected = Record<Actor, number>;
+
+/**
+ * The callers: `owner` owns the chain under test (a global editor); `editor` and `viewer`
+ * hold those grants on it (global roles editor and viewer); `other` is a global editor
+ * with no access to it ("another user's resource"); `admin` may do everything.
+ */
+interface Fixture {
+  accounts: Record<Exclude<Actor, 'anonymous'>, Account>;
+  /** A user the calls act upon (signs in, gets shared, gets looked up). */
+  bystander: Account;
+  /** Published, web chat disabled, shared with `editor` (editor) and `viewer` (viewer). */
+  chain: { id: string; slug: string };
+}
+
+interface Call {
+  url: string;
+  body?: unknown;
+  /** Raw body with its content type (chain files). */
+  raw?: { type: string; text: string };
+  /** Replaces the actor's token (undefined keeps it; null sends none). */
+  token?: string | null;
+}
+
+interface Row {
+  expect: Expected;
+  call(actor: Actor, token: string | undefined): Promise<Call> | Call;
+  /** Runs after each call (e.g. to keep an actor's token fresh). */
+  after?(actor: Actor, body: Record<string, unknown>, status: number): void;
+}
+
+const every = (status: number): Expected => ({ anonymous: status, viewer: status, editor: status, owner: status, other: status, admin: status });
+const signedIn = (status: number): Expected => ({ ...every(status), anonymous: 401 });
+const adminOnly = (status: number): Expected => ({ anonymous: 401, viewer: 403, editor: 403, owner: 403, other: 403, admin: status });
+const creators = (status: number): Expected => ({ anonymous: 401, viewer: 403, editor: status, owner: status, other: status, admin: status });
+const chainViewers = (status: number): Expected => ({ anonymous: 401, viewer: status, editor: status, owner: status, other: 404, admin: status });
+const chainEditors = (status: number): Expected => ({ anonymous: 401, viewer: 403, editor: status, owner: status, other: 404, admin: status });
+const chainOwners = (status: number): Expected => ({ anonymous: 401, viewer: 403, editor: 403, owner: status, other: 404, admin: status });
+/** Web chat of a chain without public web chat: only those who may edit it (the editor's JWT). */
+const webChatEditors: Expected = { anonymous: 403, viewer: 403, editor: 200, owner: 200, other: 403, admin: 200 };
+
+let t: ApiHarness;
+let fx: Fixture;
+
+const roleOf = (actor: Actor): Account['role'] => (actor === 'admin' ? 'admin' : actor === 'viewer' ? 'viewer' : 'editor');
+
+async function freshChain(): Promise<string> {
+  const { owner, editor, viewer } = fx.accounts;
+  const created = await t.api.post('/api/v1/chains?onConflict=rename').set(bearer(owner.token)).send({ graph: simpleGraph('fresh') });
+  await t.api.post(`/api/v1/chains/${created.body.id}/grants`).set(bearer(owner.token)).send({ userId: editor.id, role: 'editor' });
+  await t.api.post(`/api/v1/chains/${created.body.id}/grants`).set(bearer(owner.token)).send({ userId: viewer.id, role: 'viewer' });
+  return created.body.id;
+}
+
+const freshAccount = (actor: Actor) => createAccount(t.api, fx.accounts.admin, roleOf(actor), `fresh-${actor}`);
+
+async function revision(): Promise<number> {
+  return (await t.h.db.orm.em.fork().findOneOrFail(ChainSchema, { id: fx.chain.id })).draftRevision;
+}
+
+const matrix: Record<string, Row> = {
+  'GET /health': { expect: every(200), call: () => ({ url: '/health' }) },
+  'GET /ready': { expect: every(200), call: () => ({ url: '/ready' }) },
+  'GET /docs': { expect: every(200), call: () => ({ url: '/docs' }) },
+  'GET /docs/init.js': { expect: every(200), call: () => ({ url: '/docs/init.js' }) },
+  'GET /api/v1/info': { expect: every(200), call: () => ({ url: '/api/v1/info' }) },
+  'GET /api/v1/openapi.json': { expect: every(200), call: () => ({ url: '/api/v1/openapi.json' }) },
+
+  'GET /api/v1/auth/status': { expect: every(200), call: () => ({ url: '/api/v1/auth/status' }) },
+  'POST /api/v1/auth/register': { expect: every(201), call: () => ({ url: '/api/v1/auth/register', body: { email: uniqueEmail('reg'), password: PASSWORD } }) },
+  'POST /api/v1/auth/login': { expect: every(200), call: () => ({ url: '/api/v1/auth/login', body: { email: fx.bystander.email, password: PASSWORD } }) },
+  'POST /api/v1/auth/refresh': {
+    expect: every(200),
+    call: async () => {
+      const session = await t.api.post('/api/v1/auth/login').send({ email: fx.bystander.email, password: PASSWORD });
+      return { url: '/api/v1/auth/refresh', body: { refreshToken: session.body.refreshToken } };
+    },
+  },
+  'POST /api/v1/auth/logout': {
+    expect: every(204),
+    call: async () => {
+      const session = await t.api.post('/api/v1/auth/login').send({ email: fx.bystander.email, password: PASSWORD });
+      return { url: '/api/v1/auth/logout', body: { refreshToken: session.body.refreshToken } };
+    },
+  },
+  'GET /api/v1/auth/me': { expect: signedIn(200), call: () => ({ url: '/api/v1/auth/me' }) },
+  'POST /api/v1/auth/password': {
+    expect: signedIn(200),
+    // Same password again: the session is renewed, the actor keeps working with the new token.
+    call: () => ({ url: '/api/v1/auth/password', body: { currentPassword: PASSWORD, newPassword: PASSWORD } }),
+    after: (actor, body, status) => {
+      if (actor !== 'anonymous' && status === 200) fx.accounts[actor].token = String(body.accessToken);
+    },
+  },
+  'POST /api/v1/auth/totp/enrol': { expect: signedIn(200), call: () => ({ url: '/api/v1/auth/totp/enrol', body: { password: PASSWORD } }) },
+  'POST /api/v1/auth/totp/confirm': {
+    expect: signedIn(200),
+    call: async (actor) => {
+      if (actor === 'anonymous') return { url: '/api/v1/auth/totp/confirm', body: { code: '123456' } };
+      const user = await freshAccount(actor);
+      const enrol = await t.api.post('/api/v1/auth/totp/enrol').set(bearer(user.token)).send({ password: PASSWORD });
+      return { url: '/api/v1/auth/totp/confirm', body: { code: currentTotp(enrol.body.secret) }, token: user.token };
+    },
+  },
+  'POST /api/v1/auth/totp/disable': {
+    expect: signedIn(200),
+    call: async (actor) => {
+      if (actor === 'anonymous') return { url: '/api/v1/auth/totp/disable', body: { password: PASSWORD, code: '123456' } };
+      const user = await freshAccount(actor);
+      const enrol = await t.api.post('/api/v1/auth/totp/enrol').set(bearer(user.token)).send({ password: PASSWORD });
+      await t.api.post('/api/v1/auth/totp/confirm').set(bearer(user.token)).send({ code: currentTotp(enrol.body.secret) });
+      return { url: '/api/v1/auth/totp/disable', body: { password: PASSWORD, code: currentTotp(enrol.body.secret, Date.now() + 30_000) }, token: user.token };
+    },
+  },
+
+  'GET /api/v1/users': { expect: adminOnly(200), call: () => ({ url: '/api/v1/users' }) },
+  'POST /api/v1/users': { expect: adminOnly(201), call: () => ({ url: '/api/v1/users', body: { email: uniqueEmail('made'), password: PASSWORD, role: 'viewer' } }) },
+  'GET /api/v1/users/:id': { expect: adminOnly(200), call: () => ({ url: `/api/v1/users/${fx.bystander.id}` }) },
+  'PATCH /api/v1/users/:id': { expect: adminOnly(200), call: () => ({ url: `/api/v1/users/${fx.bystander.id}`, body: { name: 'Renamed bystander' } }) },
+  'DELETE /api/v1/users/:id': {
+    expect: adminOnly(204),
+    call: async () => ({ url: `/api/v1/users/${(await freshAccount('viewer')).id}` }),
+  },
+  'GET /api/v1/invites': { expect: adminOnly(200), call: () => ({ url: '/api/v1/invites' }) },
+  'POST /api/v1/invites': { expect: adminOnly(201), call: () => ({ url: '/api/v1/invites', body: { role: 'viewer' } }) },
+  'DELETE /api/v1/invites/:id': {
+    expect: adminOnly(204),
+    call: async () => {
+      const invite = await t.api.post('/api/v1/invites').set(bearer(fx.accounts.admin.token)).send({ role: 'viewer' });
+      return { url: `/api/v1/invites/${invite.body.invite.id}` };
+    },
+  },
+
+  'GET /api/v1/chains': { expect: signedIn(200), call: () => ({ url: '/api/v1/chains' }) },
+  'POST /api/v1/chains': { expect: creators(201), call: () => ({ url: '/api/v1/chains?onConflict=rename', body: { name: 'Matrix made' } }) },
+  'POST /api/v1/chains/import': {
+    expect: creators(201),
+    call: () => ({ url: '/api/v1/chains/import?onConflict=rename', raw: { type: 'application/yaml', text: toYaml(simpleGraph('imported')) } }),
+  },
+  'GET /api/v1/chains/:id': { expect: chainViewers(200), call: () => ({ url: `/api/v1/chains/${fx.chain.id}` }) },
+  'PUT /api/v1/chains/:id/draft': {
+    expect: chainEditors(200),
+    call: async () => ({ url: `/api/v1/chains/${fx.chain.id}/draft`, body: { revision: await revision(), graph: simpleGraph(fx.chain.slug, 'Edited in the matrix') } }),
+  },
+  'DELETE /api/v1/chains/:id': { expect: chainOwners(204), call: async () => ({ url: `/api/v1/chains/${await freshChain()}` }) },
+  'POST /api/v1/chains/:id/validate': { expect: chainViewers(200), call: () => ({ url: `/api/v1/chains/${fx.chain.id}/validate` }) },
+  'POST /api/v1/chains/:id/publish': {
+    expect: chainEditors(201),
+    call: async (actor) => {
+      // Each publish needs a draft that differs from every published version.
+      const graph = simpleGraph(fx.chain.slug, `Published by ${actor}`);
+      await t.api.put(`/api/v1/chains/${fx.chain.id}/draft`).set(bearer(fx.accounts.owner.token)).send({ revision: await revision(), graph });
+      return { url: `/api/v1/chains/${fx.chain.id}/publish`, body: { note: 'matrix' } };
+    },
+  },
+  'GET /api/v1/chains/:id/versions': { expect: chainViewers(200), call: () => ({ url: `/api/v1/chains/${fx.chain.id}/versions` }) },
+  'GET /api/v1/chains/:id/versions/:number': { expect: chainViewers(200), call: () => ({ url: `/api/v1/chains/${fx.chain.id}/versions/1` }) },
+  'GET /api/v1/chains/:id/diff': { expect: chainViewers(200), call: () => ({ url: `/api/v1/chains/${fx.chain.id}/diff?from=1&to=draft` }) },
+  'POST /api/v1/chains/:id/rollback': { expect: chainEditors(200), call: () => ({ url: `/api/v1/chains/${fx.chain.id}/rollback`, body: { version: 1 } }) },
+  'GET /api/v1/chains/:id/export': { expect: chainViewers(200), call: () => ({ url: `/api/v1/chains/${fx.chain.id}/export?format=json` }) },
+  'GET /api/v1/chains/:id/grants': { expect: chainViewers(200), call: () => ({ url: `/api/v1/chains/${fx.chain.id}/grants` }) },
+  'POST /api/v1/chains/:id/grants': { expect: chainOwners(200), call: () => ({ url: `/api/v1/chains/${fx.chain.id}/grants`, body: { userId: fx.bystander.id, role: 'viewer' } }) },
+  'DELETE /api/v1/chains/:id/grants/:userId': {
+    expect: chainOwners(204),
+    call: async () => {
+      await t.api.post(`/api/v1/chains/${fx.chain.id}/grants`).set(bearer(fx.accounts.owner.token)).send({ userId: fx.bystander.id, role: 'viewer' });
+      return { url: `/api/v1/chains/${fx.chain.id}/grants/${fx.bystander.id}` };
+    },
+  },
+  'POST /api/v1/chains/:id/simulate/:visitorId/messages': {
+    expect: chainEditors(200),
+    call: (actor) => ({ url: `/api/v1/chains/${fx.chain.id}/simulate/${actor}/messages`, body: { text: 'hi' } }),
+  },
+  'GET /api/v1/chains/:id/simulate/:visitorId/messages': { expect: chainEditors(200), call: (actor) => ({ url: `/api/v1/chains/${fx.chain.id}/simulate/${actor}/messages` }) },
+  'DELETE /api/v1/chains/:id/simulate/:visitorId': { expect: chainEditors(204), call: (actor) => ({ url: `/api/v1/chains/${fx.chain.id}/simulate/${actor}` }) },
+
+  'GET /api/v1/node-types': { expect: signedIn(200), call: () => ({ url: '/api/v1/node-types' }) },
+  'GET /api/v1/audit': { expect: adminOnly(200), call: () => ({ url: '/api/v1/audit' }) },
+  'GET /api/v1/audit/export': { expect: adminOnly(200), call: () => ({ url: '/api/v1/audit/export' }) },
+
+  'POST /api/v1/chat/:chainIdOrSlug/:visitorId/messages': { expect: webChatEditors, call: (actor) => ({ url: `/api/v1/chat/${fx.chain.slug}/matrix-${actor}/messages`, body: { text: 'hi' } }) },
+  'GET /api/v1/chat/:chainIdOrSlug/:visitorId/messages': { expect: webChatEditors, call: (actor) => ({ url: `/api/v1/chat/${fx.chain.slug}/matrix-${actor}/messages` }) },
+};
+
+beforeAll(async () => {
+  t = await startApi('matrix');
+  const admin = await registerAdmin(t.api);
+  const owner = await createAccount(t.api, admin, 'editor', 'owner');
+  const editor = await createAccount(t.api, admin, 'editor', 'editor');
+  const viewer = await createAccount(t.api, admin, 'viewer', 'viewer');
+  const other = await createAccount(t.api, admin, 'editor', 'other');
+  const bystander = await createAccount(t.api, admin, 'viewer', 'bystander');
+  fx = { accounts: { admin, owner, editor, viewer, other }, bystander, chain: { id: '', slug: '' } };
+  const chain = await t.api.post('/api/v1/chains').set(bearer(owner.token)).send({ graph: simpleGraph('matrix-chain') });
+  await t.api.post(`/api/v1/chains/${chain.body.id}/publish`).set(bearer(owner.token)).send({ note: 'v1' });
+  await t.api.post(`/api/v1/chains/${chain.body.id}/grants`).set(bearer(owner.token)).send({ userId: editor.id, role: 'editor' });
+  await t.api.post(`/api/v1/chains/${chain.body.id}/grants`).set(bearer(owner.token)).send({ userId: viewer.id, role: 'viewer' });
+  fx.chain = { id: chain.body.id, slug: chain.body.slug };
+});
+afterAll(async () => t?.close());
+
+describe('the authorization matrix', () => {
+  it('has a row for every registered route, and no row for a route that does not exist', () => {
+    const registered = registeredRoutes(t.app).sort();
+    const rows = Object.keys(matrix).sort();
+    expect(registered.filter((r) => !rows.includes(r)), 'routes without a row in the matrix').toEqual([]);
+    expect(rows.filter((r) => !registered.includes(r)), 'rows for routes that are not registered').toEqual([]);
+  });
+
+  for (const [route, row] of Object.entries(matrix)) {
+    it(`answers ${route} for each caller as expected`, async () => {
+      const [method, ...rest] = route.split(' ');
+      const lower = method!.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
+      const actual = {} as Expected;
+      for (const actor of ACTORS) {
+        const token = actor === 'anonymous' ? undefined : fx.accounts[actor].token;
+        const call = await row.call(actor, token);
+        const useToken = call.token === undefined ? token : call.token;
+        let test = t.api.request(lower, call.url);
+        if (useToken) test = test.set(bearer(useToken));
+        if (call.raw) test = test.set('content-type', call.raw.type).send(call.raw.text);
+        else if (call.body !== undefined) test = test.send(call.body as object);
+        const res = await test;
+        actual[actor] = res.status;
+        row.after?.(actor, res.body as Record<string, unknown>, res.status);
+      }
+      expect(actual, `${route} (${rest.join(' ')})`).toEqual(row.expect);
+    });
+  }
+});
