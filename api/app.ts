@@ -16,6 +16,8 @@ import { chainOperations } from './routes/chains.ts';
 import { chatOperations } from './routes/chat.ts';
 import { defineOperation, mountOperations, type Operation } from './routes/define.ts';
 import { healthRoutes } from './routes/health.ts';
+import { hookOperations } from './routes/hooks.ts';
+import type { SecretBox } from '../lib/secret-box.ts';
 import { nodeTypeOperations } from './routes/node-types.ts';
 import { userOperations } from './routes/users.ts';
 
@@ -29,6 +31,8 @@ export interface AppDeps {
   temporalUiUrl?: string | undefined;
   /** Task queue of the dialogue workflows. */
   taskQueue: string;
+  /** Decrypts credentials (webhook secrets). */
+  secretBox?: SecretBox | undefined;
   /**
    * Accounts and sessions (JWT secret, registration mode, token lifetimes, rate limits).
    * Omitted fields take defaults; without a `jwtSecret` each app makes a random one,
@@ -41,7 +45,7 @@ export interface AppDeps {
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Every operation under /api/v1, in registration order (also the OpenAPI document's source). */
-export function apiOperations(deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl'>, auth: AuthOptions, document: () => OpenApiDocument): Operation[] {
+export function apiOperations(deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox'>, auth: AuthOptions, document: () => OpenApiDocument): Operation[] {
   const meta: Operation[] = [
     defineOperation({
       method: 'get',
@@ -82,6 +86,7 @@ export function apiOperations(deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'te
     ...nodeTypeOperations(),
     ...auditOperations(),
     ...chatOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
+    ...hookOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox }),
   ];
 }
 

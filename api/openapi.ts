@@ -63,6 +63,8 @@ function operationObject(op: Operation): ZodOpenApiOperationObject {
         'multipart/form-data': { schema: z.object({ file: binaryFile }) },
       },
     };
+  } else if (op.bodyKind === 'raw') {
+    requestBody = { required: false, description: 'Any payload; JSON bodies (Content-Type application/json) are parsed', content: { 'application/json': { schema: z.unknown() }, '*/*': { schema: z.string() } } };
   } else if (op.body) {
     requestBody = { required: true, content: { 'application/json': { schema: op.body } } };
   }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
@@ -78,7 +79,13 @@ export async function runWorker(config: Config): Promise<void> {
   const client = await connectClient(target);
   await ensureSearchAttributes(client.connection, target.namespace);
   await client.connection.close();
-  const bundlePath = await cachedWorkflowBundle(join(config.dataDir, 'cache'));
+  // WORKFLOW_BUNDLE (production images: the bundle `npm run build` made) when the file
+  // exists; otherwise the bundle cached under DATA_DIR/cache, built on first use.
+  const prebuilt = config.workflowBundle && existsSync(config.workflowBundle) ? config.workflowBundle : undefined;
+  if (config.workflowBundle && !prebuilt) {
+    logger.warn({ bundle: config.workflowBundle }, 'WORKFLOW_BUNDLE names a missing file: bundling the workflow code instead (run `chainflow bundle <file>` or fix the path)');
+  }
+  const bundlePath = prebuilt ?? (await cachedWorkflowBundle(join(config.dataDir, 'cache')));
   const sandbox = createCodeSandbox();
   const worker = await createWorker({
     connection,
@@ -87,6 +94,7 @@ export async function runWorker(config: Config): Promise<void> {
     activities: createActivities({ orm, logger, secretBox: secretBoxFor(config), sandbox, ssrf: { allow: config.httpAllowPrivate } }),
     workflowBundlePath: bundlePath,
     ...(config.workerMaxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
+    ...(config.workerStickyTimeoutMs !== undefined ? { stickyQueueScheduleToStartTimeoutMs: config.workerStickyTimeoutMs } : {}),
   });
   const running = worker.run().finally(async () => {
     await sandbox.close();
@@ -99,7 +107,7 @@ export async function runWorker(config: Config): Promise<void> {
     worker.shutdown();
     await running;
   });
-  logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, address: target.address }, 'worker running');
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, address: target.address, bundle: bundlePath }, 'worker running');
   await running;
 }
 
@@ -115,6 +123,7 @@ export async function runApi(config: Config): Promise<void> {
     webDir: WEB_DIST,
     temporalUiUrl: config.temporal.uiUrl,
     taskQueue: config.temporal.taskQueue,
+    secretBox: secretBoxFor(config),
     auth: {
       // Unset outside production: generated once into DATA_DIR/jwt-secret (0600) and reused.
       jwtSecret: config.auth.jwtSecret ?? loadOrCreateJwtSecret(config.dataDir),

@@ -14,8 +14,12 @@ import { recordAudit, type AuditActor, type AuditInput } from '../services/audit
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** `public`: no token needed (one sent is ignored); `bearer`: a valid access token is required; `optional`: used when sent. */
 export type AuthMode = 'public' | 'bearer' | 'optional';
-/** `json`: application/json; `chain-file`: raw YAML/JSON text or a multipart upload in field `file`. */
-export type BodyKind = 'json' | 'chain-file';
+/**
+ * `json`: application/json; `chain-file`: raw YAML/JSON text or a multipart upload in
+ * field `file`; `raw`: any content type, the bytes as `req.body` (a Buffer) — for
+ * webhooks, whose signatures cover the exact body.
+ */
+export type BodyKind = 'json' | 'chain-file' | 'raw';
 
 export interface ResponseSpec {
   description: string;
@@ -94,7 +98,7 @@ export function implicitErrors(op: Operation): number[] {
   if (op.auth === 'bearer') statuses.add(403);
   if (op.body || op.bodyKind) {
     statuses.add(413);
-    statuses.add(415);
+    if (op.bodyKind !== 'raw') statuses.add(415);
   }
   if (op.rateLimited) statuses.add(429);
   statuses.add(500);
@@ -111,6 +115,7 @@ function requireContentType(types: string[], hint: string): RequestHandler {
 }
 
 function bodyParsers(op: Operation): RequestHandler[] {
+  if (op.bodyKind === 'raw') return [express.raw({ type: () => true, limit: op.bodyLimit ?? JSON_LIMIT })];
   if (op.bodyKind === 'chain-file') {
     const limit = op.bodyLimit ?? FILE_LIMIT;
     const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: limit, files: 1, fields: 0, parts: 2 } }).single('file');

@@ -1,14 +1,13 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import express, { Router, type Request } from 'express';
 import { z } from 'zod';
-import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { ChainIR, JsonObject } from '../../chain/index.ts';
 import { ChainVersionSchema } from '../../db/entities.ts';
 import { loadCredential } from '../../db/credential-store.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import { ChainIdKey, ChannelKey, type dialogue, type DialogueInput } from '../../temporal/contracts.ts';
-import { HttpError, validationError } from '../errors.ts';
+import { HttpError } from '../errors.ts';
+import { defineOperation, type Operation } from './define.ts';
 import { findChain } from '../services/chain-service.ts';
 
 export const hookParamsSchema = z.object({
@@ -17,12 +16,10 @@ export const hookParamsSchema = z.object({
 });
 
 export interface HookDeps {
-  orm: MikroORM;
   temporal: Client;
   taskQueue: string;
-  secretBox: SecretBox;
-  /** Largest accepted payload. */
-  limit?: string;
+  /** Decrypts the webhook secrets (credentials); without it, hooks with auth answer 503. */
+  secretBox?: SecretBox | undefined;
 }
 
 /** Constant-time string comparison (of digests, so lengths never leak). */
@@ -42,85 +39,98 @@ const PASSED_HEADERS = ['content-type', 'user-agent', 'x-request-id', 'x-github-
  * the raw body (`X-Chainflow-Signature: sha256=<hex>`); the secret is a credential.
  * A failed check answers 401 and starts nothing.
  */
-export function hookRoutes(deps: HookDeps): Router {
-  const router = Router();
-  router.post('/hooks/:chainIdOrSlug/:hookId', express.raw({ type: () => true, limit: deps.limit ?? '256kb' }), async (req: Request, res) => {
-    const params = hookParamsSchema.safeParse(req.params);
-    if (!params.success) throw validationError(params.error, 'params');
-    const em = deps.orm.em.fork();
-    const chain = await findChain(em, params.data.chainIdOrSlug);
-    if (!chain.activeVersionId) throw new HttpError(409, 'not_published', `Chain "${chain.slug}" has no published version.`);
-    const version = await em.findOneOrFail(ChainVersionSchema, { id: chain.activeVersionId });
-    const ir = version.ir as unknown as ChainIR;
-    const entry = `webhook:${params.data.hookId}`;
-    const nodeId = ir.entries[entry];
-    const node = nodeId ? ir.nodes[nodeId] : undefined;
-    if (!node || node.type !== 'start' || node.config.trigger.kind !== 'webhook') {
-      throw new HttpError(404, 'hook_not_found', `Chain "${chain.slug}" has no webhook "${params.data.hookId}".`);
-    }
-    const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const auth = node.config.trigger.auth;
-    if (auth.mode !== 'none') {
-      const secret = auth.credentialId ? await loadCredential(em, deps.secretBox, auth.credentialId).then((c) => c.value).catch(() => undefined) : undefined;
-      if (!secret) throw new HttpError(503, 'hook_secret_missing', `The webhook's credential is missing; the chain owner must set it.`);
-      const ok =
-        auth.mode === 'secret_header'
-          ? safeEqual(String(req.get('x-chainflow-secret') ?? ''), secret)
-          : auth.mode === 'bearer'
-            ? safeEqual(String(req.get('authorization') ?? ''), `Bearer ${secret}`)
-            : safeEqual(String(req.get('x-chainflow-signature') ?? ''), `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`);
-      if (!ok) {
-        const header = auth.mode === 'secret_header' ? 'X-Chainflow-Secret' : auth.mode === 'bearer' ? 'Authorization: Bearer' : 'X-Chainflow-Signature (sha256=HMAC of the raw body)';
-        throw new HttpError(401, 'bad_signature', `The webhook's ${header} is missing or wrong; nothing was started.`);
-      }
-    }
-
-    let payload: unknown = null;
-    const text = raw.toString('utf8');
-    if (text.trim() !== '') {
-      if (/json/.test(req.get('content-type') ?? '')) {
-        try {
-          payload = JSON.parse(text);
-        } catch {
-          throw new HttpError(400, 'malformed_json', 'The webhook body is not valid JSON (Content-Type says it is).');
+export function hookOperations(deps: HookDeps): Operation[] {
+  return [
+    defineOperation({
+      method: 'post',
+      path: '/hooks/:chainIdOrSlug/:hookId',
+      operationId: 'triggerWebhook',
+      summary: "Start a session at a chain's webhook trigger",
+      description:
+        "Authenticated by the trigger's secret (X-Chainflow-Secret, Authorization: Bearer, or X-Chainflow-Signature: sha256=<HMAC-SHA256 of the raw body>). A JSON payload's fields become run.*; also run.payload, run.query, run.headers.",
+      tags: ['triggers'],
+      auth: 'public',
+      params: hookParamsSchema,
+      bodyKind: 'raw',
+      bodyLimit: 256 * 1024,
+      errors: [401, 404, 409, 503],
+      responses: { 202: { description: 'The session started', schema: z.object({ runId: z.string(), chainId: z.string(), versionId: z.string() }) } },
+      handler: async ({ req, res, params, em }) => {
+        const chain = await findChain(em, params.chainIdOrSlug);
+        if (!chain.activeVersionId) throw new HttpError(409, 'not_published', `Chain "${chain.slug}" has no published version.`);
+        const version = await em.findOneOrFail(ChainVersionSchema, { id: chain.activeVersionId });
+        const ir = version.ir as unknown as ChainIR;
+        const entry = `webhook:${params.hookId}`;
+        const nodeId = ir.entries[entry];
+        const node = nodeId ? ir.nodes[nodeId] : undefined;
+        if (!node || node.type !== 'start' || node.config.trigger.kind !== 'webhook') {
+          throw new HttpError(404, 'hook_not_found', `Chain "${chain.slug}" has no webhook "${params.hookId}".`);
         }
-      } else {
-        payload = text;
-      }
-    }
-    const headers: JsonObject = {};
-    for (const name of PASSED_HEADERS) {
-      const value = req.get(name);
-      if (value) headers[name] = value;
-    }
-    const query: JsonObject = {};
-    for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string') query[k] = v;
-    const run: JsonObject = {
-      ...(payload && typeof payload === 'object' && !Array.isArray(payload) ? (payload as JsonObject) : {}),
-      payload: payload as JsonObject,
-      query,
-      headers,
-      hookId: params.data.hookId,
-    };
-    const runId = `run:${randomUUID()}`;
-    const input: DialogueInput = {
-      chainId: chain.id,
-      versionId: version.id,
-      channel: 'api',
-      entry,
-      input: run,
-      owners: { user: `webhook:${chain.id}:${params.data.hookId}`, chat: `webhook:${chain.id}:${params.data.hookId}`, bot: `chain:${chain.id}` },
-    };
-    await deps.temporal.workflow.start<typeof dialogue>('dialogue', {
-      workflowId: runId,
-      taskQueue: deps.taskQueue,
-      args: [input],
-      typedSearchAttributes: [
-        { key: ChainIdKey, value: chain.id },
-        { key: ChannelKey, value: 'api' },
-      ],
-    });
-    res.status(202).json({ runId, chainId: chain.id, versionId: version.id });
-  });
-  return router;
+        const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const auth = node.config.trigger.auth;
+        if (auth.mode !== 'none') {
+          const box = deps.secretBox;
+          const secret = box && auth.credentialId ? await loadCredential(em, box, auth.credentialId).then((c) => c.value).catch(() => undefined) : undefined;
+          if (!secret) throw new HttpError(503, 'hook_secret_missing', `The webhook's credential is missing; the chain owner must set it.`);
+          const ok =
+            auth.mode === 'secret_header'
+              ? safeEqual(String(req.get('x-chainflow-secret') ?? ''), secret)
+              : auth.mode === 'bearer'
+                ? safeEqual(String(req.get('authorization') ?? ''), `Bearer ${secret}`)
+                : safeEqual(String(req.get('x-chainflow-signature') ?? ''), `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`);
+          if (!ok) {
+            const header = auth.mode === 'secret_header' ? 'X-Chainflow-Secret' : auth.mode === 'bearer' ? 'Authorization: Bearer' : 'X-Chainflow-Signature (sha256=HMAC of the raw body)';
+            throw new HttpError(401, 'bad_signature', `The webhook's ${header} is missing or wrong; nothing was started.`);
+          }
+        }
+
+        let payload: unknown = null;
+        const text = raw.toString('utf8');
+        if (text.trim() !== '') {
+          if (/json/.test(req.get('content-type') ?? '')) {
+            try {
+              payload = JSON.parse(text);
+            } catch {
+              throw new HttpError(400, 'malformed_json', 'The webhook body is not valid JSON (Content-Type says it is).');
+            }
+          } else {
+            payload = text;
+          }
+        }
+        const headers: JsonObject = {};
+        for (const name of PASSED_HEADERS) {
+          const value = req.get(name);
+          if (value) headers[name] = value;
+        }
+        const query: JsonObject = {};
+        for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string') query[k] = v;
+        const run: JsonObject = {
+          ...(payload && typeof payload === 'object' && !Array.isArray(payload) ? (payload as JsonObject) : {}),
+          payload: payload as JsonObject,
+          query,
+          headers,
+          hookId: params.hookId,
+        };
+        const runId = `run:${randomUUID()}`;
+        const input: DialogueInput = {
+          chainId: chain.id,
+          versionId: version.id,
+          channel: 'api',
+          entry,
+          input: run,
+          owners: { user: `webhook:${chain.id}:${params.hookId}`, chat: `webhook:${chain.id}:${params.hookId}`, bot: `chain:${chain.id}` },
+        };
+        await deps.temporal.workflow.start<typeof dialogue>('dialogue', {
+          workflowId: runId,
+          taskQueue: deps.taskQueue,
+          args: [input],
+          typedSearchAttributes: [
+            { key: ChainIdKey, value: chain.id },
+            { key: ChannelKey, value: 'api' },
+          ],
+        });
+        res.status(202).json({ runId, chainId: chain.id, versionId: version.id });
+      },
+    }),
+  ];
 }

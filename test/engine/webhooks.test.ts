@@ -1,24 +1,21 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import express from 'express';
+import type { Express } from 'express';
 import request from 'supertest';
 import { createChain, createEdge, createNode } from '../../chain/testing.ts';
 import { createCredential } from '../../db/credential-store.ts';
-import { hookRoutes } from '../../api/routes/hooks.ts';
-import { errorHandler } from '../../api/errors.ts';
+import { createApp } from '../../api/app.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { RunSchema } from '../../db/entities.ts';
 import { publishGraph, runEvents, startDialogueHarness, type DialogueHarness } from '../support/dialogue.ts';
 
 let h: DialogueHarness;
-let app: express.Express;
+let app: Express;
 const SECRET = 'whsec-test-0123456789';
 
 beforeAll(async () => {
   h = await startDialogueHarness('hooks');
-  app = express();
-  app.use('/api/v1', hookRoutes({ orm: h.db.orm, temporal: h.client, taskQueue: h.taskQueue, secretBox: h.secretBox }));
-  app.use(errorHandler(createLogger('silent', 'test')));
+  app = createApp({ orm: h.db.orm, temporal: h.client, logger: createLogger('silent', 'test'), taskQueue: h.taskQueue, secretBox: h.secretBox });
 });
 afterAll(async () => h?.close());
 
