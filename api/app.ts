@@ -81,7 +81,7 @@ export function apiOperations(deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'te
     ...meta,
     ...authOperations(auth),
     ...userOperations(),
-    ...chainOperations({ temporal: deps.temporal }),
+    ...chainOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...chainAccessOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...nodeTypeOperations(),
     ...auditOperations(),

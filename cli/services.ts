@@ -12,6 +12,7 @@ import { createCodeSandbox } from '../activities/code-sandbox.ts';
 import { secretBoxFor } from '../lib/secret-key.ts';
 import { createActivities } from '../activities/index.ts';
 import { createApp } from '../api/app.ts';
+import { reconcileTriggers } from '../api/services/triggers.ts';
 import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -136,6 +137,12 @@ export async function runApi(config: Config): Promise<void> {
       totpBox: secretBoxFor(config),
     },
   });
+  // Schedules follow the active versions (chains imported by the CLI or seeded at start).
+  const reconciled = await reconcileTriggers({ temporal, taskQueue: config.temporal.taskQueue }, orm.em.fork(), logger).catch((err: unknown) => {
+    logger.warn({ err }, 'schedule reconciliation failed');
+    return undefined;
+  });
+  if (reconciled) logger.info(reconciled, 'schedules reconciled');
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -21,6 +21,7 @@ import {
 } from '../services/chain-service.ts';
 import { diffGraphs, diffSummary } from '../services/graph-diff.ts';
 import { terminateSession } from './chat.ts';
+import { syncChainTriggers } from '../services/triggers.ts';
 import {
   chainListQuerySchema,
   chainListSchema,
@@ -50,6 +51,8 @@ const tags: [string] = ['chains'];
 
 export interface ChainRouteDeps {
   temporal: Client;
+  /** Task queue of the sessions that schedule triggers start. */
+  taskQueue: string;
 }
 
 /** A slug made from a name: 'Lead capture!' → 'lead-capture'. */
@@ -187,6 +190,7 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
           if (err instanceof HttpError && err.code === 'chain_invalid') throw new HttpError(400, 'invalid_chain', err.message.replace(/^Chain "[^"]*" does not compile/, 'The chain file does not compile'), err.details);
           throw err;
         }
+        await syncChainTriggers(deps, em, imported.chain.id, null, imported.version.id);
         res.status(201).json({ chain: await chainDetail(em, principal, imported.chain), version: versionView(imported.version, imported.chain) });
       },
     }),
@@ -273,6 +277,7 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
         }
         let terminated = 0;
         for (const run of running) if (await terminateSession(deps.temporal, em, run.id, `chain ${chain.slug} deleted`)) terminated++;
+        await syncChainTriggers(deps, em, chain.id, chain.activeVersionId ?? null, null);
         await em.transactional(async (tx) => {
           const connection = tx.getConnection();
           await connection.execute(`delete from run_event where run_id in (select id from run where chain_id = ?)`, [chain.id]);
@@ -331,6 +336,7 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
           onVersion: (tx, v) =>
             recordAudit(tx, actor, { action: 'chain.publish', targetType: 'chain', targetId: chain.id, summary: { before: { activeVersionId: previous }, after: { version: v.number, hash: v.hash }, note: v.note } }),
         });
+        await syncChainTriggers(deps, em, chain.id, previous ?? null, version.id);
         res.status(201).json(versionView(version, chain));
       },
     }),
@@ -405,10 +411,12 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
       handler: async ({ res, em, params, body, principal, audit }) => {
         const chain = await loadChain(em, principal, params.id, 'chain:edit');
         const version = await findVersion(em, chain, body.version);
-        const previous = chain.activeVersionId ? await em.findOne(ChainVersionSchema, { id: chain.activeVersionId }, { fields: ['number'] }) : null;
+        const previousId = chain.activeVersionId ?? null;
+        const previous = previousId ? await em.findOne(ChainVersionSchema, { id: previousId }, { fields: ['number'] }) : null;
         chain.activeVersionId = version.id;
         audit({ action: 'chain.rollback', targetType: 'chain', targetId: chain.id, summary: { before: { version: previous?.number ?? null }, after: { version: version.number } } });
         await em.flush();
+        await syncChainTriggers(deps, em, chain.id, previousId, version.id);
         res.json(await chainDetail(em, principal, chain));
       },
     }),

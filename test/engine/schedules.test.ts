@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import { createApp } from '../../api/app.ts';
+import { reconcileTriggers } from '../../api/services/triggers.ts';
+import { createLogger } from '../../lib/logger.ts';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { createChain, createEdge, createNode } from '../../chain/testing.ts';
 import type { ChainIR } from '../../chain/index.ts';
@@ -74,6 +78,39 @@ describe('schedule triggers', () => {
     const second = await publishGraph(h.db, without);
     const result = await syncSchedules(h.client, { taskQueue: h.taskQueue, chainId: first.chainId, version: { id: second.versionId, ir: await irOf(second.versionId) }, previous: firstIr });
     expect(result.deleted).toEqual([scheduleIdOf(first.chainId, 'daily')]);
+    await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+  });
+});
+
+describe('schedule triggers through the API', () => {
+  it('are created on publish, moved on rollback, removed on delete, and reconciled at start', async () => {
+    const app = createApp({ orm: h.db.orm, temporal: h.client, logger: createLogger('silent', 'test'), taskQueue: h.taskQueue });
+    const reg = await request(app).post('/api/v1/auth/register').send({ email: `sched-${Date.now()}@example.com`, password: 'correct horse battery 1', name: 'Sched' });
+    const auth = { authorization: `Bearer ${String(reg.body.accessToken)}` };
+    const graph = scheduled('30 8 * * *', 'UTC');
+    const created = await request(app).post('/api/v1/chains?onConflict=rename').set(auth).send({ graph: { ...graph, slug: `sched-api-${Date.now()}` } });
+    expect(created.status).toBe(201);
+    const chainId = String(created.body.id);
+    expect((await request(app).post(`/api/v1/chains/${chainId}/publish`).set(auth).send({ note: 'v1' })).status).toBe(201);
+    const handle = h.client.schedule.getHandle(scheduleIdOf(chainId, 'daily'));
+    expect((await handle.describe()).info.nextActionTimes[0]?.getUTCHours()).toBe(8);
+
+    // v2 moves the schedule to 10:15; rolling back to v1 moves it back.
+    const detail = await request(app).get(`/api/v1/chains/${chainId}`).set(auth);
+    const v2graph = scheduled('15 10 * * *', 'UTC');
+    expect((await request(app).put(`/api/v1/chains/${chainId}/draft`).set(auth).send({ revision: detail.body.draftRevision, graph: { ...v2graph, slug: detail.body.slug } })).status).toBe(200);
+    expect((await request(app).post(`/api/v1/chains/${chainId}/publish`).set(auth).send({ note: 'v2' })).status).toBe(201);
+    expect((await handle.describe()).info.nextActionTimes[0]?.getUTCHours()).toBe(10);
+    expect((await request(app).post(`/api/v1/chains/${chainId}/rollback`).set(auth).send({ version: 1 })).status).toBe(200);
+    expect((await handle.describe()).info.nextActionTimes[0]?.getUTCHours()).toBe(8);
+
+    // Reconciliation at start recreates a missing schedule and keeps the present ones.
+    await handle.delete();
+    const result = await reconcileTriggers({ temporal: h.client, taskQueue: h.taskQueue }, h.db.orm.em.fork(), createLogger('silent', 'test'));
+    expect(result.schedules).toBeGreaterThanOrEqual(1);
+    expect((await handle.describe()).info.nextActionTimes[0]?.getUTCHours()).toBe(8);
+
+    expect((await request(app).delete(`/api/v1/chains/${chainId}`).set(auth)).status).toBe(204);
     await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
   });
 });
