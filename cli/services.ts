@@ -13,6 +13,7 @@ import { secretBoxFor } from '../lib/secret-key.ts';
 import { createActivities } from '../activities/index.ts';
 import { createApp } from '../api/app.ts';
 import { reconcileTriggers } from '../api/services/triggers.ts';
+import { startLiveEvents } from '../api/live/index.ts';
 import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -117,6 +118,8 @@ export async function runApi(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, 'api');
   const orm = await createOrm({ url: databaseUrl(config) });
   const temporal = await connectClient(temporalTarget(config));
+  const jwtSecret = config.auth.jwtSecret ?? loadOrCreateJwtSecret(config.dataDir);
+  const secretBox = secretBoxFor(config);
   const app = createApp({
     orm,
     temporal,
@@ -124,17 +127,17 @@ export async function runApi(config: Config): Promise<void> {
     webDir: WEB_DIST,
     temporalUiUrl: config.temporal.uiUrl,
     taskQueue: config.temporal.taskQueue,
-    secretBox: secretBoxFor(config),
+    secretBox,
     auth: {
       // Unset outside production: generated once into DATA_DIR/jwt-secret (0600) and reused.
-      jwtSecret: config.auth.jwtSecret ?? loadOrCreateJwtSecret(config.dataDir),
+      jwtSecret,
       registration: config.auth.registration,
       accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
       refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
       rateLimitPerMinute: config.auth.rateLimitPerMinute,
       maxFailedLogins: config.auth.maxFailedLogins,
       lockoutSeconds: config.auth.lockoutSeconds,
-      totpBox: secretBoxFor(config),
+      totpBox: secretBox,
     },
   });
   // Schedules follow the active versions (chains imported by the CLI or seeded at start).
@@ -148,9 +151,11 @@ export async function runApi(config: Config): Promise<void> {
     server.once('listening', resolve);
     server.once('error', reject);
   });
+  const live = await startLiveEvents(server, { orm, databaseUrl: databaseUrl(config), jwtSecret, logger });
   logger.info({ url: config.publicUrl }, 'api listening');
   onStopSignal(async () => {
     logger.info('api shutting down');
+    await live.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

@@ -8,6 +8,7 @@ import { assertPortFree, commandLine, isAlive, stopProcess, waitUntil } from '..
 import { createLogger, redactUrl } from '../lib/logger.ts';
 import { ROOT, WEB_DIST, runMigrations } from './services.ts';
 import { loadSecretKey } from '../lib/secret-key.ts';
+import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
 
 /**
  * `chainflow start`: everything up on embedded defaults, in order — PostgreSQL (unless
@@ -103,6 +104,7 @@ export async function start(config: Config): Promise<void> {
     // 4. Web app build (first start, or sources changed); the secrets key exists before any child reads it.
     ensureWebBuild(say);
     loadSecretKey(config);
+    if (!config.auth.jwtSecret) loadOrCreateJwtSecret(config.dataDir);
 
     const childEnv = {
       ...process.env,
