@@ -1,6 +1,6 @@
 // The dialogue workflow's contract for callers outside the worker (API, CLI): its
 // signals, Update, query and types. Pinned names: see DESIGN.md › Contracts.
-export { messageSignal, sendUpdate, stateQuery, stopSignal } from '../workflows/definitions.ts';
+export { messageSignal, sendUpdate, stateQuery, stopSignal, upgradeSignal } from '../workflows/definitions.ts';
 export { BotIdKey, ChainIdKey, ChainVersionKey, ChannelKey, CurrentNodeKey } from '../workflows/search-attributes.ts';
 export type { dialogue } from '../workflows/dialogue.ts';
 export type {
@@ -11,4 +11,5 @@ export type {
   OutboundMessage,
   SendResult,
   SessionView,
+  UpgradeRequest,
 } from '../workflows/types.ts';

@@ -14,7 +14,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { findEntry, setVariable, type JsonObject, type JsonValue } from '../chain/runtime.ts';
 import type { EngineActivities, VariableWriteRecord } from '../activities/engine.ts';
-import { messageSignal, sendUpdate, stateQuery, stopSignal } from './definitions.ts';
+import { messageSignal, sendUpdate, stateQuery, stopSignal, upgradeSignal } from './definitions.ts';
 import { advance, resumeThrough, resumeWithReply } from './interpreter.ts';
 import { BotIdKey, ChainIdKey, ChainVersionKey, ChannelKey, CurrentNodeKey } from './search-attributes.ts';
 import { Session } from './session.ts';
@@ -26,6 +26,7 @@ import {
   type SendResult,
   type SessionState,
   type SessionView,
+  type UpgradeRequest,
 } from './types.ts';
 
 const local = proxyLocalActivities<Pick<EngineActivities, 'loadChainVersion' | 'flushRunEvents'>>({
@@ -91,6 +92,9 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
   const state = session.state;
   const tickets = new Map<string, Ticket>();
   let stopReason: string | undefined;
+  let pendingUpgrade: UpgradeRequest | undefined;
+  /** Something other than a message or a timer needs the loop: stop or upgrade. */
+  const interrupted = () => stopReason !== undefined || pendingUpgrade !== undefined;
   let lastCurrentNode: string | null | undefined;
 
   setHandler(messageSignal, (message) => {
@@ -99,6 +103,9 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
   });
   setHandler(stopSignal, (reason) => {
     stopReason = reason || 'stopped';
+  });
+  setHandler(upgradeSignal, (request) => {
+    pendingUpgrade = request;
   });
   setHandler(stateQuery, (): SessionView => view(session));
   setHandler(
@@ -120,7 +127,8 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
     if (session.irs.has(versionId)) return;
     const loaded = await local.loadChainVersion(versionId);
     session.irs.set(versionId, loaded.ir);
-    if (versionId === input.versionId) state.versionNumber = loaded.versionNumber;
+    session.versionNumbers.set(versionId, loaded.versionNumber);
+    if (versionId === session.rootVersionId) state.versionNumber = loaded.versionNumber;
   };
 
   /** Flush, deliver, save, index: everything that happens at each wait point. */
@@ -153,7 +161,7 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
       executionId: workflowInfo().runId,
       run: {
         chainId: input.chainId,
-        versionId: input.versionId,
+        versionId: session.rootVersionId,
         versionNumber: state.versionNumber,
         channel: input.channel,
         botId: input.botId ?? null,
@@ -179,9 +187,8 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
   };
 
   try {
-    await loadIr(input.versionId);
     for (const frame of state.frames) await loadIr(frame.versionId);
-    const rootIr = session.ir(input.versionId);
+    const rootIr = () => session.ir(session.rootVersionId);
 
     if (!resumed) {
       const attributes: SearchAttributeUpdatePair[] = [
@@ -198,8 +205,8 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
       applyDefaults(session);
       session.emit('session.start', { chainId: input.chainId, versionId: input.versionId, versionNumber: state.versionNumber, channel: input.channel, ...(input.entry ? { entry: input.entry } : {}) });
       if (input.entry) {
-        const entryNode = rootIr.entries[input.entry];
-        if (!entryNode) throw ApplicationFailure.nonRetryable(`Chain "${rootIr.slug}" has no start for '${input.entry}'.`, 'no_entry');
+        const entryNode = rootIr().entries[input.entry];
+        if (!entryNode) throw ApplicationFailure.nonRetryable(`Chain "${rootIr().slug}" has no start for '${input.entry}'.`, 'no_entry');
         session.frame.nodeId = entryNode;
         await advance(session, loadIr);
       } else {
@@ -224,16 +231,22 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
           session.emit('session.continued', { messages: session.messagesThisRun, historyLength: info.historyLength });
           await waitPoint('waiting');
           if (state.inbox.length === 0 && allHandlersFinished()) {
-            return await continueAsNew<typeof dialogue>({ ...input, resume: state });
+            return await continueAsNew<typeof dialogue>({ ...input, versionId: session.rootVersionId, resume: state });
           }
         }
+      }
+      if (pendingUpgrade) {
+        const request = pendingUpgrade;
+        pendingUpgrade = undefined;
+        await applyUpgrade(session, request, loadIr);
+        continue;
       }
       const wait = state.wait;
       if (!wait) throw new Error('The session stopped without a wait');
       switch (wait.kind) {
         case 'entry': {
-          await condition(() => state.inbox.length > 0 || stopReason !== undefined);
-          if (stopReason) break;
+          await condition(() => state.inbox.length > 0 || interrupted());
+          if (interrupted()) break;
           const message = session.take();
           if (!message) break;
           const entry = pickEntry(session);
@@ -252,9 +265,9 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
             const remaining = wait.deadline === undefined ? undefined : wait.deadline - Date.now();
             const arrived =
               remaining === undefined
-                ? (await condition(() => state.inbox.length > 0 || stopReason !== undefined), true)
-                : remaining > 0 && (await condition(() => state.inbox.length > 0 || stopReason !== undefined, remaining));
-            if (stopReason) break;
+                ? (await condition(() => state.inbox.length > 0 || interrupted()), true)
+                : remaining > 0 && (await condition(() => state.inbox.length > 0 || interrupted(), remaining));
+            if (interrupted()) break;
             if (!arrived) {
               session.answering = undefined;
               session.emit('ask.timeout', {}, wait.nodeId);
@@ -265,7 +278,7 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
           const message = session.take();
           if (!message) break;
           const command = session.state.message.command;
-          const commandEntry = typeof command === 'string' ? rootIr.entries[`command:${command}`] : undefined;
+          const commandEntry = typeof command === 'string' ? rootIr().entries[`command:${command}`] : undefined;
           if (commandEntry) {
             // A command restarts the dialogue at its start node, whatever was asked.
             session.emit('command.restart', { command: command ?? '' }, commandEntry);
@@ -280,8 +293,8 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
         }
         case 'timer': {
           const remaining = wait.wakeAt - Date.now();
-          if (remaining > 0) await condition(() => stopReason !== undefined, remaining);
-          if (stopReason) break;
+          if (remaining > 0) await condition(interrupted, remaining);
+          if (interrupted()) break;
           session.answering = undefined;
           await resumeThrough(session, 'next', loadIr);
           break;
@@ -306,9 +319,56 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
   return { outcome: session.outcome, endedAt: new Date(Date.now()).toISOString() };
 }
 
+/**
+ * Moves the session to another version of its chain (the `upgrade` signal, applied at a
+ * wait point). The root frame's node — and the wait's node when the session waits in the
+ * root chain — are mapped; sub-chain frames keep their own pinned versions.
+ */
+async function applyUpgrade(session: Session, request: UpgradeRequest, loadIr: (versionId: string) => Promise<void>): Promise<void> {
+  const state = session.state;
+  const root = state.frames[0];
+  if (!root || request.versionId === root.versionId) return;
+  const reject = (reason: string): void => {
+    session.emit('session.upgrade_rejected', { versionId: request.versionId, reason });
+  };
+  try {
+    await loadIr(request.versionId);
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    return reject(`version ${request.versionId} could not be loaded`);
+  }
+  const oldIr = session.ir(root.versionId);
+  const newIr = session.ir(request.versionId);
+  const map = (id: string) => request.nodeMap[id] ?? id;
+  const check = (id: string | null): string | null | undefined => {
+    if (id === null) return null;
+    const target = map(id);
+    const before = oldIr.nodes[id];
+    const after = newIr.nodes[target];
+    return after && (!before || before.type === after.type) ? target : undefined;
+  };
+  const rootNode = check(root.nodeId);
+  if (rootNode === undefined) return reject(`node "${root.nodeId}" has no counterpart of the same type in the new version; map it`);
+  const waitInRoot = state.frames.length === 1 && state.wait !== null && state.wait.kind !== 'entry';
+  const wait = state.wait;
+  let waitNode: string | null | undefined = null;
+  if (waitInRoot && wait && wait.kind !== 'entry') {
+    waitNode = check(wait.nodeId);
+    if (waitNode === undefined) return reject(`waiting node "${wait.nodeId}" has no counterpart of the same type in the new version; map it`);
+  }
+  const from = root.versionId;
+  root.versionId = request.versionId;
+  root.nodeId = rootNode;
+  if (waitInRoot && wait && wait.kind !== 'entry' && waitNode) wait.nodeId = waitNode;
+  const versionNumber = session.versionNumbers.get(request.versionId) ?? null;
+  state.versionNumber = versionNumber;
+  if (versionNumber !== null) upsertSearchAttributes([{ key: ChainVersionKey, value: versionNumber }]);
+  session.emit('session.upgraded', { from, to: request.versionId, versionNumber, node: rootNode });
+}
+
 /** Declared defaults for variables the session does not have yet. */
 function applyDefaults(session: Session): void {
-  for (const declared of session.ir(session.input.versionId).variables) {
+  for (const declared of session.ir(session.rootVersionId).variables) {
     if (declared.default === undefined) continue;
     if (session.get(declared.name) !== undefined) continue;
     const [scope] = declared.name.split('.');
@@ -325,7 +385,7 @@ function applyDefaults(session: Session): void {
 /** The start node a first message enters by: its command, a matching text pattern, else 'any'. */
 function pickEntry(session: Session): string | undefined {
   const text = session.state.message.text;
-  return findEntry(session.ir(session.input.versionId), typeof text === 'string' ? text : '');
+  return findEntry(session.ir(session.rootVersionId), typeof text === 'string' ? text : '');
 }
 
 function view(session: Session): SessionView {
@@ -333,7 +393,7 @@ function view(session: Session): SessionView {
   const root = state.frames[0];
   return {
     chainId: session.input.chainId,
-    versionId: session.input.versionId,
+    versionId: session.rootVersionId,
     versionNumber: state.versionNumber,
     channel: session.input.channel,
     currentNode: session.ended ? null : session.currentNode(),

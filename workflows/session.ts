@@ -35,6 +35,8 @@ export class Session {
   readonly input: DialogueInput;
   readonly limits: SessionLimits;
   readonly irs = new Map<string, ChainIR>();
+  /** Published number of each loaded version (null for drafts). */
+  readonly versionNumbers = new Map<string, number | null>();
   /** Events not yet flushed to PostgreSQL. */
   pending: RunEventRecord[] = [];
   /** Last events, for the `state` query. */
@@ -52,6 +54,13 @@ export class Session {
     this.input = input;
     this.state = state;
     this.limits = limits;
+  }
+
+  /** The version of the root chain (changes when the session is upgraded). */
+  get rootVersionId(): string {
+    const root = this.state.frames[0];
+    if (!root) throw new Error('The session has no frame');
+    return root.versionId;
   }
 
   get frame(): Frame {

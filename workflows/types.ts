@@ -133,6 +133,13 @@ export interface RunEventRecord {
   at: number;
 }
 
+/** The `upgrade` signal's argument. */
+export interface UpgradeRequest {
+  versionId: string;
+  /** Old node id → new node id; ids not listed stay the same. */
+  nodeMap: Record<string, string>;
+}
+
 /** What the `send` Update answers. */
 export interface SendResult {
   messageId: string;
