@@ -16,6 +16,20 @@ const durationSeconds = (fallback: string) =>
       return Math.max(1, Math.round(check.ms / 1000));
     });
 
+/** An optional duration like '2s' or '500ms', as milliseconds. */
+const optionalDurationMs = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    if (text === undefined || text.trim() === '') return undefined;
+    const check = checkDuration(text);
+    if (!check.ok) {
+      ctx.addIssue({ code: 'custom', message: check.message });
+      return z.NEVER;
+    }
+    return check.ms;
+  });
+
 /**
  * Chainflow's configuration, parsed once from the environment with zod. Nothing else
  * reads `process.env`. Every variable is listed with its default in the README.
@@ -45,6 +59,8 @@ const envSchema = z.object({
   CHAINFLOW_SECRET_KEY: z.string().optional(),
   HTTP_ALLOW_PRIVATE: z.string().default(''),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+  WORKER_STICKY_TIMEOUT: optionalDurationMs,
+  WORKFLOW_BUNDLE: z.string().optional(),
   TEMPORAL_CLI: z.string().optional(),
   TEMPORAL_TEST_SERVER: z.string().optional(),
 
@@ -75,6 +91,14 @@ export interface Config {
   httpAllowPrivate: string[];
   /** Sticky cache size of the worker (sessions kept in memory); SDK default when unset. */
   workerMaxCachedWorkflows: number | undefined;
+  /**
+   * How long a session's next workflow task waits on the worker that has it cached
+   * before any worker may take it (the SDK's `stickyQueueScheduleToStartTimeout`, ms);
+   * bounds the pause after a worker dies. SDK default (10 s) when unset.
+   */
+  workerStickyTimeoutMs: number | undefined;
+  /** Path of a pre-built workflow bundle (`chainflow bundle`); the worker uses it when the file exists. */
+  workflowBundle: string | undefined;
   temporal: {
     /** Set when an external Temporal is used; otherwise the dev server runs. */
     address: string | undefined;
@@ -131,6 +155,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     secretKey: e.CHAINFLOW_SECRET_KEY || undefined,
     httpAllowPrivate: e.HTTP_ALLOW_PRIVATE.split(',').map((x) => x.trim()).filter(Boolean),
     workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+    workerStickyTimeoutMs: e.WORKER_STICKY_TIMEOUT,
+    workflowBundle: e.WORKFLOW_BUNDLE ? resolve(e.WORKFLOW_BUNDLE) : undefined,
     temporal: {
       address: e.TEMPORAL_ADDRESS || undefined,
       namespace: e.TEMPORAL_NAMESPACE,

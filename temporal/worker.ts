@@ -11,6 +11,11 @@ export interface WorkerOptions {
   shutdownGraceTime?: string;
   /** Sessions kept in the worker's memory (the sticky cache). */
   maxCachedWorkflows?: number;
+  /**
+   * Milliseconds a cached session's task waits for this worker before another worker may
+   * take it (SDK default 10 s); shorter means a faster take-over when a worker dies.
+   */
+  stickyQueueScheduleToStartTimeoutMs?: number;
 }
 
 /** Creates the Chainflow worker for one task queue (not yet running). */
@@ -23,5 +28,6 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     workflowBundle: { codePath: opts.workflowBundlePath },
     shutdownGraceTime: opts.shutdownGraceTime ?? '10s',
     ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
+    ...(opts.stickyQueueScheduleToStartTimeoutMs !== undefined ? { stickyQueueScheduleToStartTimeout: opts.stickyQueueScheduleToStartTimeoutMs } : {}),
   });
 }
