@@ -8,6 +8,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { seedExamples } from '../../cli/seed.ts';
 import { ChainSchema } from '../../db/entities.ts';
 import { runEvents, startDialogueHarness, type DialogueHarness } from '../support/dialogue.ts';
+import { createTestDatabase } from '../support/stack.ts';
 
 let h: DialogueHarness;
 let app: Express;
@@ -102,5 +103,21 @@ describe('the greeting demo over the web-chat endpoint', () => {
     const res = await request(app).post('/api/v1/chat/private-greeting/v-3/messages').send({ text: 'hi' });
     expect(res.status).toBe(403);
     expect(res.body.error).toBe('web_chat_disabled');
+  });
+});
+
+describe('seeding after an admin exists', () => {
+  it('gives the example chains to the first admin', async () => {
+    const db = await createTestDatabase();
+    try {
+      const seededApp = createApp({ orm: db.orm, temporal: h.client, logger: createLogger('silent', 'test'), taskQueue: h.taskQueue });
+      const admin = await request(seededApp).post('/api/v1/auth/register').send({ email: 'first@example.com', password: 'correct horse battery 1', name: 'First' });
+      expect(admin.status).toBe(201);
+      expect(await seedExamples(db.orm)).toEqual(['greeting']);
+      const chain = await db.orm.em.fork().findOneOrFail(ChainSchema, { slug: 'greeting' });
+      expect(chain.ownerId).toBe(admin.body.user.id);
+    } finally {
+      await db.drop();
+    }
   });
 });
