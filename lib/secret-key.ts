@@ -11,7 +11,7 @@ import { createSecretBox, type SecretBox } from './secret-box.ts';
 export function loadSecretKey(config: Config): string {
   if (config.secretKey) return config.secretKey;
   if (config.env === 'production') {
-    throw new Error('CHAINFLOW_SECRET_KEY is required in production (make one with: openssl rand -base64 32). See docs/security.md for rotation.');
+    throw new Error('CHAINFLOW_SECRET_KEY is required in production (make one with: openssl rand -base64 32). See docs/deploy.md (key rotation).');
   }
   const file = join(config.dataDir, 'secret.key');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
