@@ -71,6 +71,9 @@ const envSchema = z.object({
   AUTH_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(20),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   LOGIN_LOCKOUT: durationSeconds('15m'),
+
+  METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).max(65535).optional()),
+  METRICS_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'Use at least 16 random characters (make one with: openssl rand -hex 24)').optional()),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -112,6 +115,12 @@ export interface Config {
     uiUrl: string | undefined;
     devPort: number;
     uiPort: number;
+  };
+  metrics: {
+    /** Port of the worker's Prometheus exporter (Temporal SDK metrics) on HOST; off when unset. */
+    workerPort: number | undefined;
+    /** When set, GET /metrics of the API needs `Authorization: Bearer <token>`. */
+    token: string | undefined;
   };
   auth: {
     /** HS256 key of access tokens; when unset (not in production) it is generated into DATA_DIR/jwt-secret. */
@@ -170,6 +179,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
     },
+    metrics: { workerPort: e.METRICS_PORT, token: e.METRICS_TOKEN },
     auth: {
       jwtSecret: e.JWT_SECRET || undefined,
       registration: e.REGISTRATION,

@@ -20,6 +20,10 @@ import { hookOperations } from './routes/hooks.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
 import { nodeTypeOperations } from './routes/node-types.ts';
 import { userOperations } from './routes/users.ts';
+import { runOperations } from './routes/runs.ts';
+import { botOperations } from './routes/bots.ts';
+import { credentialOperations } from './routes/credentials.ts';
+import { createMetrics } from './routes/metrics.ts';
 
 export interface AppDeps {
   orm: MikroORM;
@@ -39,13 +43,19 @@ export interface AppDeps {
    * which suits tests (the CLI passes the configured or persisted secret).
    */
   auth?: Partial<AuthOptions>;
+  /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>` (METRICS_TOKEN); public otherwise. */
+  metricsToken?: string | undefined;
 }
 
 /** The package version, shown in /info and the OpenAPI document. */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Every operation under /api/v1, in registration order (also the OpenAPI document's source). */
-export function apiOperations(deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox'>, auth: AuthOptions, document: () => OpenApiDocument): Operation[] {
+export function apiOperations(
+  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox'> & { onRunStarted?: (channel: 'api' | 'web') => void },
+  auth: AuthOptions,
+  document: () => OpenApiDocument,
+): Operation[] {
   const meta: Operation[] = [
     defineOperation({
       method: 'get',
@@ -87,6 +97,9 @@ export function apiOperations(deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'te
     ...auditOperations(),
     ...chatOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...hookOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox }),
+    ...runOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, temporalUiUrl: deps.temporalUiUrl, onRunStarted: deps.onRunStarted }),
+    ...botOperations({ temporal: deps.temporal, secretBox: deps.secretBox }),
+    ...credentialOperations({ secretBox: deps.secretBox }),
   ];
 }
 
@@ -111,12 +124,15 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(requestLog(deps.logger));
+  const metrics = createMetrics(deps.orm, API_PREFIX);
+  app.use(metrics.httpMiddleware);
 
   app.use(healthRoutes({ orm: deps.orm, temporal: deps.temporal }));
+  app.use(metrics.router(deps.metricsToken));
   app.use(docsRoutes());
 
   let document: OpenApiDocument | undefined;
-  const operations = apiOperations(deps, auth, () => (document ??= buildOpenApiDocument(operations, { version: VERSION })));
+  const operations = apiOperations({ ...deps, onRunStarted: metrics.runStarted }, auth, () => (document ??= buildOpenApiDocument(operations, { version: VERSION })));
   const rateLimiter = rateLimit({
     windowMs: 60_000,
     limit: auth.rateLimitPerMinute,

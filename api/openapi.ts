@@ -117,6 +117,20 @@ function otherPaths(): ZodOpenApiPathsObject {
         },
       },
     },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics of this API process (requests, sessions, nodes executed; see api/routes/metrics.ts)',
+        description: 'Public unless METRICS_TOKEN is set; then send `Authorization: Bearer <METRICS_TOKEN>`. Worker (Temporal SDK) metrics are on the worker’s METRICS_PORT.',
+        tags: ['operations'],
+        security: [],
+        responses: {
+          200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
+          401: { description: 'METRICS_TOKEN is set and the bearer token is missing or wrong', content: { 'application/json': { schema: errorSchema } } },
+          500: errorResponse(500),
+        },
+      },
+    },
     '/docs': {
       get: {
         operationId: 'docs',

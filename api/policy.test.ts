@@ -48,6 +48,31 @@ describe('the policy', () => {
     expect(status(() => authorize(principal('viewer'), 'chain:create'))).toBe(403);
   });
 
+  it('takes run permissions from the chain: viewers read runs, editors control them; a 404 names the run', () => {
+    const run = { ...chain(), run: 'run:abc' };
+    expect(can(principal('viewer', { c1: 'viewer' }), 'run:view', run)).toBe(true);
+    expect(can(principal('viewer', { c1: 'viewer' }), 'run:control', run)).toBe(false);
+    expect(can(principal('editor', { c1: 'editor' }), 'run:control', run)).toBe(true);
+    try {
+      authorize(principal('editor'), 'run:view', run);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toMatchObject({ status: 404, code: 'run_not_found' });
+    }
+  });
+
+  it('lets editors create bots and manage credentials, viewers neither', () => {
+    expect(can(principal('editor'), 'bot:create')).toBe(true);
+    expect(can(principal('viewer'), 'bot:create')).toBe(false);
+    expect(can(principal('editor'), 'credential:manage')).toBe(true);
+    expect(can(principal('viewer'), 'credential:manage')).toBe(false);
+    const bot = { type: 'bot' as const, id: 'b1', ownerId: 'someone-else' };
+    const withBotGrant = (role: ResourceRole): Principal => ({ user: { id: 'me', role: 'viewer' } as Principal['user'], grants: new Map([['bot:b1', role]]) });
+    expect(can(withBotGrant('viewer'), 'bot:view', bot)).toBe(true);
+    expect(can(withBotGrant('viewer'), 'bot:edit', bot)).toBe(false);
+    expect(can(withBotGrant('owner'), 'bot:delete', bot)).toBe(true);
+  });
+
   it('lists the chains one owns or holds a grant on', () => {
     expect(visibleChains(principal('admin'))).toEqual({ all: true });
     expect(visibleChains(principal('editor', { c1: 'viewer', c2: 'editor' }))).toEqual({ all: false, ownerId: 'me', ids: ['c1', 'c2'] });

@@ -6,6 +6,11 @@
 // Grant): viewer reads, editor also changes the draft, publishes, rolls back and uses
 // the simulator, owner also shares and deletes. A resource the user has no role on is
 // answered 404, as if it did not exist; a role too small is 403.
+//
+// Runs take their permissions from their chain: viewers of the chain read its runs,
+// editors start, message, cancel, terminate and migrate them. Bots have their own roles
+// (owner, or a Grant on the bot): viewer reads, editor changes, owner shares and deletes;
+// editors (global) create bots. Credentials are global: admins and editors manage them.
 
 import type { ResourceRole, ResourceType } from '../db/accounts.ts';
 import { grantKey, type Principal } from './auth/principal.ts';
@@ -21,10 +26,19 @@ export type Action =
   | 'chain:edit'
   | 'chain:delete'
   | 'chain:share'
+  | 'run:list'
+  /** Read a run: the viewer role on its chain. */
+  | 'run:view'
+  /** Start, message, cancel, terminate or migrate runs: the editor role on their chain. */
+  | 'run:control'
+  | 'bot:list'
+  | 'bot:create'
   | 'bot:view'
   | 'bot:edit'
   | 'bot:delete'
   | 'bot:share'
+  /** Create, read (metadata only), rotate and delete credentials: global, admins and editors. */
+  | 'credential:manage'
   | 'user:manage'
   | 'audit:read';
 
@@ -35,6 +49,8 @@ export interface Resource {
   ownerId: string | null;
   /** How the caller named it (id or slug), for the 404 message. */
   ref?: string;
+  /** Set when the caller reached the chain through one of its runs: a 404 then names the run. */
+  run?: string;
 }
 
 const rank: Record<ResourceRole, number> = { viewer: 1, editor: 2, owner: 3 };
@@ -45,6 +61,8 @@ const needs: Partial<Record<Action, ResourceRole>> = {
   'chain:edit': 'editor',
   'chain:delete': 'owner',
   'chain:share': 'owner',
+  'run:view': 'viewer',
+  'run:control': 'editor',
   'bot:view': 'viewer',
   'bot:edit': 'editor',
   'bot:delete': 'owner',
@@ -66,8 +84,12 @@ export function can(principal: Principal, action: Action, resource?: Resource): 
     case 'account:self':
     case 'node-types:read':
     case 'chain:list':
+    case 'run:list':
+    case 'bot:list':
       return true;
     case 'chain:create':
+    case 'bot:create':
+    case 'credential:manage':
       return role === 'editor';
     case 'user:manage':
     case 'audit:read':
@@ -90,10 +112,16 @@ const verbs: Record<Action, string> = {
   'chain:edit': 'change, publish or simulate this chain',
   'chain:delete': 'delete this chain',
   'chain:share': 'share this chain',
+  'run:list': 'list runs',
+  'run:view': 'open this run',
+  'run:control': 'start, message, cancel, terminate or migrate runs of this chain',
+  'bot:list': 'list bots',
+  'bot:create': 'create bots',
   'bot:view': 'open this bot',
   'bot:edit': 'change this bot',
   'bot:delete': 'delete this bot',
   'bot:share': 'share this bot',
+  'credential:manage': 'manage credentials',
   'user:manage': 'manage users and invites',
   'audit:read': 'read the audit log',
 };
@@ -107,13 +135,15 @@ export function authorize(principal: Principal | null, action: Action, resource?
   if (can(principal, action, resource)) return;
   if (resource) {
     const has = roleOn(principal, resource);
-    if (has === null) throw new HttpError(404, `${resource.type}_not_found`, `No ${resource.type} with id or slug "${resource.ref ?? resource.id}".`);
-    throw new HttpError(403, 'forbidden', `You may not ${verbs[action]}: it needs the ${needs[action]} role on this ${resource.type} and you are ${has}. Ask its owner or an admin.`, {
+    if (has === null && resource.run !== undefined) throw new HttpError(404, 'run_not_found', `No run with id "${resource.run}".`);
+    if (has === null) throw new HttpError(404, `${resource.type}_not_found`, `No ${resource.type} with id${resource.type === 'chain' ? ' or slug' : ''} "${resource.ref ?? resource.id}".`);
+    const where = resource.run !== undefined ? "on this run's chain" : `on this ${resource.type}`;
+    throw new HttpError(403, 'forbidden', `You may not ${verbs[action]}: it needs the ${needs[action]} role ${where} and you are ${has}. Ask its owner or an admin.`, {
       required: needs[action],
       role: has,
     });
   }
-  const hint = action === 'chain:create' ? 'ask an admin for the editor role' : 'ask an admin';
+  const hint = action === 'chain:create' || action === 'bot:create' || action === 'credential:manage' ? 'ask an admin for the editor role' : 'ask an admin';
   throw new HttpError(403, 'forbidden', `You may not ${verbs[action]} with the ${principal.user.role} role; ${hint}.`, { role: principal.user.role });
 }
 
@@ -122,8 +152,18 @@ export function authorize(principal: Principal | null, action: Action, resource?
  * those they own or have a grant on.
  */
 export function visibleChains(principal: Principal): { all: true } | { all: false; ownerId: string; ids: string[] } {
+  return visible(principal, 'chain');
+}
+
+/** Which bots a principal may see in lists (as {@link visibleChains}). */
+export function visibleBots(principal: Principal): { all: true } | { all: false; ownerId: string; ids: string[] } {
+  return visible(principal, 'bot');
+}
+
+function visible(principal: Principal, type: ResourceType): { all: true } | { all: false; ownerId: string; ids: string[] } {
   if (principal.user.role === 'admin') return { all: true };
   const ids: string[] = [];
-  for (const key of principal.grants.keys()) if (key.startsWith('chain:')) ids.push(key.slice('chain:'.length));
+  const prefix = `${type}:`;
+  for (const key of principal.grants.keys()) if (key.startsWith(prefix)) ids.push(key.slice(prefix.length));
   return { all: false, ownerId: principal.user.id, ids };
 }

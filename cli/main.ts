@@ -8,6 +8,9 @@ import { dirname, join } from 'node:path';
 import { ROOT } from './services.ts';
 import { createOrm } from '../db/orm.ts';
 import { importCommand } from './import-export.ts';
+import { userCommand } from './user.ts';
+import { backupCommand, restoreCommand } from './backup.ts';
+import { rotateKeyCommand } from './rotate-key.ts';
 
 const HELP = `chainflow <command>
 
@@ -20,6 +23,23 @@ Commands:
   import <file> [--rename]
              compile a chain file (YAML or JSON) and store it as a published version
              (DATABASE_URL, or the embedded PostgreSQL of a running \`chainflow start\`)
+  backup [dir]
+             logical backup of the database: every table as JSON lines, each chain's
+             draft as YAML, a manifest (default ./backups/chainflow-<time>; secrets stay
+             encrypted: keep CHAINFLOW_SECRET_KEY to restore them)
+  restore <dir> [--force]
+             migrate the database, then load a backup in one transaction and verify the
+             row counts; refuses a database with rows unless --force (which replaces them)
+  rotate-key re-encrypt every secret at rest with the first key of CHAINFLOW_SECRET_KEY
+             (put the new key first, run this, then drop the old key; docs/deploy.md)
+             backup, restore and rotate-key use DATABASE_URL, or the embedded
+             PostgreSQL of a running \`chainflow start\`
+  user create --email <address> --role admin|editor|viewer [--password <pw>] [--name <name>]
+  user reset-password --email <address> [--password <pw>]
+             create an account, or set a new password (ends its sessions, lifts a
+             lock-out); without --password one is generated and printed once
+  user list  every account with its role and status (user commands use DATABASE_URL,
+             or the embedded PostgreSQL of a running \`chainflow start\`)
   migration:create <name>
              write a new migration from the entity diff (needs DATABASE_URL)
   bundle [file]
@@ -48,6 +68,18 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'import':
       await importCommand(config, argv.slice(1));
+      return;
+    case 'backup':
+      await backupCommand(config, argv.slice(1));
+      return;
+    case 'restore':
+      await restoreCommand(config, argv.slice(1));
+      return;
+    case 'rotate-key':
+      await rotateKeyCommand(config);
+      return;
+    case 'user':
+      await userCommand(config, argv.slice(1));
       return;
     case 'migration:create': {
       const name = argv[1];

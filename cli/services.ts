@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
@@ -7,7 +8,7 @@ import { createLogger, redactUrl, type Logger } from '../lib/logger.ts';
 import { connectClient, connectWorker, ensureSearchAttributes, temporalTarget } from '../temporal/connection.ts';
 import { cachedWorkflowBundle } from '../temporal/bundle.ts';
 import { createWorker } from '../temporal/worker.ts';
-import { installTemporalRuntime } from '../temporal/runtime.ts';
+import { installTemporalRuntime, prometheusTelemetry } from '../temporal/runtime.ts';
 import { createCodeSandbox } from '../activities/code-sandbox.ts';
 import { secretBoxFor } from '../lib/secret-key.ts';
 import { createActivities } from '../activities/index.ts';
@@ -74,7 +75,10 @@ function onStopSignal(stop: () => Promise<void>): void {
 /** `chainflow worker`: the worker on task queue `chainflow` until SIGTERM. */
 export async function runWorker(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, 'worker');
-  installTemporalRuntime(logger);
+  // METRICS_PORT: the SDK's own Prometheus exporter (worker, task and activity metrics).
+  const metricsHost = isIP(config.host) ? config.host : '127.0.0.1';
+  const metricsAddress = config.metrics.workerPort !== undefined ? `${metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost}:${config.metrics.workerPort}` : undefined;
+  installTemporalRuntime(logger, metricsAddress ? prometheusTelemetry(metricsAddress) : {});
   const orm = await createOrm({ url: databaseUrl(config) });
   const target = temporalTarget(config);
   const connection = await connectWorker(target);
@@ -109,7 +113,7 @@ export async function runWorker(config: Config): Promise<void> {
     worker.shutdown();
     await running;
   });
-  logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, address: target.address, bundle: bundlePath }, 'worker running');
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, address: target.address, bundle: bundlePath, ...(metricsAddress ? { metrics: `http://${metricsAddress}/metrics` } : {}) }, 'worker running');
   await running;
 }
 
@@ -128,6 +132,7 @@ export async function runApi(config: Config): Promise<void> {
     temporalUiUrl: config.temporal.uiUrl,
     taskQueue: config.temporal.taskQueue,
     secretBox,
+    metricsToken: config.metrics.token,
     auth: {
       // Unset outside production: generated once into DATA_DIR/jwt-secret (0600) and reused.
       jwtSecret,

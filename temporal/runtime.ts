@@ -2,6 +2,15 @@ import { Runtime, type RuntimeOptions } from '@temporalio/worker';
 import type { LogLevel, LogMetadata } from '@temporalio/common';
 import type { Logger } from '../lib/logger.ts';
 
+/**
+ * The SDK's Prometheus exporter on `bindAddress` (`host:port`, served at `/metrics`):
+ * worker, workflow-task and activity metrics from the SDK core, names prefixed
+ * `temporal_`, counters with `_total`, durations in seconds.
+ */
+export function prometheusTelemetry(bindAddress: string): Partial<RuntimeOptions> {
+  return { telemetryOptions: { metrics: { prometheus: { bindAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } };
+}
+
 /** Routes the Temporal SDK's own logs (worker state, core) into our JSON logger. */
 export function installTemporalRuntime(logger: Logger, extra: Partial<RuntimeOptions> = {}): void {
   const child = logger.child({ component: 'temporal-sdk' });

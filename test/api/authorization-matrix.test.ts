@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { currentTotp } from '../../api/auth/totp.ts';
 import { ChainSchema } from '../../db/entities.ts';
+import { apiGraph, botToken } from './support/fixtures.ts';
 import { bearer, createAccount, PASSWORD, registerAdmin, simpleGraph, startApi, uniqueEmail, type Account, type ApiHarness } from './support/api.ts';
 import { registeredRoutes } from './support/routes.ts';
 
@@ -24,6 +25,12 @@ interface Fixture {
   bystander: Account;
   /** Published, web chat disabled, shared with `editor` (editor) and `viewer` (viewer). */
   chain: { id: string; slug: string };
+  /** Like `chain`, with an API start and two published versions; `run` is a session of it. */
+  apiChain: { id: string; slug: string; versions: [string, string] };
+  run: string;
+  /** Owned by `owner`, shared like `chain`. */
+  bot: string;
+  credential: string;
 }
 
 interface Call {
@@ -49,6 +56,11 @@ const creators = (status: number): Expected => ({ anonymous: 401, viewer: 403, e
 const chainViewers = (status: number): Expected => ({ anonymous: 401, viewer: status, editor: status, owner: status, other: 404, admin: status });
 const chainEditors = (status: number): Expected => ({ anonymous: 401, viewer: 403, editor: status, owner: status, other: 404, admin: status });
 const chainOwners = (status: number): Expected => ({ anonymous: 401, viewer: 403, editor: 403, owner: status, other: 404, admin: status });
+const botViewers = chainViewers;
+const botEditors = chainEditors;
+const botOwners = chainOwners;
+/** Credentials are global: admins and editors manage them. */
+const credentialManagers = creators;
 /** Web chat of a chain without public web chat: only those who may edit it (the editor's JWT). */
 const webChatEditors: Expected = { anonymous: 403, viewer: 403, editor: 200, owner: 200, other: 403, admin: 200 };
 
@@ -62,6 +74,27 @@ async function freshChain(): Promise<string> {
   const created = await t.api.post('/api/v1/chains?onConflict=rename').set(bearer(owner.token)).send({ graph: simpleGraph('fresh') });
   await t.api.post(`/api/v1/chains/${created.body.id}/grants`).set(bearer(owner.token)).send({ userId: editor.id, role: 'editor' });
   await t.api.post(`/api/v1/chains/${created.body.id}/grants`).set(bearer(owner.token)).send({ userId: viewer.id, role: 'viewer' });
+  return created.body.id;
+}
+
+/** A session of the API chain, started through the API by its owner. */
+async function freshRun(): Promise<string> {
+  const res = await t.api.post('/api/v1/runs').set(bearer(fx.accounts.owner.token)).send({ chain: fx.apiChain.id });
+  if (res.status !== 201) throw new Error(`starting a run failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return encodeURIComponent(String(res.body.id));
+}
+
+async function freshBot(): Promise<string> {
+  const { owner, editor, viewer } = fx.accounts;
+  const created = await t.api.post('/api/v1/bots').set(bearer(owner.token)).send({ name: 'Matrix bot', kind: 'telegram_bot', token: botToken() });
+  await t.api.post(`/api/v1/bots/${created.body.id}/grants`).set(bearer(owner.token)).send({ userId: editor.id, role: 'editor' });
+  await t.api.post(`/api/v1/bots/${created.body.id}/grants`).set(bearer(owner.token)).send({ userId: viewer.id, role: 'viewer' });
+  return created.body.id;
+}
+
+let credentials = 0;
+async function freshCredential(): Promise<string> {
+  const created = await t.api.post('/api/v1/credentials').set(bearer(fx.accounts.admin.token)).send({ name: `matrix_${++credentials}_${Date.now()}`, kind: 'secret', value: 'matrix secret value' });
   return created.body.id;
 }
 
@@ -193,6 +226,42 @@ const matrix: Record<string, Row> = {
   'GET /api/v1/audit': { expect: adminOnly(200), call: () => ({ url: '/api/v1/audit' }) },
   'GET /api/v1/audit/export': { expect: adminOnly(200), call: () => ({ url: '/api/v1/audit/export' }) },
 
+  'GET /metrics': { expect: every(200), call: () => ({ url: '/metrics' }) },
+
+  'GET /api/v1/runs': { expect: signedIn(200), call: () => ({ url: '/api/v1/runs' }) },
+  'POST /api/v1/runs': { expect: chainEditors(201), call: () => ({ url: '/api/v1/runs', body: { chain: fx.apiChain.id, input: { from: 'matrix' } } }) },
+  'POST /api/v1/runs/cancel': { expect: chainEditors(202), call: () => ({ url: '/api/v1/runs/cancel', body: { chainId: fx.apiChain.id, versionId: fx.apiChain.versions[0] } }) },
+  'POST /api/v1/runs/migrate': {
+    expect: chainEditors(200),
+    call: () => ({ url: '/api/v1/runs/migrate', body: { fromVersionId: fx.apiChain.versions[0], toVersionId: fx.apiChain.versions[1], dryRun: true } }),
+  },
+  'GET /api/v1/runs/:id': { expect: chainViewers(200), call: () => ({ url: `/api/v1/runs/${fx.run}` }) },
+  'GET /api/v1/runs/:id/events': { expect: chainViewers(200), call: () => ({ url: `/api/v1/runs/${fx.run}/events` }) },
+  'POST /api/v1/runs/:id/messages': { expect: chainEditors(202), call: async () => ({ url: `/api/v1/runs/${await freshRun()}/messages`, body: { text: 'hi' } }) },
+  'POST /api/v1/runs/:id/cancel': { expect: chainEditors(202), call: async () => ({ url: `/api/v1/runs/${await freshRun()}/cancel`, body: { reason: 'matrix' } }) },
+  'POST /api/v1/runs/:id/terminate': { expect: chainEditors(200), call: async () => ({ url: `/api/v1/runs/${await freshRun()}/terminate` }) },
+
+  'GET /api/v1/bots': { expect: signedIn(200), call: () => ({ url: '/api/v1/bots' }) },
+  'POST /api/v1/bots': { expect: creators(201), call: () => ({ url: '/api/v1/bots', body: { name: 'Made in the matrix', kind: 'telegram_bot', token: botToken() } }) },
+  'GET /api/v1/bots/:id': { expect: botViewers(200), call: () => ({ url: `/api/v1/bots/${fx.bot}` }) },
+  'PATCH /api/v1/bots/:id': { expect: botEditors(200), call: (actor) => ({ url: `/api/v1/bots/${fx.bot}`, body: { name: `Renamed by ${actor}` } }) },
+  'DELETE /api/v1/bots/:id': { expect: botOwners(204), call: async () => ({ url: `/api/v1/bots/${await freshBot()}` }) },
+  'GET /api/v1/bots/:id/grants': { expect: botViewers(200), call: () => ({ url: `/api/v1/bots/${fx.bot}/grants` }) },
+  'POST /api/v1/bots/:id/grants': { expect: botOwners(200), call: () => ({ url: `/api/v1/bots/${fx.bot}/grants`, body: { userId: fx.bystander.id, role: 'viewer' } }) },
+  'DELETE /api/v1/bots/:id/grants/:userId': {
+    expect: botOwners(204),
+    call: async () => {
+      await t.api.post(`/api/v1/bots/${fx.bot}/grants`).set(bearer(fx.accounts.owner.token)).send({ userId: fx.bystander.id, role: 'viewer' });
+      return { url: `/api/v1/bots/${fx.bot}/grants/${fx.bystander.id}` };
+    },
+  },
+
+  'GET /api/v1/credentials': { expect: credentialManagers(200), call: () => ({ url: '/api/v1/credentials' }) },
+  'POST /api/v1/credentials': { expect: credentialManagers(201), call: () => ({ url: '/api/v1/credentials', body: { name: `made_${++credentials}_${Date.now()}`, kind: 'secret', value: 'a secret value' } }) },
+  'GET /api/v1/credentials/:id': { expect: credentialManagers(200), call: () => ({ url: `/api/v1/credentials/${fx.credential}` }) },
+  'PATCH /api/v1/credentials/:id': { expect: credentialManagers(200), call: (actor) => ({ url: `/api/v1/credentials/${fx.credential}`, body: { value: `rotated by ${actor}` } }) },
+  'DELETE /api/v1/credentials/:id': { expect: credentialManagers(204), call: async () => ({ url: `/api/v1/credentials/${await freshCredential()}` }) },
+
   'POST /api/v1/chat/:chainIdOrSlug/:visitorId/messages': { expect: webChatEditors, call: (actor) => ({ url: `/api/v1/chat/${fx.chain.slug}/matrix-${actor}/messages`, body: { text: 'hi' } }) },
   'GET /api/v1/chat/:chainIdOrSlug/:visitorId/messages': { expect: webChatEditors, call: (actor) => ({ url: `/api/v1/chat/${fx.chain.slug}/matrix-${actor}/messages` }) },
 };
@@ -205,12 +274,24 @@ beforeAll(async () => {
   const viewer = await createAccount(t.api, admin, 'viewer', 'viewer');
   const other = await createAccount(t.api, admin, 'editor', 'other');
   const bystander = await createAccount(t.api, admin, 'viewer', 'bystander');
-  fx = { accounts: { admin, owner, editor, viewer, other }, bystander, chain: { id: '', slug: '' } };
+  fx = { accounts: { admin, owner, editor, viewer, other }, bystander, chain: { id: '', slug: '' }, apiChain: { id: '', slug: '', versions: ['', ''] }, run: '', bot: '', credential: '' };
   const chain = await t.api.post('/api/v1/chains').set(bearer(owner.token)).send({ graph: simpleGraph('matrix-chain') });
   await t.api.post(`/api/v1/chains/${chain.body.id}/publish`).set(bearer(owner.token)).send({ note: 'v1' });
   await t.api.post(`/api/v1/chains/${chain.body.id}/grants`).set(bearer(owner.token)).send({ userId: editor.id, role: 'editor' });
   await t.api.post(`/api/v1/chains/${chain.body.id}/grants`).set(bearer(owner.token)).send({ userId: viewer.id, role: 'viewer' });
   fx.chain = { id: chain.body.id, slug: chain.body.slug };
+
+  const apiChain = await t.api.post('/api/v1/chains').set(bearer(owner.token)).send({ graph: apiGraph('matrix-runs') });
+  const v1 = await t.api.post(`/api/v1/chains/${apiChain.body.id}/publish`).set(bearer(owner.token)).send({ note: 'v1' });
+  await t.api.put(`/api/v1/chains/${apiChain.body.id}/draft`).set(bearer(owner.token)).send({ revision: apiChain.body.draftRevision, graph: apiGraph(apiChain.body.slug, 'Second version') });
+  const v2 = await t.api.post(`/api/v1/chains/${apiChain.body.id}/publish`).set(bearer(owner.token)).send({ note: 'v2' });
+  for (const [user, role] of [[editor, 'editor'], [viewer, 'viewer']] as const) {
+    await t.api.post(`/api/v1/chains/${apiChain.body.id}/grants`).set(bearer(owner.token)).send({ userId: user.id, role });
+  }
+  fx.apiChain = { id: apiChain.body.id, slug: apiChain.body.slug, versions: [v1.body.id, v2.body.id] };
+  fx.run = await freshRun();
+  fx.bot = await freshBot();
+  fx.credential = await freshCredential();
 });
 afterAll(async () => t?.close());
 

@@ -3,12 +3,21 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, registerAdmin, simpleGraph, snapshotDatabase, startApi, type Account, type ApiHarness, type CheckedAgent } from './support/api.ts';
+import { apiGraph, botToken } from './support/fixtures.ts';
 
 let t: ApiHarness;
 let admin: Account;
 let owner: Account;
 let chain: { id: string; slug: string };
 let broken: { id: string };
+/** A chain with an API start and two published versions; a bot; a credential a chain uses. */
+let runs: { id: string; versions: [string, string] };
+let bot: { id: string; token: string };
+let credential: { id: string; name: string };
+/** The app without a secret key, and the app with a metrics token. */
+let keyless: CheckedAgent;
+let guardedMetrics: CheckedAgent;
+const unknownRun = encodeURIComponent('run:00000000-0000-4000-8000-000000000000');
 
 interface Case {
   name: string;
@@ -157,6 +166,140 @@ const cases: Case[] = [
     error: 'version_not_found',
   },
   { name: 'an unknown export format', send: (api) => api.get(`/api/v1/chains/${chain.id}/export?format=xml`).set(as()), status: 400, error: 'validation_failed', message: /^query\.format: / },
+  { name: 'an unknown field when starting a run', send: (api) => api.post('/api/v1/runs').set(as()).send({ chain: runs.id, colour: 'red' }), status: 400, error: 'validation_failed', message: /colour/ },
+  {
+    name: 'a run with both a version id and a version number',
+    send: (api) => api.post('/api/v1/runs').set(as()).send({ chain: runs.id, version: 1, versionId: runs.versions[0] }),
+    status: 400,
+    error: 'validation_failed',
+    message: /^body\.version: Send versionId or version, not both/,
+  },
+  {
+    name: 'a web run without a visitor id',
+    send: (api) => api.post('/api/v1/runs').set(as()).send({ chain: runs.id, channel: 'web' }),
+    status: 400,
+    error: 'validation_failed',
+    message: /^body\.visitorId: /,
+  },
+  {
+    name: 'a run of a chain without an API start',
+    send: (api) => api.post('/api/v1/runs').set(as()).send({ chain: chain.id }),
+    status: 409,
+    error: 'no_api_start',
+    message: /no API start; add a start node with trigger kind 'api'/,
+  },
+  { name: 'a run of a version that does not exist', send: (api) => api.post('/api/v1/runs').set(as()).send({ chain: runs.id, version: 9 }), status: 404, error: 'version_not_found', message: /version 9/ },
+  { name: 'a run of a chain that does not exist', send: (api) => api.post('/api/v1/runs').set(as()).send({ chain: 'no-such-chain' }), status: 404, error: 'chain_not_found' },
+  { name: 'an unknown run status filter', send: (api) => api.get('/api/v1/runs?status=sleeping').set(as()), status: 400, error: 'validation_failed', message: /^query\.status: / },
+  { name: 'a run filter date that is not a date', send: (api) => api.get('/api/v1/runs?startedAfter=yesterday').set(as()), status: 400, error: 'validation_failed', message: /^query\.startedAfter: .*ISO 8601/ },
+  { name: 'a malformed run id', send: (api) => api.get('/api/v1/runs/not-a-run').set(as()), status: 400, error: 'validation_failed', message: /^params\.id: .*%3A/ },
+  { name: 'a run that does not exist', send: (api) => api.get(`/api/v1/runs/${unknownRun}`).set(as()), status: 404, error: 'run_not_found' },
+  { name: 'a bad page size of run events', send: (api) => api.get(`/api/v1/runs/${unknownRun}/events?limit=0`).set(as()), status: 400, error: 'validation_failed', message: /^query\.limit: / },
+  { name: 'a run message without text', send: (api) => api.post(`/api/v1/runs/${unknownRun}/messages`).set(as()).send({}), status: 400, error: 'validation_failed', message: /^body\.text: / },
+  { name: 'a run message with a bad wait flag', send: (api) => api.post(`/api/v1/runs/${unknownRun}/messages?wait=maybe`).set(as()).send({ text: 'hi' }), status: 400, error: 'validation_failed', message: /^query\.wait: / },
+  { name: 'a run message to a run that does not exist', send: (api) => api.post(`/api/v1/runs/${unknownRun}/messages`).set(as()).send({ text: 'hi' }), status: 404, error: 'run_not_found' },
+  { name: 'a cancel reason that is too long', send: (api) => api.post(`/api/v1/runs/${unknownRun}/cancel`).set(as()).send({ reason: 'x'.repeat(201) }), status: 400, error: 'validation_failed', message: /^body\.reason: / },
+  { name: 'terminating a run that does not exist', send: (api) => api.post(`/api/v1/runs/${unknownRun}/terminate`).set(as()), status: 404, error: 'run_not_found' },
+  { name: 'a bulk cancel without a chain', send: (api) => api.post('/api/v1/runs/cancel').set(as()).send({ status: 'waiting' }), status: 400, error: 'validation_failed', message: /^body\.chainId: / },
+  {
+    name: 'a migration whose node map names a node the old version does not have',
+    send: (api) => api.post('/api/v1/runs/migrate').set(as()).send({ fromVersionId: runs.versions[0], toVersionId: runs.versions[1], nodeMap: { ghost: 'ask' } }),
+    status: 400,
+    error: 'node_not_found',
+    message: /^body\.nodeMap\.ghost: 'ghost' is not a node of version 1/,
+  },
+  {
+    name: 'a migration whose node map points at a node the new version does not have',
+    send: (api) => api.post('/api/v1/runs/migrate').set(as()).send({ fromVersionId: runs.versions[0], toVersionId: runs.versions[1], nodeMap: { ask: 'nowhere' } }),
+    status: 400,
+    error: 'node_not_found',
+    message: /'nowhere' is not a node of version 2/,
+  },
+  {
+    name: 'a migration to a version of another chain',
+    send: async (api) => {
+      const other = (await t.h.db.orm.em.fork().getConnection().execute<{ id: string }[]>(`select id from chain_version where chain_id = ? limit 1`, [chain.id]))[0]?.id;
+      return api.post('/api/v1/runs/migrate').set(as()).send({ fromVersionId: runs.versions[0], toVersionId: other });
+    },
+    status: 400,
+    error: 'version_mismatch',
+    message: /^body\.toVersionId: /,
+  },
+  {
+    name: 'a migration to the same version',
+    send: (api) => api.post('/api/v1/runs/migrate').set(as()).send({ fromVersionId: runs.versions[0], toVersionId: runs.versions[0] }),
+    status: 400,
+    error: 'validation_failed',
+    message: /^body\.toVersionId: /,
+  },
+  { name: 'a bot without its token', send: (api) => api.post('/api/v1/bots').set(as()).send({ name: 'No token', kind: 'telegram_bot' }), status: 400, error: 'validation_failed', message: /^body\.token: A telegram_bot needs its token/ },
+  {
+    name: 'a malformed bot token (not echoed back)',
+    send: async (api) => {
+      const res = await api.post('/api/v1/bots').set(as()).send({ name: 'Bad token', kind: 'telegram_bot', token: 'not-a-token-sekrit-42' });
+      if (JSON.stringify(res.body).includes('sekrit')) throw new Error('the error echoes the token');
+      return res;
+    },
+    status: 400,
+    error: 'validation_failed',
+    message: /^body\.token: Use the token @BotFather gave/,
+  },
+  { name: 'a user account with a token instead of a session string', send: (api) => api.post('/api/v1/bots').set(as()).send({ name: 'Mixed', kind: 'telegram_user', token: botToken() }), status: 400, error: 'validation_failed', message: /sessionString|token/ },
+  {
+    name: 'a bot answered by a chain that does not exist',
+    send: (api) => api.post('/api/v1/bots').set(as()).send({ name: 'Lost', kind: 'telegram_bot', token: botToken(), chainId: 'no-such-chain' }),
+    status: 404,
+    error: 'chain_not_found',
+    message: /^body\.chainId: /,
+  },
+  { name: 'a bot registered twice', send: (api) => api.post('/api/v1/bots').set(as()).send({ name: 'Twice', kind: 'telegram_bot', token: bot.token }), status: 409, error: 'bot_exists' },
+  { name: 'an empty bot update', send: (api) => api.patch(`/api/v1/bots/${bot.id}`).set(as()).send({}), status: 400, error: 'validation_failed' },
+  { name: 'a bot update with the token of another bot', send: (api) => api.patch(`/api/v1/bots/${bot.id}`).set(as()).send({ token: botToken() }), status: 409, error: 'bot_mismatch', message: /^body\.token: / },
+  { name: 'a session string for a Bot API bot', send: (api) => api.patch(`/api/v1/bots/${bot.id}`).set(as()).send({ sessionString: 'A'.repeat(40) }), status: 400, error: 'validation_failed', message: /^body\.sessionString: / },
+  { name: 'a malformed bot id', send: (api) => api.delete('/api/v1/bots/not-a-uuid').set(as()), status: 400, error: 'validation_failed', message: /^params\.id: / },
+  { name: 'a bot filter that is not true or false', send: (api) => api.get('/api/v1/bots?enabled=yes').set(as()), status: 400, error: 'validation_failed', message: /^query\.enabled: / },
+  { name: 'sharing a bot with an unknown user', send: (api) => api.post(`/api/v1/bots/${bot.id}/grants`).set(as()).send({ email: 'ghost@example.com', role: 'viewer' }), status: 404, error: 'user_not_found' },
+  {
+    name: 'a credential name with a dash',
+    send: (api) => api.post('/api/v1/credentials').set(as()).send({ name: 'my-key', kind: 'secret', value: 'a secret value' }),
+    status: 400,
+    error: 'validation_failed',
+    message: /^body\.name: Use letters, digits and '_'/,
+  },
+  {
+    name: 'a header credential without the header name',
+    send: (api) => api.post('/api/v1/credentials').set(as()).send({ name: 'partner_header', kind: 'header', value: 'a secret value' }),
+    status: 400,
+    error: 'invalid_credential',
+    message: /^body\.meta: .*meta\.header/,
+  },
+  {
+    name: 'a credential value that is too short',
+    send: (api) => api.post('/api/v1/credentials').set(as()).send({ name: 'short_one', kind: 'secret', value: 'abc' }),
+    status: 400,
+    error: 'invalid_credential',
+    message: /^body\.value: /,
+  },
+  { name: 'a credential name that exists', send: (api) => api.post('/api/v1/credentials').set(as()).send({ name: credential.name, kind: 'secret', value: 'another value' }), status: 409, error: 'credential_exists' },
+  { name: 'an empty credential update', send: (api) => api.patch(`/api/v1/credentials/${credential.id}`).set(as()).send({}), status: 400, error: 'validation_failed' },
+  { name: 'an unknown credential kind filter', send: (api) => api.get('/api/v1/credentials?kind=magic').set(as()), status: 400, error: 'validation_failed', message: /^query\.kind: / },
+  { name: 'deleting a credential a chain uses', send: (api) => api.delete(`/api/v1/credentials/${credential.id}`).set(as()), status: 409, error: 'credential_in_use', message: /force=true/ },
+  { name: 'renaming a credential a chain uses', send: (api) => api.patch(`/api/v1/credentials/${credential.id}`).set(as()).send({ name: 'renamed_key' }), status: 409, error: 'credential_in_use' },
+  {
+    name: 'storing a credential without a secret key',
+    send: () => keyless.post('/api/v1/credentials').set(as()).send({ name: 'keyless', kind: 'secret', value: 'a secret value' }),
+    status: 503,
+    error: 'secret_key_missing',
+    message: /CHAINFLOW_SECRET_KEY/,
+  },
+  {
+    name: 'storing a bot token without a secret key',
+    send: () => keyless.post('/api/v1/bots').set(as()).send({ name: 'Keyless', kind: 'telegram_bot', token: botToken() }),
+    status: 503,
+    error: 'secret_key_missing',
+    message: /CHAINFLOW_SECRET_KEY/,
+  },
+  { name: 'metrics without the metrics token', send: () => guardedMetrics.get('/metrics').set(bearer('wrong-token-wrong-token')), status: 401, error: 'unauthenticated', message: /METRICS_TOKEN/ },
   {
     name: 'a web-chat message without text',
     send: (api) => api.post(`/api/v1/chains/${chain.id}/simulate/v1/messages`).set(as()).send({}),
@@ -176,6 +319,22 @@ beforeAll(async () => {
   const graph = simpleGraph('broken-chain');
   (graph.edges as unknown[]).push({ id: 'dangling', source: 'bye', target: 'nowhere' });
   broken = (await t.api.post('/api/v1/chains').set(as()).send({ graph })).body;
+
+  const runChain = await t.api.post('/api/v1/chains').set(as()).send({ graph: apiGraph('bad-input-runs') });
+  const v1 = await t.api.post(`/api/v1/chains/${runChain.body.id}/publish`).set(as()).send({});
+  await t.api.put(`/api/v1/chains/${runChain.body.id}/draft`).set(as()).send({ revision: runChain.body.draftRevision, graph: apiGraph(runChain.body.slug, 'Version two') });
+  const v2 = await t.api.post(`/api/v1/chains/${runChain.body.id}/publish`).set(as()).send({});
+  runs = { id: runChain.body.id, versions: [v1.body.id, v2.body.id] };
+
+  const token = botToken();
+  bot = { id: (await t.api.post('/api/v1/bots').set(as()).send({ name: 'Fixture bot', kind: 'telegram_bot', token })).body.id, token };
+  const stored = await t.api.post('/api/v1/credentials').set(as()).send({ name: 'used_key', kind: 'bearer', value: 'fixture bearer token' });
+  credential = { id: stored.body.id, name: stored.body.name };
+  // A draft that uses the credential by name, so deleting or renaming it is refused.
+  const user = simpleGraph('uses-credential', 'Key {{ secrets.used_key }}');
+  await t.api.post('/api/v1/chains').set(as()).send({ graph: user });
+  keyless = t.appWith({}, undefined, { secretBox: undefined }).api;
+  guardedMetrics = t.appWith({}, undefined, { metricsToken: 'the-metrics-token-1234' }).api;
 });
 afterAll(async () => t?.close());
 

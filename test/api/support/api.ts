@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { pino } from 'pino';
 import request, { type Test } from 'supertest';
-import { createApp, apiOperations, VERSION } from '../../../api/app.ts';
+import { createApp, apiOperations, VERSION, type AppDeps } from '../../../api/app.ts';
 import { resolveAuthOptions, type AuthOptions } from '../../../api/auth/options.ts';
 import { buildOpenApiDocument, type OpenApiDocument } from '../../../api/openapi.ts';
 import { createLogger, REDACT_PATHS, type Logger } from '../../../lib/logger.ts';
@@ -86,29 +86,36 @@ export interface ApiHarness {
   api: CheckedAgent;
   validator: ResponseValidator;
   auth: AuthOptions;
-  /** Another app on the same database and Temporal with other auth settings. */
-  appWith(auth: Partial<AuthOptions>, logger?: Logger): { app: Express; api: CheckedAgent };
+  /** Another app on the same database and Temporal with other auth settings (and other deps). */
+  appWith(auth: Partial<AuthOptions>, logger?: Logger, deps?: ExtraDeps): { app: Express; api: CheckedAgent };
   close(): Promise<void>;
 }
 
-/** Database, worker and app for one test file; `auth` overrides the defaults (rate limit raised for tests). */
-export async function startApi(prefix: string, opts: { auth?: Partial<AuthOptions>; logger?: Logger } = {}): Promise<ApiHarness> {
-  const h = await startDialogueHarness(prefix);
+/** App dependencies a test may set besides auth (the secret box defaults to the harness's). */
+export type ExtraDeps = Partial<Pick<AppDeps, 'secretBox' | 'metricsToken' | 'temporalUiUrl'>>;
+
+/**
+ * Database, worker and app for one test file; `auth` overrides the defaults (rate limit
+ * raised for tests). `httpAllow` lets the worker's HTTP node reach those hosts (loopback
+ * test servers).
+ */
+export async function startApi(prefix: string, opts: { auth?: Partial<AuthOptions>; logger?: Logger; httpAllow?: string[]; deps?: ExtraDeps } = {}): Promise<ApiHarness> {
+  const h = await startDialogueHarness(prefix, opts.httpAllow ? { httpAllow: opts.httpAllow } : {});
   const validator = createResponseValidator(openApiDocument());
-  const build = (partial: Partial<AuthOptions>, logger?: Logger) => {
+  const build = (partial: Partial<AuthOptions>, logger?: Logger, deps: ExtraDeps = {}) => {
     const auth = resolveAuthOptions({ rateLimitPerMinute: 100_000, totpBox: h.secretBox, ...partial });
-    const app = createApp({ orm: h.db.orm, temporal: h.client, logger: logger ?? createLogger('silent', 'test'), taskQueue: h.taskQueue, auth });
+    const app = createApp({ orm: h.db.orm, temporal: h.client, logger: logger ?? createLogger('silent', 'test'), taskQueue: h.taskQueue, auth, secretBox: h.secretBox, ...deps });
     return { app, api: checkedAgent(app, validator), auth };
   };
-  const main = build(opts.auth ?? {}, opts.logger);
+  const main = build(opts.auth ?? {}, opts.logger, opts.deps);
   return {
     h,
     app: main.app,
     api: main.api,
     validator,
     auth: main.auth,
-    appWith: (auth, logger) => {
-      const built = build({ jwtSecret: main.auth.jwtSecret, ...auth }, logger);
+    appWith: (auth, logger, deps) => {
+      const built = build({ jwtSecret: main.auth.jwtSecret, ...auth }, logger, deps);
       return { app: built.app, api: built.api };
     },
     close: () => h.close(),

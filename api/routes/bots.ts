@@ -1,0 +1,338 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { GrantSchema, UserSchema, type User } from '../../db/accounts.ts';
+import { BotSchema, botSecretContext, type Bot } from '../../db/bots.ts';
+import { ChainSchema, RunSchema } from '../../db/entities.ts';
+import type { SecretBox } from '../../lib/secret-box.ts';
+import type { Principal } from '../auth/principal.ts';
+import { HttpError } from '../errors.ts';
+import { authorize, roleOn, visibleBots, type Action, type Resource } from '../policy.ts';
+import { shareBodySchema } from '../schemas/chains.ts';
+import { escapeLike, idParamsSchema } from '../schemas/common.ts';
+import {
+  BOT_TOKEN,
+  botDeleteQuerySchema,
+  botGrantListSchema,
+  botGrantParamsSchema,
+  botGrantViewSchema,
+  botListQuerySchema,
+  botListSchema,
+  botSchema,
+  createBotBodySchema,
+  updateBotBodySchema,
+} from '../schemas/bots.ts';
+import { recordAudit } from '../services/audit.ts';
+import { closeRow } from '../services/runs.ts';
+import { loadChain } from './chain-views.ts';
+import { defineOperation, type Operation } from './define.ts';
+
+const tags: [string] = ['bots'];
+
+export interface BotDeps {
+  temporal: Client;
+  /** Encrypts tokens and session strings; without it, storing one answers 503. */
+  secretBox?: SecretBox | undefined;
+}
+
+const botResource = (bot: Bot, ref?: string): Resource => ({ type: 'bot', id: bot.id, ownerId: bot.ownerId ?? null, ...(ref ? { ref } : {}) });
+
+/** The bot with this id if the principal may do `action` on it; 404 (not shared) or 403 otherwise. */
+async function loadBot(em: EntityManager, principal: Principal | null, id: string, action: Action): Promise<Bot> {
+  const bot = await em.findOne(BotSchema, { id });
+  if (!bot) throw new HttpError(404, 'bot_not_found', `No bot with id "${id}".`);
+  authorize(principal, action, botResource(bot, id));
+  return bot;
+}
+
+function requireBox(deps: BotDeps): SecretBox {
+  if (!deps.secretBox) {
+    throw new HttpError(503, 'secret_key_missing', 'Bot tokens and session strings are stored encrypted, and this API has no key: set CHAINFLOW_SECRET_KEY and restart it.');
+  }
+  return deps.secretBox;
+}
+
+/** The answering chain named in a body: it must exist and the caller must be allowed to open it (404 otherwise). */
+async function answeringChain(em: EntityManager, principal: Principal, ref: string | null | undefined): Promise<string | null | undefined> {
+  if (ref === undefined || ref === null) return ref;
+  try {
+    return (await loadChain(em, principal, ref, 'chain:view')).id;
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 404) throw new HttpError(404, 'chain_not_found', `body.chainId: no chain "${ref}" that you may open; pick one from GET /api/v1/chains.`, { field: 'body.chainId' });
+    throw err;
+  }
+}
+
+/** Bots as the API shows them: never the secret; a chain that was deleted shows as none. */
+async function botViews(em: EntityManager, principal: Principal, bots: Bot[]) {
+  const chainIds = [...new Set(bots.map((b) => b.chainId).filter((id): id is string => Boolean(id)))];
+  const existing = new Set(chainIds.length ? (await em.find(ChainSchema, { id: { $in: chainIds } }, { fields: ['id'] })).map((c) => c.id) : []);
+  return bots.map((bot) => ({
+    id: bot.id,
+    name: bot.name,
+    kind: bot.kind,
+    telegramId: bot.telegramId ?? null,
+    hasSecret: true as const,
+    chainId: bot.chainId && existing.has(bot.chainId) ? bot.chainId : null,
+    enabled: bot.enabled,
+    ownerId: bot.ownerId ?? null,
+    role: roleOn(principal, botResource(bot)) ?? 'viewer',
+    createdAt: bot.createdAt,
+    updatedAt: bot.updatedAt,
+  }));
+}
+
+async function botView(em: EntityManager, principal: Principal, bot: Bot) {
+  const [view] = await botViews(em, principal, [bot]);
+  return view;
+}
+
+/** The public bot id of a token (the part before ':'). */
+const telegramIdOf = (token: string) => BOT_TOKEN.exec(token)?.[1] ?? null;
+
+function taken(telegramId: string, other: Bot | null): HttpError {
+  return new HttpError(409, 'bot_exists', `Telegram bot ${telegramId} is registered already${other ? ` as "${other.name}" (${other.id})` : ''}; one bot cannot be registered twice.`, {
+    field: 'body.token',
+    botId: other?.id ?? null,
+  });
+}
+
+const grantView = (user: User, role: 'owner' | 'editor' | 'viewer', source: 'owner' | 'grant', createdAt: Date | null) => ({ userId: user.id, email: user.email, name: user.name, role, source, createdAt });
+
+/**
+ * `/bots`: Telegram bots and user accounts (channel accounts) with their answering
+ * chain. Tokens and session strings are write-only: stored encrypted, never returned,
+ * never logged or audited. Per-bot roles through grants, like chains.
+ */
+export function botOperations(deps: BotDeps): Operation[] {
+  return [
+    defineOperation({
+      method: 'get',
+      path: '/bots',
+      operationId: 'listBots',
+      summary: 'List the bots you may open',
+      tags,
+      auth: 'bearer',
+      query: botListQuerySchema,
+      responses: { 200: { description: 'A page of bots, by name', schema: botListSchema } },
+      handler: async ({ res, em, query, principal }) => {
+        authorize(principal, 'bot:list');
+        const visible = visibleBots(principal);
+        const and: Record<string, unknown>[] = [];
+        if (!visible.all) and.push({ $or: [{ ownerId: visible.ownerId }, ...(visible.ids.length ? [{ id: { $in: visible.ids } }] : [])] });
+        if (query.q) and.push({ name: { $ilike: `%${escapeLike(query.q)}%` } });
+        if (query.kind) and.push({ kind: query.kind });
+        if (query.chainId) and.push({ chainId: query.chainId });
+        if (query.enabled) and.push({ enabled: query.enabled === 'true' });
+        const [bots, total] = await em.findAndCount(BotSchema, and.length ? { $and: and } : {}, { orderBy: { name: 'asc', id: 'asc' }, offset: query.offset, limit: query.limit });
+        res.json({ items: await botViews(em, principal, bots), total });
+      },
+    }),
+    defineOperation({
+      method: 'post',
+      path: '/bots',
+      operationId: 'createBot',
+      summary: 'Register a Telegram bot (token) or user account (session string)',
+      description:
+        'The token or session string is stored encrypted (CHAINFLOW_SECRET_KEY; 503 without it) and never returned: answers show `hasSecret` and, for bots, `telegramId` (the public part of the token). The answering chain must be one you may open. Editors and admins create bots and own what they create.',
+      tags,
+      auth: 'bearer',
+      body: createBotBodySchema,
+      errors: [404, 409, 503],
+      responses: { 201: { description: 'The bot', schema: botSchema } },
+      handler: async ({ res, em, body, principal, audit }) => {
+        authorize(principal, 'bot:create');
+        const chainId = await answeringChain(em, principal, body.chainId);
+        const box = requireBox(deps);
+        const secret = body.kind === 'telegram_bot' ? body.token : body.sessionString;
+        if (secret === undefined) throw new HttpError(400, 'validation_failed', 'body: send the token or the session string');
+        const telegramId = body.kind === 'telegram_bot' ? telegramIdOf(secret) : null;
+        if (telegramId) {
+          const other = await em.findOne(BotSchema, { telegramId });
+          if (other) throw taken(telegramId, other);
+        }
+        const id = randomUUID();
+        const bot = em.create(BotSchema, {
+          id,
+          name: body.name,
+          kind: body.kind,
+          encryptedSecret: box.encrypt(secret, botSecretContext(id)),
+          telegramId,
+          chainId: chainId ?? null,
+          enabled: body.enabled,
+          ownerId: principal.user.id,
+        });
+        audit({ action: 'bot.create', targetType: 'bot', targetId: id, summary: { after: { name: bot.name, kind: bot.kind, telegramId, chainId: bot.chainId, enabled: bot.enabled } } });
+        try {
+          await em.flush();
+        } catch (err) {
+          if (err instanceof UniqueConstraintViolationException && telegramId) throw taken(telegramId, null);
+          throw err;
+        }
+        res.status(201).json(await botView(em, principal, bot));
+      },
+    }),
+    defineOperation({
+      method: 'get',
+      path: '/bots/:id',
+      operationId: 'getBot',
+      summary: 'One bot (never its token or session string)',
+      tags,
+      auth: 'bearer',
+      params: idParamsSchema,
+      errors: [404],
+      responses: { 200: { description: 'The bot', schema: botSchema } },
+      handler: async ({ res, em, params, principal }) => {
+        const bot = await loadBot(em, principal, params.id, 'bot:view');
+        res.json(await botView(em, principal, bot));
+      },
+    }),
+    defineOperation({
+      method: 'patch',
+      path: '/bots/:id',
+      operationId: 'updateBot',
+      summary: 'Rename a bot, change its answering chain, enable or disable it, or replace its token or session string',
+      description: 'A new token must belong to the same Telegram bot (the same id before the colon); register another bot as a new one.',
+      tags,
+      auth: 'bearer',
+      params: idParamsSchema,
+      body: updateBotBodySchema,
+      errors: [404, 409, 503],
+      responses: { 200: { description: 'The updated bot', schema: botSchema } },
+      handler: async ({ res, em, params, body, principal, audit }) => {
+        const bot = await loadBot(em, principal, params.id, 'bot:edit');
+        if (body.token !== undefined && bot.kind !== 'telegram_bot') throw new HttpError(400, 'validation_failed', 'body.token: this bot is a telegram_user; send sessionString instead', [{ field: 'body.token', message: 'Not for telegram_user', code: 'custom' }]);
+        if (body.sessionString !== undefined && bot.kind !== 'telegram_user') throw new HttpError(400, 'validation_failed', 'body.sessionString: this bot is a telegram_bot; send token instead', [{ field: 'body.sessionString', message: 'Not for telegram_bot', code: 'custom' }]);
+        if (body.token !== undefined && telegramIdOf(body.token) !== bot.telegramId) {
+          throw new HttpError(409, 'bot_mismatch', `body.token: the token belongs to another Telegram bot than ${bot.telegramId ?? 'this one'}; register that bot with POST /api/v1/bots instead.`, { field: 'body.token' });
+        }
+        const chainId = await answeringChain(em, principal, body.chainId);
+        const secret = body.token ?? body.sessionString;
+        const before = { name: bot.name, chainId: bot.chainId ?? null, enabled: bot.enabled };
+        if (secret !== undefined) bot.encryptedSecret = requireBox(deps).encrypt(secret, botSecretContext(bot.id));
+        if (body.name !== undefined) bot.name = body.name;
+        if (chainId !== undefined) bot.chainId = chainId;
+        if (body.enabled !== undefined) bot.enabled = body.enabled;
+        audit({
+          action: 'bot.update',
+          targetType: 'bot',
+          targetId: bot.id,
+          summary: { before, after: { name: bot.name, chainId: bot.chainId ?? null, enabled: bot.enabled }, ...(secret !== undefined ? { rotated: true } : {}) },
+        });
+        await em.flush();
+        res.json(await botView(em, principal, bot));
+      },
+    }),
+    defineOperation({
+      method: 'delete',
+      path: '/bots/:id',
+      operationId: 'deleteBot',
+      summary: 'Delete a bot with its shares (its sessions’ history stays)',
+      description: "Refused (409 sessions_running) while sessions of the bot run or wait, unless force=true, which terminates them first. Needs the owner role on the bot.",
+      tags,
+      auth: 'bearer',
+      params: idParamsSchema,
+      query: botDeleteQuerySchema,
+      errors: [404, 409],
+      responses: { 204: { description: 'Deleted' } },
+      handler: async ({ res, em, params, query, principal, actor }) => {
+        const bot = await loadBot(em, principal, params.id, 'bot:delete');
+        const running = await em.find(RunSchema, { botId: bot.id, status: { $in: ['running', 'waiting'] } }, { fields: ['id'], orderBy: { id: 'asc' } });
+        if (running.length && query.force !== 'true') {
+          throw new HttpError(409, 'sessions_running', `Bot "${bot.name}" has ${running.length} running session(s); wait for them to end, or delete with ?force=true to terminate them.`, {
+            running: running.length,
+            runIds: running.slice(0, 100).map((r) => r.id),
+          });
+        }
+        for (const run of running) {
+          try {
+            await deps.temporal.workflow.getHandle(run.id).terminate(`bot ${bot.name} deleted`);
+          } catch (err) {
+            if (!(err instanceof WorkflowNotFoundError)) throw err;
+          }
+          await closeRow(em, run.id, 'terminated');
+        }
+        await em.transactional(async (tx) => {
+          await tx.nativeDelete(GrantSchema, { resourceType: 'bot', resourceId: bot.id });
+          await tx.nativeDelete(BotSchema, { id: bot.id });
+          recordAudit(tx, actor, { action: 'bot.delete', targetType: 'bot', targetId: bot.id, summary: { before: { name: bot.name, kind: bot.kind, telegramId: bot.telegramId ?? null }, terminatedSessions: running.length } });
+        });
+        res.status(204).end();
+      },
+    }),
+    defineOperation({
+      method: 'get',
+      path: '/bots/:id/grants',
+      operationId: 'listBotGrants',
+      summary: 'Who has access to a bot: its owner and the users it is shared with',
+      tags: ['sharing'],
+      auth: 'bearer',
+      params: idParamsSchema,
+      errors: [404],
+      responses: { 200: { description: 'Owner first, then grants by e-mail', schema: botGrantListSchema } },
+      handler: async ({ res, em, params, principal }) => {
+        const bot = await loadBot(em, principal, params.id, 'bot:view');
+        const grants = await em.find(GrantSchema, { resourceType: 'bot', resourceId: bot.id });
+        const ids = [...new Set([...grants.map((g) => g.userId), ...(bot.ownerId ? [bot.ownerId] : [])])];
+        const users = new Map((ids.length ? await em.find(UserSchema, { id: { $in: ids } }) : []).map((u) => [u.id, u]));
+        const owner = bot.ownerId ? users.get(bot.ownerId) : undefined;
+        const items = [
+          ...(owner ? [grantView(owner, 'owner', 'owner', null)] : []),
+          ...grants
+            .filter((g) => users.has(g.userId) && g.userId !== bot.ownerId)
+            .map((g) => grantView(users.get(g.userId)!, g.role, 'grant', g.createdAt))
+            .sort((a, b) => a.email.localeCompare(b.email)),
+        ];
+        res.json({ items, total: items.length });
+      },
+    }),
+    defineOperation({
+      method: 'post',
+      path: '/bots/:id/grants',
+      operationId: 'shareBot',
+      summary: 'Share a bot with a user (viewer, editor or owner); changes the role of an existing share',
+      tags: ['sharing'],
+      auth: 'bearer',
+      params: idParamsSchema,
+      body: shareBodySchema,
+      errors: [404, 409],
+      responses: { 200: { description: 'The user’s access', schema: botGrantViewSchema } },
+      handler: async ({ res, em, params, body, principal, audit }) => {
+        const bot = await loadBot(em, principal, params.id, 'bot:share');
+        const user = await em.findOne(UserSchema, body.userId ? { id: body.userId } : { email: body.email!.toLowerCase() });
+        if (!user) throw new HttpError(404, 'user_not_found', `No user ${body.userId ?? body.email}; they must have an account first (POST /api/v1/users or an invite).`);
+        if (user.id === bot.ownerId) throw new HttpError(409, 'already_owner', `${user.email} owns bot "${bot.name}" already.`);
+        let grant = await em.findOne(GrantSchema, { userId: user.id, resourceType: 'bot', resourceId: bot.id });
+        const before = grant?.role ?? null;
+        if (grant) grant.role = body.role;
+        else grant = em.create(GrantSchema, { id: randomUUID(), userId: user.id, resourceType: 'bot', resourceId: bot.id, role: body.role, createdBy: principal.user.id });
+        audit({ action: 'bot.share', targetType: 'bot', targetId: bot.id, summary: { user: user.email, userId: user.id, before: { role: before }, after: { role: body.role } } });
+        await em.flush();
+        res.json(grantView(user, grant.role, 'grant', grant.createdAt));
+      },
+    }),
+    defineOperation({
+      method: 'delete',
+      path: '/bots/:id/grants/:userId',
+      operationId: 'unshareBot',
+      summary: 'Stop sharing a bot with a user',
+      tags: ['sharing'],
+      auth: 'bearer',
+      params: botGrantParamsSchema,
+      errors: [404, 409],
+      responses: { 204: { description: 'Removed' } },
+      handler: async ({ res, em, params, principal, audit }) => {
+        const bot = await loadBot(em, principal, params.id, 'bot:share');
+        if (params.userId === bot.ownerId) throw new HttpError(409, 'owner_cannot_be_removed', "The owner's access cannot be removed; share the bot with someone else instead.");
+        const grant = await em.findOne(GrantSchema, { userId: params.userId, resourceType: 'bot', resourceId: bot.id });
+        if (!grant) throw new HttpError(404, 'grant_not_found', `Bot "${bot.name}" is not shared with user ${params.userId}.`);
+        em.remove(grant);
+        audit({ action: 'bot.unshare', targetType: 'bot', targetId: bot.id, summary: { userId: params.userId, before: { role: grant.role } } });
+        await em.flush();
+        res.status(204).end();
+      },
+    }),
+  ];
+}

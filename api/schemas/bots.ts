@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { resourceRoles } from '../../db/accounts.ts';
+import { botKinds } from '../../db/bots.ts';
+import { dateTime, listOf, pagingShape, uuidSchema } from './common.ts';
+
+/** A Bot API token as @BotFather hands it out: the bot's id, ':', then the secret part. */
+export const BOT_TOKEN = /^(\d{1,20}):[A-Za-z0-9_-]{30,200}$/;
+
+// Messages never quote the value: it is a secret.
+const tokenSchema = z
+  .string()
+  .regex(BOT_TOKEN, "Use the token @BotFather gave: the bot's id, ':', then 30 or more letters, digits, '_' or '-' (like 123456789:AAE…)")
+  .meta({ description: 'Bot API token (write-only: never returned)', format: 'password' });
+
+const sessionStringSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9+/=_-]{20,10000}$/, 'Use the string session of the Telegram account (GramJS/Telethon StringSession: one line of base64 text)')
+  .meta({ description: 'MTProto string session of a user account (write-only: never returned)', format: 'password' });
+
+const chainRefSchema = z.string().min(1).max(100).meta({ description: 'The chain that answers (id or slug); you must be allowed to open it' });
+
+export const botSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    kind: z.enum(botKinds),
+    telegramId: z.string().nullable().meta({ description: "The Telegram bot's id (the public part of its token before ':'); null for user accounts" }),
+    hasSecret: z.literal(true).meta({ description: 'The token or session string is stored (encrypted); it is never returned' }),
+    chainId: z.uuid().nullable(),
+    enabled: z.boolean(),
+    ownerId: z.uuid().nullable(),
+    role: z.enum(resourceRoles).meta({ description: 'Your role on the bot (admins count as owners)' }),
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  })
+  .meta({ id: 'Bot' });
+
+export const botListSchema = listOf(botSchema, 'BotList');
+
+export const botListQuerySchema = z.strictObject({
+  q: z.string().max(200).optional().meta({ description: 'Part of the name' }),
+  kind: z.enum(botKinds).optional(),
+  chainId: uuidSchema.optional(),
+  enabled: z.enum(['true', 'false']).optional(),
+  ...pagingShape,
+});
+
+export const createBotBodySchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200),
+    kind: z.enum(botKinds).meta({ description: 'telegram_bot (Bot API token) or telegram_user (user account, session string)' }),
+    token: tokenSchema.optional().meta({ description: 'Required for telegram_bot' }),
+    sessionString: sessionStringSchema.optional().meta({ description: 'Required for telegram_user' }),
+    chainId: chainRefSchema.nullable().optional(),
+    enabled: z.boolean().default(true),
+  })
+  .superRefine((b, ctx) => {
+    if (b.kind === 'telegram_bot' && b.token === undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: "A telegram_bot needs its token (from @BotFather)" });
+    if (b.kind === 'telegram_user' && b.sessionString === undefined) ctx.addIssue({ code: 'custom', path: ['sessionString'], message: 'A telegram_user needs the session string of the account' });
+    if (b.kind === 'telegram_bot' && b.sessionString !== undefined) ctx.addIssue({ code: 'custom', path: ['sessionString'], message: 'A telegram_bot has a token, not a session string; drop sessionString' });
+    if (b.kind === 'telegram_user' && b.token !== undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'A telegram_user has a session string, not a token; drop token' });
+  })
+  .meta({ id: 'CreateBotRequest' });
+
+export const updateBotBodySchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    token: tokenSchema.optional().meta({ description: 'A new token (telegram_bot only); the bot must stay the same Telegram bot' }),
+    sessionString: sessionStringSchema.optional().meta({ description: 'A new session string (telegram_user only)' }),
+    chainId: chainRefSchema.nullable().optional().meta({ description: 'The chain that answers (id or slug), or null for none' }),
+    enabled: z.boolean().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'Send at least one of name, token, sessionString, chainId, enabled' })
+  .meta({ id: 'UpdateBotRequest' });
+
+export const botDeleteQuerySchema = z.strictObject({
+  force: z.enum(['true', 'false']).default('false').meta({ description: "true: also terminate the bot's running sessions" }),
+});
+
+export const botGrantViewSchema = z
+  .object({
+    userId: z.uuid(),
+    email: z.string(),
+    name: z.string(),
+    role: z.enum(resourceRoles),
+    source: z.enum(['owner', 'grant']).meta({ description: "'owner': the bot's owner; 'grant': shared" }),
+    createdAt: dateTime.nullable(),
+  })
+  .meta({ id: 'BotGrant' });
+export const botGrantListSchema = listOf(botGrantViewSchema, 'BotGrantList');
+export const botGrantParamsSchema = z.strictObject({ id: uuidSchema, userId: uuidSchema });
