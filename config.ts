@@ -54,6 +54,7 @@ const envSchema = z.object({
   TEMPORAL_TLS_KEY: z.string().optional(),
   TEMPORAL_TLS_CA: z.string().optional(),
   TEMPORAL_UI_URL: z.string().optional(),
+  TRUST_PROXY: z.string().default('loopback'),
   TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   CHAINFLOW_SECRET_KEY: z.string().optional(),
@@ -85,6 +86,8 @@ export interface Config {
   port: number;
   logLevel: Env['LOG_LEVEL'];
   publicUrl: string;
+  /** Express `trust proxy`: which proxies' X-Forwarded-For to believe (client addresses for rate limits and audit). */
+  trustProxy: string;
   /** Set when an external PostgreSQL is used; otherwise the embedded server runs. */
   databaseUrl: string | undefined;
   embeddedPostgresPort: number;
@@ -158,6 +161,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
     publicUrl: e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`,
     databaseUrl: e.DATABASE_URL || undefined,
     embeddedPostgresPort: e.EMBEDDED_POSTGRES_PORT,

@@ -43,6 +43,8 @@ export interface AppDeps {
    * which suits tests (the CLI passes the configured or persisted secret).
    */
   auth?: Partial<AuthOptions>;
+  /** TRUST_PROXY: 'loopback', 'true', a hop count, or a comma list of addresses/CIDRs. */
+  trustProxy?: string | undefined;
   /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>` (METRICS_TOKEN); public otherwise. */
   metricsToken?: string | undefined;
 }
@@ -117,12 +119,21 @@ function requestLog(logger: Logger): RequestHandler {
   };
 }
 
+function trustProxyValue(setting: string): boolean | number | string {
+  if (setting === 'true') return true;
+  if (setting === 'false') return false;
+  if (/^\d+$/.test(setting)) return Number(setting);
+  return setting;
+}
+
 /** Builds the Express app without listening (cli/ listens; tests use it directly). */
 export function createApp(deps: AppDeps): Express {
   const auth = resolveAuthOptions(deps.auth);
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Which proxies' X-Forwarded-For to believe: 'loopback' by default; behind nginx in
+  // compose, the proxy's network (TRUST_PROXY), so rate limits see real client addresses.
+  app.set('trust proxy', trustProxyValue(deps.trustProxy ?? 'loopback'));
   app.use(requestLog(deps.logger));
   const metrics = createMetrics(deps.orm, API_PREFIX);
   app.use(metrics.httpMiddleware);

@@ -132,6 +132,7 @@ export async function runApi(config: Config): Promise<void> {
     temporalUiUrl: config.temporal.uiUrl,
     taskQueue: config.temporal.taskQueue,
     secretBox,
+    trustProxy: config.trustProxy,
     metricsToken: config.metrics.token,
     auth: {
       // Unset outside production: generated once into DATA_DIR/jwt-secret (0600) and reused.

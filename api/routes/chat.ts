@@ -87,7 +87,7 @@ export async function terminateSession(temporal: Client, em: EntityManager, work
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     terminated = false;
   }
-  await em.nativeUpdate(RunSchema, { id: workflowId, status: { $in: ['running', 'waiting'] } }, { status: 'stopped', closedAt: new Date(), updatedAt: new Date() });
+  await em.nativeUpdate(RunSchema, { id: workflowId, status: { $in: ['running', 'waiting'] } }, { status: 'terminated', closedAt: new Date(), updatedAt: new Date() });
   return terminated;
 }
 

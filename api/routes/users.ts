@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ChainSchema } from '../../db/entities.ts';
+import { BotSchema } from '../../db/bots.ts';
 import { GrantSchema, InviteSchema, RefreshTokenSchema, UserSchema, type Invite, type User } from '../../db/accounts.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { createUser, signOutEverywhere, userView } from '../auth/service.ts';
@@ -163,10 +164,11 @@ export function userOperations(): Operation[] {
         await keepAnAdmin(em, user, 'delete');
         await em.transactional(async (tx) => {
           const transferred = await tx.nativeUpdate(ChainSchema, { ownerId: user.id }, { ownerId: principal.user.id });
+          const botsTransferred = await tx.nativeUpdate(BotSchema, { ownerId: user.id }, { ownerId: principal.user.id });
           await tx.nativeDelete(GrantSchema, { userId: user.id });
           await tx.nativeDelete(RefreshTokenSchema, { userId: user.id });
           await tx.nativeDelete(UserSchema, { id: user.id });
-          recordAudit(tx, actor, { action: 'user.delete', targetType: 'user', targetId: user.id, summary: { before: { email: user.email, role: user.role }, chainsTransferred: transferred } });
+          recordAudit(tx, actor, { action: 'user.delete', targetType: 'user', targetId: user.id, summary: { before: { email: user.email, role: user.role }, chainsTransferred: transferred, botsTransferred } });
         });
         res.status(204).end();
       },

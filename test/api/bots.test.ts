@@ -156,4 +156,13 @@ describe('bots', () => {
       for (const [where, text] of Object.entries(places)) expect(text.includes(secret), `${where} must not contain a bot secret`).toBe(false);
     }
   });
+
+  it('pass to the admin who deletes their owner, like chains', async () => {
+    const leaving = await createAccount(t.api, admin, 'editor', 'leaving');
+    const created = await rec(t.api.post('/api/v1/bots').set(bearer(leaving.token)).send({ name: 'Orphan bot', kind: 'telegram_bot', token: botToken(), chainId: (await t.api.post('/api/v1/chains?onConflict=rename').set(bearer(leaving.token)).send({ graph: simpleGraph('leaving') })).body.id }));
+    expect(created.status, created.text).toBe(201);
+    expect((await t.api.delete(`/api/v1/users/${leaving.id}`).set(bearer(admin.token))).status).toBe(204);
+    const row = await t.h.db.orm.em.fork().findOneOrFail(BotSchema, { id: created.body.id });
+    expect(row.ownerId).toBe(admin.id);
+  });
 });
