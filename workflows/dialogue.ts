@@ -29,7 +29,7 @@ import {
   type UpgradeRequest,
 } from './types.ts';
 
-const local = proxyLocalActivities<Pick<EngineActivities, 'loadChainVersion' | 'flushRunEvents' | 'loadVariables'>>({
+const local = proxyLocalActivities<Pick<EngineActivities, 'loadChainVersion' | 'flushRunEvents'>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500ms', maximumInterval: '30s' },
 });
@@ -41,7 +41,6 @@ const engine = proxyActivities<Pick<EngineActivities, 'loadVariables' | 'saveVar
 /** patched() ids: each marks an interpreter change that altered the command order. */
 export const FLUSH_SAVES_VARIABLES = 'flush-saves-variables';
 export const BATCH_BURSTS = 'batch-bursts';
-export const LOCAL_LOAD_VARIABLES = 'local-load-variables';
 
 interface Ticket {
   done: boolean;
@@ -199,9 +198,7 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
         ...(input.botId ? [{ key: BotIdKey, value: input.botId }] : []),
       ];
       upsertSearchAttributes(attributes);
-      // A session start reads the persisted variables in a local activity (no round trip
-      // through the server); older sessions replay the regular activity.
-      const persisted = patched(LOCAL_LOAD_VARIABLES) ? await local.loadVariables(input.owners) : await engine.loadVariables(input.owners);
+      const persisted = await engine.loadVariables(input.owners);
       state.user = persisted.user;
       state.chat = persisted.chat;
       state.bot = persisted.bot;
