@@ -18,13 +18,13 @@ export async function verifyPassword(stored: string, password: string): Promise<
   }
 }
 
-let dummyHash: Promise<string> | undefined;
+let decoyHash: Promise<string> | undefined;
 
 /**
  * Spends the time of one verification against a throwaway hash, so a login for an
  * unknown address takes as long as one with a wrong password.
  */
 export async function burnVerification(password: string): Promise<void> {
-  dummyHash ??= hash('chainflow-dummy-password');
-  await verifyPassword(await dummyHash, password);
+  decoyHash ??= hash('chainflow-decoy-password');
+  await verifyPassword(await decoyHash, password);
 }
