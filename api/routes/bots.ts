@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { GrantSchema, UserSchema, type User } from '../../db/accounts.ts';
+import { GrantSchema } from '../../db/accounts.ts';
 import { BotSchema, botSecretContext, type Bot } from '../../db/bots.ts';
 import { ChainSchema, RunSchema } from '../../db/entities.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
@@ -25,6 +25,7 @@ import {
   updateBotBodySchema,
 } from '../schemas/bots.ts';
 import { recordAudit } from '../services/audit.ts';
+import { listAccess, shareResource, unshareResource, type SharedResource } from '../services/grants.ts';
 import { closeRow } from '../services/runs.ts';
 import { loadChain } from './chain-views.ts';
 import { defineOperation, type Operation } from './define.ts';
@@ -99,13 +100,20 @@ function taken(telegramId: string, other: Bot | null): HttpError {
   });
 }
 
-const grantView = (user: User, role: 'owner' | 'editor' | 'viewer', source: 'owner' | 'grant', createdAt: Date | null) => ({ userId: user.id, email: user.email, name: user.name, role, source, createdAt });
 
 /**
  * `/bots`: Telegram bots and user accounts (channel accounts) with their answering
  * chain. Tokens and session strings are write-only: stored encrypted, never returned,
  * never logged or audited. Per-bot roles through grants, like chains.
  */
+const sharedBot = (bot: { id: string; name: string; ownerId?: string | null }): SharedResource => ({
+  type: 'bot',
+  id: bot.id,
+  ownerId: bot.ownerId ?? null,
+  label: `bot "${bot.name}"`,
+  ownerRemovalHint: "The owner's access cannot be removed; share the bot with someone else instead.",
+});
+
 export function botOperations(deps: BotDeps): Operation[] {
   return [
     defineOperation({
@@ -274,18 +282,7 @@ export function botOperations(deps: BotDeps): Operation[] {
       responses: { 200: { description: 'Owner first, then grants by e-mail', schema: botGrantListSchema } },
       handler: async ({ res, em, params, principal }) => {
         const bot = await loadBot(em, principal, params.id, 'bot:view');
-        const grants = await em.find(GrantSchema, { resourceType: 'bot', resourceId: bot.id });
-        const ids = [...new Set([...grants.map((g) => g.userId), ...(bot.ownerId ? [bot.ownerId] : [])])];
-        const users = new Map((ids.length ? await em.find(UserSchema, { id: { $in: ids } }) : []).map((u) => [u.id, u]));
-        const owner = bot.ownerId ? users.get(bot.ownerId) : undefined;
-        const items = [
-          ...(owner ? [grantView(owner, 'owner', 'owner', null)] : []),
-          ...grants
-            .filter((g) => users.has(g.userId) && g.userId !== bot.ownerId)
-            .map((g) => grantView(users.get(g.userId)!, g.role, 'grant', g.createdAt))
-            .sort((a, b) => a.email.localeCompare(b.email)),
-        ];
-        res.json({ items, total: items.length });
+        res.json(await listAccess(em, sharedBot(bot)));
       },
     }),
     defineOperation({
@@ -301,16 +298,7 @@ export function botOperations(deps: BotDeps): Operation[] {
       responses: { 200: { description: 'The user’s access', schema: botGrantViewSchema } },
       handler: async ({ res, em, params, body, principal, audit }) => {
         const bot = await loadBot(em, principal, params.id, 'bot:share');
-        const user = await em.findOne(UserSchema, body.userId ? { id: body.userId } : { email: body.email!.toLowerCase() });
-        if (!user) throw new HttpError(404, 'user_not_found', `No user ${body.userId ?? body.email}; they must have an account first (POST /api/v1/users or an invite).`);
-        if (user.id === bot.ownerId) throw new HttpError(409, 'already_owner', `${user.email} owns bot "${bot.name}" already.`);
-        let grant = await em.findOne(GrantSchema, { userId: user.id, resourceType: 'bot', resourceId: bot.id });
-        const before = grant?.role ?? null;
-        if (grant) grant.role = body.role;
-        else grant = em.create(GrantSchema, { id: randomUUID(), userId: user.id, resourceType: 'bot', resourceId: bot.id, role: body.role, createdBy: principal.user.id });
-        audit({ action: 'bot.share', targetType: 'bot', targetId: bot.id, summary: { user: user.email, userId: user.id, before: { role: before }, after: { role: body.role } } });
-        await em.flush();
-        res.json(grantView(user, grant.role, 'grant', grant.createdAt));
+        res.json(await shareResource(em, principal, sharedBot(bot), body, audit));
       },
     }),
     defineOperation({
@@ -325,12 +313,7 @@ export function botOperations(deps: BotDeps): Operation[] {
       responses: { 204: { description: 'Removed' } },
       handler: async ({ res, em, params, principal, audit }) => {
         const bot = await loadBot(em, principal, params.id, 'bot:share');
-        if (params.userId === bot.ownerId) throw new HttpError(409, 'owner_cannot_be_removed', "The owner's access cannot be removed; share the bot with someone else instead.");
-        const grant = await em.findOne(GrantSchema, { userId: params.userId, resourceType: 'bot', resourceId: bot.id });
-        if (!grant) throw new HttpError(404, 'grant_not_found', `Bot "${bot.name}" is not shared with user ${params.userId}.`);
-        em.remove(grant);
-        audit({ action: 'bot.unshare', targetType: 'bot', targetId: bot.id, summary: { userId: params.userId, before: { role: grant.role } } });
-        await em.flush();
+        await unshareResource(em, sharedBot(bot), params.userId, audit);
         res.status(204).end();
       },
     }),

@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { GrantSchema, UserSchema, type User } from '../../db/accounts.ts';
 import { RunSchema } from '../../db/entities.ts';
-import { HttpError } from '../errors.ts';
 import { draftVersion } from '../services/chain-service.ts';
+import { listAccess, shareResource, unshareResource, type SharedResource } from '../services/grants.ts';
 import { chainParamsSchema, grantListSchema, grantParamsSchema, grantViewSchema, shareBodySchema } from '../schemas/chains.ts';
 import { chatEventsQuerySchema, chatMessageSchema, chatReplySchema, simulateParamsSchema, transcriptSchema } from '../schemas/chat.ts';
 import { loadChain } from './chain-views.ts';
@@ -15,16 +13,16 @@ export interface ChainAccessDeps {
   taskQueue: string;
 }
 
-const grantView = (user: User, role: 'owner' | 'editor' | 'viewer', source: 'owner' | 'grant', createdAt: Date | null) => ({
-  userId: user.id,
-  email: user.email,
-  name: user.name,
-  role,
-  source,
-  createdAt,
-});
 
 /** `/chains/{id}/grants` (sharing) and `/chains/{id}/simulate` (the editor's simulator on the draft). */
+const sharedChain = (chain: { id: string; slug: string; ownerId?: string | null }): SharedResource => ({
+  type: 'chain',
+  id: chain.id,
+  ownerId: chain.ownerId ?? null,
+  label: `chain "${chain.slug}"`,
+  ownerRemovalHint: "The owner's access cannot be removed; an admin deleting the owner's account transfers the chain.",
+});
+
 export function chainAccessOperations(deps: ChainAccessDeps): Operation[] {
   return [
     defineOperation({
@@ -39,18 +37,7 @@ export function chainAccessOperations(deps: ChainAccessDeps): Operation[] {
       responses: { 200: { description: 'Owner first, then grants by e-mail', schema: grantListSchema } },
       handler: async ({ res, em, params, principal }) => {
         const chain = await loadChain(em, principal, params.id, 'chain:view');
-        const grants = await em.find(GrantSchema, { resourceType: 'chain', resourceId: chain.id });
-        const ids = [...new Set([...grants.map((g) => g.userId), ...(chain.ownerId ? [chain.ownerId] : [])])];
-        const users = new Map((ids.length ? await em.find(UserSchema, { id: { $in: ids } }) : []).map((u) => [u.id, u]));
-        const owner = chain.ownerId ? users.get(chain.ownerId) : undefined;
-        const items = [
-          ...(owner ? [grantView(owner, 'owner', 'owner', null)] : []),
-          ...grants
-            .filter((g) => users.has(g.userId) && g.userId !== chain.ownerId)
-            .map((g) => grantView(users.get(g.userId)!, g.role, 'grant', g.createdAt))
-            .sort((a, b) => a.email.localeCompare(b.email)),
-        ];
-        res.json({ items, total: items.length });
+        res.json(await listAccess(em, sharedChain(chain)));
       },
     }),
     defineOperation({
@@ -66,18 +53,7 @@ export function chainAccessOperations(deps: ChainAccessDeps): Operation[] {
       responses: { 200: { description: 'The user’s access', schema: grantViewSchema } },
       handler: async ({ res, em, params, body, principal, audit }) => {
         const chain = await loadChain(em, principal, params.id, 'chain:share');
-        const user = await em.findOne(UserSchema, body.userId ? { id: body.userId } : { email: body.email!.toLowerCase() });
-        if (!user) throw new HttpError(404, 'user_not_found', `No user ${body.userId ?? body.email}; they must have an account first (POST /api/v1/users or an invite).`);
-        if (user.id === chain.ownerId) throw new HttpError(409, 'already_owner', `${user.email} owns chain "${chain.slug}" already.`);
-        let grant = await em.findOne(GrantSchema, { userId: user.id, resourceType: 'chain', resourceId: chain.id });
-        const before = grant?.role ?? null;
-        if (grant) grant.role = body.role;
-        else {
-          grant = em.create(GrantSchema, { id: randomUUID(), userId: user.id, resourceType: 'chain', resourceId: chain.id, role: body.role, createdBy: principal.user.id });
-        }
-        audit({ action: 'chain.share', targetType: 'chain', targetId: chain.id, summary: { user: user.email, userId: user.id, before: { role: before }, after: { role: body.role } } });
-        await em.flush();
-        res.json(grantView(user, grant.role, 'grant', grant.createdAt));
+        res.json(await shareResource(em, principal, sharedChain(chain), body, audit));
       },
     }),
     defineOperation({
@@ -92,12 +68,7 @@ export function chainAccessOperations(deps: ChainAccessDeps): Operation[] {
       responses: { 204: { description: 'Removed' } },
       handler: async ({ res, em, params, principal, audit }) => {
         const chain = await loadChain(em, principal, params.id, 'chain:share');
-        if (params.userId === chain.ownerId) throw new HttpError(409, 'owner_cannot_be_removed', "The owner's access cannot be removed; an admin deleting the owner's account transfers the chain.");
-        const grant = await em.findOne(GrantSchema, { userId: params.userId, resourceType: 'chain', resourceId: chain.id });
-        if (!grant) throw new HttpError(404, 'grant_not_found', `Chain "${chain.slug}" is not shared with user ${params.userId}.`);
-        em.remove(grant);
-        audit({ action: 'chain.unshare', targetType: 'chain', targetId: chain.id, summary: { userId: params.userId, before: { role: grant.role } } });
-        await em.flush();
+        await unshareResource(em, sharedChain(chain), params.userId, audit);
         res.status(204).end();
       },
     }),
