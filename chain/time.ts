@@ -67,14 +67,7 @@ const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,3})\d*)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 /** A date-time string split into fields; `offsetMs` is present when the text names its zone. */
-export interface DateTimeFields {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-  millisecond: number;
+export interface DateTimeFields extends WallClock {
   offsetMs?: number;
 }
 
