@@ -7,19 +7,15 @@
 // the same server, their ratio, the compile time of a generated chain, and the worker's
 // memory with many idle waiting sessions. Figures only: no pass/fail.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { compileChain } from '../chain/index.ts';
-import { startEmbeddedPostgres } from '../db/embedded-postgres.ts';
-import { createOrm, migrate } from '../db/orm.ts';
-import { startDevServer } from '../temporal/dev-server.ts';
-import { freePort } from '../lib/processes.ts';
 import { importChain, parseChainFile } from '../api/services/chain-service.ts';
+import { startLocalStack } from '../cli/local-stack.ts';
 import { sendUpdate, type dialogue, type DialogueInput } from '../temporal/contracts.ts';
 import { baselineSend, type baseline } from './baseline-workflows.ts';
 import { generateChain } from './generate.ts';
@@ -96,17 +92,11 @@ async function waitForPoller(client: Client, taskQueue: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'chainflow-bench-'));
-  chmodSync(dir, 0o755);
   const children: ChildProcess[] = [];
   say(`Chainflow bench: ${SESSIONS} sessions × ${MESSAGES} messages, ${IDLE} idle sessions, a ${NODES}-node chain`);
-  const pg = await startEmbeddedPostgres({ dir: join(dir, 'pg'), port: await freePort() });
-  const server = await startDevServer({ dir: join(dir, 'temporal'), namespace: 'chainflow', port: await freePort(), uiPort: false, persist: false });
-  const orm = await createOrm({ url: pg.url, poolMax: 4 });
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, namespace: 'chainflow' });
+  const stack = await startLocalStack('bench');
+  const { dir, pg, server, orm, client } = stack;
   try {
-    await migrate(orm);
     const { chain, version } = await importChain(orm.em.fork(), parseChainFile(readFileSync(join(root, 'examples', 'greeting.yaml'), 'utf8')));
 
     // Workers in their own processes, as in production.
@@ -189,11 +179,7 @@ async function main(): Promise<void> {
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
-    await connection.close();
-    await orm.close();
-    await server.stop();
-    await pg.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack.close();
   }
 }
 

@@ -38,8 +38,9 @@ export async function reconcileTriggers(deps: TriggerDeps, em: EntityManager, lo
   for (const chain of chains) {
     const active = await irOf(em, chain.activeVersionId);
     if (!active) continue;
-    for (const t of scheduleTriggers(active.ir)) wanted.add(scheduleIdOf(chain.id, t.nodeId));
-    if (scheduleTriggers(active.ir).length === 0) continue;
+    const triggers = scheduleTriggers(active.ir);
+    for (const t of triggers) wanted.add(scheduleIdOf(chain.id, t.nodeId));
+    if (triggers.length === 0) continue;
     try {
       schedules += (await syncSchedules(deps.temporal, { taskQueue: deps.taskQueue, chainId: chain.id, version: active })).upserted.length;
     } catch (err) {
