@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` (pure code next to its sources, no servers) and `integration`
+ * Two projects: `unit` (pure code next to its sources, and test/lint/, no servers) and `integration`
  * (test/, against one real Temporal dev server and one real PostgreSQL started by
  * test/global-setup.ts for the whole run).
  */
@@ -13,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{chain,workflows,activities,db,api,temporal,cli,lib}/**/*.test.ts', 'web/src/**/*.test.ts'],
+          include: ['{chain,workflows,activities,db,api,temporal,cli,lib}/**/*.test.ts', 'web/src/**/*.test.ts', 'test/lint/**/*.test.ts'],
           environment: 'node',
         },
       },
@@ -21,7 +21,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/e2e/**'],
+          exclude: ['test/e2e/**', 'test/lint/**'],
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
