@@ -10,6 +10,20 @@ import { portsOf, type NodeSpec } from './spec.ts';
 
 const specs: NodeSpec[] = [...nodeTypes.map((type) => nodeSpecs[type]), pluginNode];
 
+interface JsonSchemaObject {
+  type?: string;
+  properties?: Record<string, { const?: unknown; label?: { en?: string; ru?: string } }>;
+  required?: string[];
+  additionalProperties?: unknown;
+}
+
+/** The zod objects a node's form is generated from: its config, or one per mode. */
+function formObjects(config: z.ZodType): Array<Record<string, z.ZodType>> {
+  if (config instanceof z.ZodObject) return [config.shape as Record<string, z.ZodType>];
+  if (config instanceof z.ZodDiscriminatedUnion) return config.options.map((option) => formObjects(option as z.ZodType)).flat();
+  throw new Error(`Unexpected config schema ${config.constructor.name}`);
+}
+
 /** Node types whose fresh default lacks a reference the editor must pick. */
 const needsReference: Record<string, string> = { llm: 'credentialId', subchain: 'chainRef', goto: 'target' };
 
@@ -32,6 +46,38 @@ describe('node specs', () => {
     // An object, or (delay) one object per mode.
     const shapes = schema.oneOf ?? [schema];
     for (const shape of shapes) expect(typeof shape === 'object' && shape.type).toBe('object');
+  });
+
+  it.each(nodeTypes.map((type) => [type, nodeSpecs[type] as NodeSpec] as const))(
+    "%s's form has one labelled field per config field, required exactly where the config needs a value",
+    (_type, spec) => {
+      const schema = z.toJSONSchema(spec.config, { io: 'input' });
+      const objects = formObjects(spec.config);
+      const shapes = (schema.oneOf ?? [schema]) as JsonSchemaObject[];
+      expect(shapes).toHaveLength(objects.length);
+      objects.forEach((fields, i) => {
+        const shape = shapes[i] as JsonSchemaObject;
+        expect(Object.keys(shape.properties ?? {})).toEqual(Object.keys(fields));
+        const needed = Object.entries(fields).filter(([, field]) => !field.safeParse(undefined).success).map(([name]) => name);
+        expect([...(shape.required ?? [])].sort()).toEqual(needed.sort());
+        for (const [name, property] of Object.entries(shape.properties ?? {})) {
+          if (property.const !== undefined) continue; // a mode's discriminator, chosen by the form's mode picker
+          // Russian labels may be the same word ('URL'), but both languages are there.
+          expect({ name, label: property.label }).toEqual({ name, label: { en: expect.stringMatching(/\S/), ru: expect.stringMatching(/\S/) } });
+        }
+      });
+      // A form per mode: each mode's discriminator is a distinct constant.
+      if (objects.length > 1) {
+        const modes = shapes.map((shape) => Object.values(shape.properties ?? {}).find((property) => property.const !== undefined)?.const);
+        expect(new Set(modes).size).toBe(objects.length);
+      }
+    },
+  );
+
+  it('gives plugin nodes a free-form object form', () => {
+    const schema = z.toJSONSchema(pluginNode.config, { io: 'input' }) as JsonSchemaObject;
+    expect(schema).toMatchObject({ type: 'object', additionalProperties: expect.any(Object) });
+    expect(schema.properties).toBeUndefined();
   });
 
   it('carries field labels and widgets into the JSON Schema', () => {

@@ -4,6 +4,7 @@ import { ChainSchema } from '../../db/entities.ts';
 import { RefreshTokenSchema, UserSchema } from '../../db/accounts.ts';
 import { currentTotp } from '../../api/auth/totp.ts';
 import { totpContext } from '../../api/auth/service.ts';
+import { eventually } from '../support/poll.ts';
 import { bearer, createAccount, PASSWORD, registerAdmin, signIn, startApi, uniqueEmail, type Account, type ApiHarness } from './support/api.ts';
 
 let t: ApiHarness;
@@ -169,23 +170,13 @@ describe('sign-in', () => {
     const { api } = t.appWith({ accessTokenTtlSeconds: 1 });
     const user = await signIn(api, admin.email);
     // The token's exp is a whole second at most one second away; wait for the server to see it pass.
-    const res = await waitFor(async () => {
+    const res = await eventually(async () => {
       const r = await api.get('/api/v1/auth/me').set(bearer(user.token));
       return r.status === 401 ? r : undefined;
-    });
+    }, 'the token to expire');
     expect(res.body.error).toBe('token_expired');
   });
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('refresh tokens', () => {
   it('rotate: each refresh answers a new pair and the old refresh token stops working', async () => {

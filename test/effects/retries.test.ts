@@ -82,11 +82,18 @@ describe('effect retries on the real Temporal server', () => {
   });
 
   it('waits as Retry-After says after a 429, then succeeds', async () => {
-    let n = 0;
-    server.route('/throttled', (_req, res) => (++n === 1 ? json(res, 429, {}, { 'retry-after': '1' }) : json(res, 200, {})));
+    // The fixture's retry policy retries after 20 ms (the server takes up to ~1 s to hand
+    // a retry out): only Retry-After makes the gap two seconds.
+    const arrivals: number[] = [];
+    server.route('/throttled', (_req, res) => {
+      arrivals.push(performance.now());
+      return arrivals.length === 1 ? json(res, 429, {}, { 'retry-after': '2' }) : json(res, 200, {});
+    });
     const { outcome } = await call('/throttled');
     expect(outcome).toMatchObject({ kind: 'result', result: { ok: true } });
     expect(hits('/throttled')).toBe(2);
+    const [first, second] = arrivals as [number, number];
+    expect(second - first).toBeGreaterThanOrEqual(1950);
   });
 
   it('does not retry a 404', async () => {

@@ -14,7 +14,8 @@ import { importChain, parseChainFile } from '../../api/services/chain-service.ts
 import { freePort } from '../../lib/processes.ts';
 import { startDevServer, type DevServer } from '../../temporal/dev-server.ts';
 import { createTestDatabase, testStack, type TestDatabase } from '../support/stack.ts';
-import { killGroup, startService, until, type Service } from './support.ts';
+import { killGroup, startService, type Service } from './support.ts';
+import { eventually } from '../support/poll.ts';
 
 const PROMPT = "Hi! I'm the greeting bot. What's your name?";
 const RETRY = 'Please send just your name — letters only, up to 40 characters.';
@@ -63,14 +64,14 @@ async function startApi(name: string, port: number): Promise<Service> {
   const api = startService('api', name, { ...env, PORT: String(port) }, dir);
   services.push(api);
   await api.logged('api listening');
-  await until(`${name} to be ready`, async () => ((await fetch(`http://127.0.0.1:${port}/ready`)).status === 200 ? true : undefined));
+  await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/ready`)).status === 200 ? true : undefined), `${name} to be ready`, { timeoutMs: 60_000, intervalMs: 100 });
   return api;
 }
 
 /** SIGKILL to the worker's process group; resolves when it is gone. */
 async function kill9(worker: Service): Promise<void> {
   killGroup(worker.child, 'SIGKILL');
-  await until(`${worker.name} to die`, async () => (worker.gone() ? true : undefined), 10_000);
+  await eventually(() => (worker.gone() ? true : undefined), `${worker.name} to die`, { timeoutMs: 10_000, intervalMs: 100 });
 }
 
 /** The identities of the workers that completed the workflow tasks of a session, in order. */
@@ -167,14 +168,14 @@ describe('two workers and two APIs on one PostgreSQL and one Temporal', () => {
       }),
     );
     // Wait until the frozen worker has taken at least one of these tasks (started, never to finish).
-    const takenByFrozen = await until('the frozen worker to take a workflow task', async () => {
+    const takenByFrozen = await eventually(async () => {
       const taken: string[] = [];
       for (const id of workflowIds) {
         const task = (await client.workflow.getHandle(id).describe()).raw.pendingWorkflowTask;
         if (task?.state === STARTED) taken.push(id);
       }
       return taken.length > 0 ? taken : undefined;
-    });
+    }, 'the frozen worker to take a workflow task', { timeoutMs: 60_000, intervalMs: 100 });
     const inFlightAtKill = pending.size;
     const killedInFlight = Date.now();
     await kill9(survivor);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually } from '../support/poll.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/chainflow.js', import.meta.url));
 
@@ -125,13 +126,13 @@ export function startService(command: 'worker' | 'api', name: string, env: Recor
     identity: () => `${service.pid}@${hostname()}`,
     tail: (n = 30) => lines.slice(-n).join('\n'),
     logged: async (message, timeoutMs = 120_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = records.find((r) => r.msg === message);
-        if (found) return found;
-        if (exit) throw new Error(`${name} exited (${exit}) before logging "${message}". Its output:\n${service.tail()}`);
-        if (Date.now() > deadline) throw new Error(`${name} did not log "${message}" within ${timeoutMs / 1000}s. Its output:\n${service.tail()}`);
-        await sleep(50);
+      try {
+        return await eventually(() => records.find((r) => r.msg === message), `${name} to log "${message}"`, {
+          timeoutMs,
+          abort: () => (exit ? `${name} exited (${exit}) before logging "${message}"` : undefined),
+        });
+      } catch (err) {
+        throw new Error(`${(err as Error).message}. Its output:\n${service.tail()}`, { cause: err });
       }
     },
     stop: async (graceMs = 15_000) => {
@@ -150,21 +151,3 @@ export function startService(command: 'worker' | 'api', name: string, env: Recor
   return service;
 }
 
-/**
- * Polls `probe` until it returns a value other than undefined, failing after
- * `timeoutMs` with `what` and the last error (no fixed sleeps).
- */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(100);
-  }
-}

@@ -103,24 +103,8 @@ export async function createTestWorker(opts: {
   return { worker, connection };
 }
 
-/**
- * Polls `probe` until it returns a value that is not undefined (no fixed sleeps: the
- * first success returns at once), failing after `timeoutMs`.
- */
-export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** Polling lives in ./poll.ts; re-exported for the many tests that import it from here. */
+export { eventually } from './poll.ts';
 
 /** A secret box with a fresh random key (credentials created in a test file use it). */
 export function testSecretBox(): SecretBox {
