@@ -21,7 +21,7 @@ export class StoredChainError extends Error {
   readonly column: StoredColumn;
   readonly problems: string[];
   constructor(where: { chainId: string; versionId: string | null; column: StoredColumn; label: string }, problems: string[]) {
-    super(`${where.label}: the stored ${where.column} is not valid (${problems[0] ?? 'unreadable'}); restore the row from a backup or republish.`);
+    super(`${where.label}: the stored ${where.column} is not valid (${problems[0] ?? 'unreadable'}); restore the row from a backup.`);
     this.chainId = where.chainId;
     this.versionId = where.versionId;
     this.column = where.column;

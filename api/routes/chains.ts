@@ -181,7 +181,7 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
                 action: 'chain.import',
                 targetType: 'chain',
                 targetId: version.chainId,
-                summary: { after: { slug: (version.graph as { slug?: unknown }).slug, version: version.number, file: file.filename } },
+                summary: { after: { slug: versionGraphOf(version).slug, version: version.number, file: file.filename } },
               }),
           });
         } catch (err) {
