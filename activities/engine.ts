@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { ChainIR, JsonObject, JsonValue } from '../chain/index.ts';
+import { versionIrOf, type ChainIR, type JsonObject, type JsonValue } from '../chain/index.ts';
 import { ChainVersionSchema } from '../db/entities.ts';
 import { RUN_EVENTS_CHANNEL } from '../db/notify.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -101,7 +101,7 @@ export function createEngineActivities({ orm, logger }: EngineDeps) {
         versionId: row.id,
         versionNumber: row.number ?? null,
         kind: row.kind,
-        ir: row.ir as unknown as ChainIR,
+        ir: versionIrOf(row),
       };
       if (irCache.size >= IR_CACHE_LIMIT) irCache.delete(irCache.keys().next().value as string);
       irCache.set(versionId, loaded);

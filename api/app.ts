@@ -11,8 +11,8 @@ import { errorHandler, HttpError, notFoundHandler } from './errors.ts';
 import { API_PREFIX, buildOpenApiDocument, docsRoutes, type OpenApiDocument } from './openapi.ts';
 import { auditOperations } from './routes/audit.ts';
 import { authOperations } from './routes/auth.ts';
-import { chainAccessOperations } from './routes/chain-access.ts';
 import { chainOperations } from './routes/chains.ts';
+import { chainSharingOperations } from './routes/chain-sharing.ts';
 import { chatOperations } from './routes/chat.ts';
 import { defineOperation, mountOperations, type Operation } from './routes/define.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -21,6 +21,7 @@ import type { SecretBox } from '../lib/secret-box.ts';
 import { nodeTypeOperations } from './routes/node-types.ts';
 import { userOperations } from './routes/users.ts';
 import { runOperations } from './routes/runs.ts';
+import { simulatorOperations } from './routes/simulator.ts';
 import { botOperations } from './routes/bots.ts';
 import { credentialOperations } from './routes/credentials.ts';
 import { createMetrics } from './routes/metrics.ts';
@@ -94,7 +95,8 @@ export function apiOperations(
     ...authOperations(auth),
     ...userOperations(),
     ...chainOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
-    ...chainAccessOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
+    ...chainSharingOperations(),
+    ...simulatorOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...nodeTypeOperations(),
     ...auditOperations(),
     ...chatOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),

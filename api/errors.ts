@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { StoredChainError } from '../chain/index.ts';
 import type { Logger } from '../lib/logger.ts';
 
 /**
@@ -30,13 +31,20 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.originalUrl.split('?')[0]}`));
 };
 
-/** The one error handler: typed errors → problem JSON; body-parser errors → 400/413/415. */
+/**
+ * The one error handler: typed errors → problem JSON; body-parser errors → 400/413/415.
+ * Requests are validated where they come in (routes/define.ts answers those 400s), so a
+ * ZodError that reaches this handler came from our own data and is a 500, as is a stored
+ * graph or IR that does not read back (StoredChainError, which names the chain).
+ */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let http: HttpError;
     if (err instanceof HttpError) http = err;
-    else if (err instanceof z.ZodError) http = validationError(err, 'body');
-    else if (isBodyParserError(err)) {
+    else if (err instanceof StoredChainError) {
+      logger.error({ err, chainId: err.chainId, versionId: err.versionId, column: err.column, problems: err.problems, method: req.method, path: req.path }, 'stored chain data is invalid');
+      http = new HttpError(500, 'stored_data_invalid', `${err.message} The fault is in the server's data, not in the request; it was logged.`, { chainId: err.chainId, versionId: err.versionId });
+    } else if (isBodyParserError(err)) {
       http =
         err.type === 'entity.too.large'
           ? new HttpError(413, 'payload_too_large', `The request body is larger than the limit (${err.limit} bytes).`)

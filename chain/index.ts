@@ -69,6 +69,10 @@ export { formatDate, toEpochMs, zonedDateTimeToEpochMs, isValidTimeZone } from '
 export { checkCron } from './cron.ts';
 export { readJsonPath, parseJsonPath } from './json-path.ts';
 export { chooseVariant } from './split.ts';
+export { mapNode } from './node-map.ts';
+export type { NodeMapping } from './node-map.ts';
+export { draftGraphOf, versionGraphOf, versionIrOf, StoredChainError } from './stored.ts';
+export type { StoredColumn, StoredDraft, StoredVersion } from './stored.ts';
 export { sha256Hex } from './hash.ts';
 export { canonicalJson } from './json.ts';
 export type { JsonValue, JsonObject } from './json.ts';

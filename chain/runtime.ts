@@ -16,6 +16,8 @@ export { getVariable, setVariable, unsetVariable, createScope } from './scope.ts
 export type { Scope, ReadableScope } from './scope.ts';
 export { parseDuration } from './duration.ts';
 export { chooseVariant } from './split.ts';
+export { mapNode } from './node-map.ts';
+export type { NodeMapping } from './node-map.ts';
 export { regexTest } from './regex.ts';
 export type { ChainIR, IrNode, BuiltinIrNode, PluginIrNode, IrEdge } from './ir.ts';
 export type { JsonObject, JsonValue } from './json.ts';

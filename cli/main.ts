@@ -5,7 +5,7 @@ import { start } from './start.ts';
 import { bundleWorkflows } from '../temporal/bundle.ts';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ROOT } from './services.ts';
+import { ROOT } from '../lib/paths.ts';
 import { createOrm } from '../db/orm.ts';
 import { importCommand } from './import-export.ts';
 import { userCommand } from './user.ts';

@@ -4,7 +4,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { ChainSchema } from '../db/entities.ts';
 import { UserSchema } from '../db/accounts.ts';
 import { importChain, parseChainFile } from '../api/services/chain-service.ts';
-import { ROOT } from './services.ts';
+import { ROOT } from '../lib/paths.ts';
 
 /** Example chains imported into an empty installation (the demo answers out of the box). */
 export const SEEDED_EXAMPLES = ['greeting.yaml'];

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
 import { createOrm, migrate } from '../db/orm.ts';
 import { createLogger, redactUrl, type Logger } from '../lib/logger.ts';
+import { ROOT } from '../lib/paths.ts';
 import { connectClient, connectWorker, ensureSearchAttributes, temporalTarget } from '../temporal/connection.ts';
 import { cachedWorkflowBundle } from '../temporal/bundle.ts';
 import { createWorker } from '../temporal/worker.ts';
@@ -16,8 +16,9 @@ import { createApp } from '../api/app.ts';
 import { reconcileTriggers } from '../api/services/triggers.ts';
 import { startLiveEvents } from '../api/live/index.ts';
 import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
+import { seedExamples } from './seed.ts';
 
-export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The built web app the API serves at / (when present). */
 export const WEB_DIST = join(ROOT, 'web', 'dist');
 
 function databaseUrl(config: Config): string {
@@ -31,7 +32,6 @@ export async function runMigrations(config: Config, logger: Logger, opts: { seed
   try {
     const applied = await migrate(orm);
     logger.info({ applied, database: redactUrl(databaseUrl(config)) }, applied.length ? 'migrations applied' : 'schema up to date');
-    const { seedExamples } = await import('./seed.ts');
     const seeded = opts.seed ? await seedExamples(orm) : [];
     return { applied, seeded };
   } finally {

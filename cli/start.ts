@@ -6,7 +6,8 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-pos
 import { startDevServer, type DevServer } from '../temporal/dev-server.ts';
 import { assertPortFree, commandLine, isAlive, stopProcess, waitUntil } from '../lib/processes.ts';
 import { createLogger, redactUrl } from '../lib/logger.ts';
-import { ROOT, WEB_DIST, runMigrations } from './services.ts';
+import { ROOT } from '../lib/paths.ts';
+import { WEB_DIST, runMigrations } from './services.ts';
 import { loadSecretKey } from '../lib/secret-key.ts';
 import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
 

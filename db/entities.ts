@@ -4,6 +4,13 @@ import { accountEntities } from './accounts.ts';
 import { BotSchema } from './bots.ts';
 
 /**
+ * A jsonb document Chainflow wrote: a graph or an IR. Deliberately a bare object: read it
+ * through chain/stored.ts (`draftGraphOf`, `versionGraphOf`, `versionIrOf`), which checks
+ * it and names the chain when a row is not what was written; write the typed value as is.
+ */
+type StoredDocument = object;
+
+/**
  * The engine's entities (DESIGN.md: the engine owns Chain, ChainVersion, Run, RunEvent,
  * Variable). Control-plane entities (User, Grant, Bot, …) arrive with their issues.
  * Ids are UUIDs made by the application (`crypto.randomUUID()`), except Run, whose id is
@@ -17,8 +24,8 @@ export const ChainSchema = defineEntity({
     slug: p.string().length(100).unique(),
     name: p.string().length(200),
     description: p.text().default(''),
-    /** The editor's working copy (a graph, validated by chain/). */
-    draftGraph: p.json<Record<string, unknown>>(),
+    /** The editor's working copy (a graph; read it with chain/stored.ts `draftGraphOf`). */
+    draftGraph: p.json<StoredDocument>(),
     /** Bumped on each draft save; a stale revision gets 409. */
     draftRevision: p.integer().default(1),
     /** Id of the active published ChainVersion, if any. */
@@ -41,8 +48,9 @@ export const ChainVersionSchema = defineEntity({
     kind: p.enum(['published', 'draft'] as const),
     /** 1, 2, 3… for published versions; null for drafts. */
     number: p.integer().nullable(),
-    graph: p.json<Record<string, unknown>>(),
-    ir: p.json<Record<string, unknown>>(),
+    /** The graph it was compiled from (`versionGraphOf`) and its IR (`versionIrOf`). */
+    graph: p.json<StoredDocument>(),
+    ir: p.json<StoredDocument>(),
     hash: p.string().length(64),
     note: p.text().default(''),
     createdAt: p.datetime().onCreate(() => new Date()),

@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { ROOT } from '../lib/paths.ts';
 
 /** Entry point of the workflow code (everything the workflow sandbox runs). */
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const WORKFLOWS_PATH = join(ROOT, 'workflows', 'index.ts');
 
 /** Folders whose sources end up in the workflow bundle. */
 const BUNDLED_DIRS = ['workflows', 'chain'];

@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { findEntry, setVariable, type JsonObject, type JsonValue } from '../chain/runtime.ts';
+import { findEntry, mapNode, setVariable, type JsonObject, type JsonValue } from '../chain/runtime.ts';
 import type { EngineActivities, VariableWriteRecord } from '../activities/engine.ts';
 import { messageSignal, sendUpdate, stateQuery, stopSignal, upgradeSignal } from './definitions.ts';
 import { advance, resumeThrough, resumeWithReply } from './interpreter.ts';
@@ -339,13 +339,10 @@ async function applyUpgrade(session: Session, request: UpgradeRequest, loadIr: (
   }
   const oldIr = session.ir(root.versionId);
   const newIr = session.ir(request.versionId);
-  const map = (id: string) => request.nodeMap[id] ?? id;
   const check = (id: string | null): string | null | undefined => {
     if (id === null) return null;
-    const target = map(id);
-    const before = oldIr.nodes[id];
-    const after = newIr.nodes[target];
-    return after && (!before || before.type === after.type) ? target : undefined;
+    const mapped = mapNode(oldIr, newIr, request.nodeMap, id);
+    return mapped.ok ? mapped.target : undefined;
   };
   const rootNode = check(root.nodeId);
   if (rootNode === undefined) return reject(`node "${root.nodeId}" has no counterpart of the same type in the new version; map it`);

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { stringify as toYaml } from 'yaml';
 import { z } from 'zod';
-import { graphSchema, slugSchema, type Graph } from '../../chain/index.ts';
+import { draftGraphOf, graphSchema, slugSchema, versionGraphOf, type Graph } from '../../chain/index.ts';
 import { ChainSchema, ChainVersionSchema, RunSchema, type Chain } from '../../db/entities.ts';
 import { GrantSchema } from '../../db/accounts.ts';
 import { HttpError } from '../errors.ts';
@@ -67,18 +67,17 @@ export function slugify(name: string): string {
   return slugSchema.safeParse(slug).success ? slug : 'chain';
 }
 
-const draftOf = (chain: Chain): Graph => graphSchema.parse(chain.draftGraph);
 
 /** The graph behind a version reference: a number, 'active' or 'draft'. */
 async function graphAt(em: EntityManager, chain: Chain, ref: number | 'draft' | 'active'): Promise<{ graph: Graph; label: number | 'draft' }> {
-  if (ref === 'draft') return { graph: draftOf(chain), label: 'draft' };
+  if (ref === 'draft') return { graph: draftGraphOf(chain), label: 'draft' };
   if (ref === 'active') {
     if (!chain.activeVersionId) throw new HttpError(409, 'not_published', `Chain "${chain.slug}" has no published version yet; use 'draft' or publish first.`);
     const version = await em.findOneOrFail(ChainVersionSchema, { id: chain.activeVersionId });
-    return { graph: graphSchema.parse(version.graph), label: version.number ?? 0 };
+    return { graph: versionGraphOf(version), label: version.number ?? 0 };
   }
   const version = await findVersion(em, chain, ref);
-  return { graph: graphSchema.parse(version.graph), label: ref };
+  return { graph: versionGraphOf(version), label: ref };
 }
 
 /** Other chains whose draft or active version calls this one as a sub-chain. */
@@ -182,7 +181,7 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
                 action: 'chain.import',
                 targetType: 'chain',
                 targetId: version.chainId,
-                summary: { after: { slug: (version.graph as { slug?: unknown }).slug, version: version.number, file: file.filename } },
+                summary: { after: { slug: versionGraphOf(version).slug, version: version.number, file: file.filename } },
               }),
           });
         } catch (err) {
@@ -230,12 +229,12 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
           });
         if (chain.draftRevision !== body.revision) throw stale();
         if (body.graph.slug !== chain.slug) await uniqueSlug(em, body.graph.slug);
-        const diff = diffGraphs(draftOf(chain), body.graph);
+        const diff = diffGraphs(draftGraphOf(chain), body.graph);
         await em.transactional(async (tx) => {
           const updated = await tx.nativeUpdate(
             ChainSchema,
             { id: chain.id, draftRevision: body.revision },
-            { ...chainFieldsFromGraph(body.graph), draftGraph: body.graph as unknown as Record<string, unknown>, draftRevision: body.revision + 1, updatedAt: new Date() },
+            { ...chainFieldsFromGraph(body.graph), draftGraph: body.graph, draftRevision: body.revision + 1, updatedAt: new Date() },
           );
           if (updated !== 1) throw stale();
           recordAudit(tx, actor, {
@@ -307,7 +306,7 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
       responses: { 200: { description: 'ok is false when the draft has errors; publishing needs ok', schema: validationResultSchema } },
       handler: async ({ res, em, params, principal }) => {
         const chain = await loadChain(em, principal, params.id, 'chain:view');
-        res.json(await validateGraph(em, draftOf(chain)));
+        res.json(await validateGraph(em, draftGraphOf(chain)));
       },
     }),
     defineOperation({

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
-import type { ChainIR, JsonObject } from '../../chain/index.ts';
+import { versionIrOf, type JsonObject } from '../../chain/index.ts';
 import { ChainVersionSchema } from '../../db/entities.ts';
 import { loadCredential } from '../../db/credential-store.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
@@ -59,7 +59,7 @@ export function hookOperations(deps: HookDeps): Operation[] {
         const chain = await findChain(em, params.chainIdOrSlug);
         if (!chain.activeVersionId) throw new HttpError(409, 'not_published', `Chain "${chain.slug}" has no published version.`);
         const version = await em.findOneOrFail(ChainVersionSchema, { id: chain.activeVersionId });
-        const ir = version.ir as unknown as ChainIR;
+        const ir = versionIrOf(version);
         const entry = `webhook:${params.hookId}`;
         const nodeId = ir.entries[entry];
         const node = nodeId ? ir.nodes[nodeId] : undefined;

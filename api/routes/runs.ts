@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { ChainIR } from '../../chain/index.ts';
-import { ChainSchema, ChainVersionSchema, RunSchema, type Chain, type ChainVersion, type Run } from '../../db/entities.ts';
+import { ChainSchema, ChainVersionSchema, RunSchema, type Chain, type ChainVersion } from '../../db/entities.ts';
 import type { JsonObject } from '../../chain/index.ts';
-import { messageSignal, sendUpdate, stopSignal, upgradeSignal, type dialogue, type InboundMessage, type SessionView } from '../../temporal/contracts.ts';
+import { eachLimited } from '../../lib/each-limited.ts';
+import { messageSignal, sendUpdate, stopSignal, type dialogue, type InboundMessage, type SessionView } from '../../temporal/contracts.ts';
 import type { Principal } from '../auth/principal.ts';
 import { HttpError } from '../errors.ts';
 import { authorize, can, roleOn, visibleChains } from '../policy.ts';
@@ -31,6 +31,7 @@ import {
   startRunBodySchema,
   terminatedSchema,
 } from '../schemas/runs.ts';
+import { applyMigration, planMigration } from '../services/run-migration.ts';
 import { closeRow, describe, loadRun, pickVersion, queryState, reconcileStatus, runView, startRun, temporalUiLink, type RunDeps } from '../services/runs.ts';
 import { chainResource, loadChain } from './chain-views.ts';
 import { defineOperation, type Operation } from './define.ts';
@@ -38,20 +39,6 @@ import { defineOperation, type Operation } from './define.ts';
 export type { RunDeps };
 
 const tags: [string] = ['runs'];
-
-/** Runs `fn` over `items`, `width` at a time (signals and queries to many sessions). */
-async function eachLimited<T, R>(items: readonly T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
-  return results;
-}
 
 /** The chain ids a principal may see runs of (undefined: all). */
 async function visibleChainIds(em: EntityManager, principal: Principal): Promise<string[] | undefined> {
@@ -98,33 +85,6 @@ async function stop(temporal: Client, id: string, reason: string): Promise<boole
     if (err instanceof WorkflowNotFoundError) return false;
     throw err;
   }
-}
-
-interface MigrationItem {
-  runId: string;
-  currentNode: string | null;
-  targetNode: string | null;
-  movable: boolean;
-  problem?: string;
-}
-
-/** Whether a waiting session can move: the node it waits at (mapped) must be in the new version, with the same type. */
-function planMove(run: Run, state: SessionView | null, from: ChainIR, to: ChainIR, toLabel: string, nodeMap: Record<string, string>): MigrationItem {
-  const root = state?.callStack[0];
-  const node = state ? (root?.nodeId ?? null) : (run.currentNode ?? null);
-  if (node === null) return { runId: run.id, currentNode: null, targetNode: null, movable: true };
-  const target = nodeMap[node] ?? node;
-  const item = { runId: run.id, currentNode: node, targetNode: target };
-  const next = to.nodes[target];
-  if (!next) {
-    const how = nodeMap[node] === undefined ? `map it in nodeMap ({"${node}": "<node of ${toLabel}>"})` : `fix nodeMap["${node}"]`;
-    return { ...item, movable: false, problem: `Node '${target}' is not in ${toLabel}; ${how}.` };
-  }
-  const before = from.nodes[node];
-  if (before && before.type !== next.type) {
-    return { ...item, movable: false, problem: `Node '${node}' is a ${before.type} node but '${target}' in ${toLabel} is a ${next.type}; map it to a ${before.type} node.` };
-  }
-  return { ...item, movable: true };
 }
 
 /**
@@ -234,40 +194,11 @@ export function runOperations(deps: RunDeps): Operation[] {
       responses: { 200: { description: 'What moved (or would move) and what cannot', schema: migrateResultSchema } },
       handler: async ({ res, em, body, principal, audit }) => {
         const from = await findVersionForMigration(em, principal, body.fromVersionId, 'body.fromVersionId');
-        const to = await em.findOne(ChainVersionSchema, { id: body.toVersionId });
-        if (!to || to.chainId !== from.chain.id) {
-          throw new HttpError(400, 'version_mismatch', `body.toVersionId: version ${body.toVersionId} is not a version of chain "${from.chain.slug}"; pick one from GET /api/v1/chains/${from.chain.id}/versions.`, {
-            field: 'body.toVersionId',
-          });
-        }
-        if (to.kind !== 'published') throw new HttpError(400, 'version_not_published', 'body.toVersionId: sessions move only to published versions; publish the draft first.', { field: 'body.toVersionId' });
-        const fromIr = from.version.ir as unknown as ChainIR;
-        const toIr = to.ir as unknown as ChainIR;
-        const fromLabel = from.version.number !== null ? `version ${from.version.number}` : 'the draft version';
-        const toLabel = `version ${to.number}`;
-        for (const [oldId, newId] of Object.entries(body.nodeMap)) {
-          if (!fromIr.nodes[oldId]) {
-            throw new HttpError(400, 'node_not_found', `body.nodeMap.${oldId}: '${oldId}' is not a node of ${fromLabel}; use the node ids of the version the sessions run.`, { field: `body.nodeMap.${oldId}` });
-          }
-          if (!toIr.nodes[newId]) {
-            throw new HttpError(400, 'node_not_found', `body.nodeMap.${oldId}: '${newId}' is not a node of ${toLabel}; map to one of its node ids.`, { field: `body.nodeMap.${oldId}` });
-          }
-        }
-        const rows = await em.find(RunSchema, { versionId: from.version.id, status: 'waiting' }, { orderBy: { startedAt: 'asc' } });
-        const items = await eachLimited(rows, 8, async (row) => planMove(row, await queryState(deps.temporal, row.id), fromIr, toIr, toLabel, body.nodeMap));
+        const plan = await planMigration(deps.temporal, em, from, body);
+        const { to, items } = plan;
         let moved = 0;
         if (!body.dryRun) {
-          await eachLimited(items, 8, async (item) => {
-            if (!item.movable) return;
-            try {
-              await deps.temporal.workflow.getHandle<typeof dialogue>(item.runId).signal(upgradeSignal, { versionId: to.id, nodeMap: body.nodeMap });
-              moved++;
-            } catch (err) {
-              if (!(err instanceof WorkflowNotFoundError)) throw err;
-              item.movable = false;
-              item.problem = 'The session ended before it could move.';
-            }
-          });
+          moved = await applyMigration(deps.temporal, plan);
           audit({
             action: 'run.migrate',
             targetType: 'chain',

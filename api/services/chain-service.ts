@@ -3,7 +3,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import {
   compileChain,
+  draftGraphOf,
   graphSchema,
+  versionIrOf,
   type ChainIR,
   type CompileError,
   type CompiledChain,
@@ -66,7 +68,7 @@ async function resolveSubchains(em: EntityManager, graph: Graph): Promise<Record
     const chain = UUID.test(ref) ? await em.findOne(ChainSchema, { id: ref }) : await em.findOne(ChainSchema, { slug: ref });
     if (!chain?.activeVersionId) continue; // the compiler reports the unknown reference
     const version = await em.findOneOrFail(ChainVersionSchema, { id: chain.activeVersionId });
-    result[ref] = { ir: version.ir as unknown as ChainIR, versionId: version.id };
+    result[ref] = { ir: versionIrOf(version), versionId: version.id };
   }
   return result;
 }
@@ -102,7 +104,7 @@ export async function publishChain(
   chain: Chain,
   opts: { note?: string; createdBy?: string | null; onVersion?: (em: EntityManager, version: ChainVersion) => void } = {},
 ): Promise<ChainVersion> {
-  const graph = graphSchema.parse(chain.draftGraph);
+  const graph = draftGraphOf(chain);
   const { ir } = await compileGraph(em, graph);
   const same = await em.findOne(ChainVersionSchema, { chainId: chain.id, kind: 'published', hash: ir.hash }, { fields: ['id', 'number'] });
   if (same) {
@@ -121,8 +123,8 @@ export async function publishChain(
     chainId: chain.id,
     kind: 'published',
     number: (last?.number ?? 0) + 1,
-    graph: graph as unknown as Record<string, unknown>,
-    ir: ir as unknown as Record<string, unknown>,
+    graph,
+    ir,
     hash: ir.hash,
     note: opts.note ?? '',
     createdBy: opts.createdBy ?? null,
@@ -138,7 +140,7 @@ export async function publishChain(
  * hash), so the simulator starts sessions from a stored version id like real ones.
  */
 export async function draftVersion(em: EntityManager, chain: Chain): Promise<ChainVersion> {
-  const graph = graphSchema.parse(chain.draftGraph);
+  const graph = draftGraphOf(chain);
   const { ir } = await compileGraph(em, graph);
   const existing = await em.findOne(ChainVersionSchema, { chainId: chain.id, kind: 'draft', hash: ir.hash });
   if (existing) return existing;
@@ -147,8 +149,8 @@ export async function draftVersion(em: EntityManager, chain: Chain): Promise<Cha
     chainId: chain.id,
     kind: 'draft',
     number: null,
-    graph: graph as unknown as Record<string, unknown>,
-    ir: ir as unknown as Record<string, unknown>,
+    graph,
+    ir,
     hash: ir.hash,
     note: 'draft',
     createdBy: null,
@@ -200,7 +202,7 @@ export async function createDraftChain(em: EntityManager, graph: Graph, opts: { 
   return em.create(ChainSchema, {
     id: randomUUID(),
     ...chainFieldsFromGraph(stored),
-    draftGraph: stored as unknown as Record<string, unknown>,
+    draftGraph: stored,
     ownerId: opts.ownerId,
   });
 }
@@ -226,7 +228,7 @@ export async function importChain(em: EntityManager, graph: Graph, opts: ImportO
     const chain = tx.create(ChainSchema, {
       id: randomUUID(),
       ...chainFieldsFromGraph(stored),
-      draftGraph: stored as unknown as Record<string, unknown>,
+      draftGraph: stored,
       ownerId: opts.ownerId ?? null,
     });
     const version = await publishChain(tx, chain, { note: opts.note ?? 'imported', createdBy: opts.ownerId ?? null, ...(opts.onVersion ? { onVersion: opts.onVersion } : {}) });

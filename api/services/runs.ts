@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
-import type { ChainIR, JsonObject } from '../../chain/index.ts';
+import { versionIrOf, type JsonObject } from '../../chain/index.ts';
 import { ChainSchema, ChainVersionSchema, RunSchema, type Chain, type ChainVersion, type Run } from '../../db/entities.ts';
 import { ChainIdKey, ChannelKey, stateQuery, type dialogue, type DialogueInput, type SessionView } from '../../temporal/contracts.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -134,7 +134,7 @@ export interface StartRunInput {
  * the run row at once (status running), so lists show the run before its first flush.
  */
 export async function startRun(deps: RunDeps, em: EntityManager, req: StartRunInput): Promise<Run> {
-  const ir = req.version.ir as unknown as ChainIR;
+  const ir = versionIrOf(req.version);
   if (!ir.entries.api) {
     throw new HttpError(
       409,

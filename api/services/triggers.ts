@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import type { ChainIR } from '../../chain/index.ts';
+import { versionIrOf, type ChainIR } from '../../chain/index.ts';
 import { ChainSchema, ChainVersionSchema } from '../../db/entities.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { scheduleIdOf, scheduleTriggers, syncSchedules } from '../../temporal/schedules.ts';
@@ -12,8 +12,8 @@ export interface TriggerDeps {
 
 async function irOf(em: EntityManager, versionId: string | null | undefined): Promise<{ id: string; ir: ChainIR } | null> {
   if (!versionId) return null;
-  const version = await em.findOne(ChainVersionSchema, { id: versionId }, { fields: ['id', 'ir'] });
-  return version ? { id: version.id, ir: version.ir as unknown as ChainIR } : null;
+  const version = await em.findOne(ChainVersionSchema, { id: versionId }, { fields: ['id', 'chainId', 'number', 'ir'] });
+  return version ? { id: version.id, ir: versionIrOf(version) } : null;
 }
 
 /**

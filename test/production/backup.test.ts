@@ -12,7 +12,7 @@ import { AuditEntrySchema, GrantSchema, UserSchema } from '../../db/accounts.ts'
 import { createCredential, loadCredential } from '../../db/credential-store.ts';
 import { createOrm, migrate } from '../../db/orm.ts';
 import { migrationsList } from '../../db/migrations/index.ts';
-import type { BackupManifest } from '../../cli/backup.ts';
+import type { BackupManifest } from '../../db/backup.ts';
 import { send, startDialogueHarness, startSession, texts, type DialogueHarness } from '../support/dialogue.ts';
 import { testStack } from '../support/stack.ts';
 import { runCli } from './support.ts';

@@ -1,77 +1,22 @@
 import type { Client } from '@temporalio/client';
 import { RunSchema } from '../../db/entities.ts';
 import { draftVersion } from '../services/chain-service.ts';
-import { listAccess, shareResource, unshareResource, type SharedResource } from '../services/grants.ts';
-import { chainParamsSchema, grantListSchema, grantParamsSchema, grantViewSchema, shareBodySchema } from '../schemas/chains.ts';
 import { chatEventsQuerySchema, chatMessageSchema, chatReplySchema, simulateParamsSchema, transcriptSchema } from '../schemas/chat.ts';
 import { loadChain } from './chain-views.ts';
 import { sendWebMessage, simulatorWorkflowId, terminateSession, webTranscript } from './chat.ts';
 import { defineOperation, type Operation } from './define.ts';
 
-export interface ChainAccessDeps {
+export interface SimulatorDeps {
   temporal: Client;
   taskQueue: string;
 }
 
-
-/** `/chains/{id}/grants` (sharing) and `/chains/{id}/simulate` (the editor's simulator on the draft). */
-const sharedChain = (chain: { id: string; slug: string; ownerId?: string | null }): SharedResource => ({
-  type: 'chain',
-  id: chain.id,
-  ownerId: chain.ownerId ?? null,
-  label: `chain "${chain.slug}"`,
-  ownerRemovalHint: "The owner's access cannot be removed; an admin deleting the owner's account transfers the chain.",
-});
-
-export function chainAccessOperations(deps: ChainAccessDeps): Operation[] {
+/**
+ * `/chains/{id}/simulate`: the editor's simulator, a web-chat session on the current
+ * draft (compiled into a draft version) with its variables kept apart from real visitors'.
+ */
+export function simulatorOperations(deps: SimulatorDeps): Operation[] {
   return [
-    defineOperation({
-      method: 'get',
-      path: '/chains/:id/grants',
-      operationId: 'listChainGrants',
-      summary: 'Who has access to a chain: its owner and the users it is shared with',
-      tags: ['sharing'],
-      auth: 'bearer',
-      params: chainParamsSchema,
-      errors: [404],
-      responses: { 200: { description: 'Owner first, then grants by e-mail', schema: grantListSchema } },
-      handler: async ({ res, em, params, principal }) => {
-        const chain = await loadChain(em, principal, params.id, 'chain:view');
-        res.json(await listAccess(em, sharedChain(chain)));
-      },
-    }),
-    defineOperation({
-      method: 'post',
-      path: '/chains/:id/grants',
-      operationId: 'shareChain',
-      summary: 'Share a chain with a user (viewer, editor or owner); changes the role of an existing share',
-      tags: ['sharing'],
-      auth: 'bearer',
-      params: chainParamsSchema,
-      body: shareBodySchema,
-      errors: [404, 409],
-      responses: { 200: { description: 'The user’s access', schema: grantViewSchema } },
-      handler: async ({ res, em, params, body, principal, audit }) => {
-        const chain = await loadChain(em, principal, params.id, 'chain:share');
-        res.json(await shareResource(em, principal, sharedChain(chain), body, audit));
-      },
-    }),
-    defineOperation({
-      method: 'delete',
-      path: '/chains/:id/grants/:userId',
-      operationId: 'unshareChain',
-      summary: 'Stop sharing a chain with a user',
-      tags: ['sharing'],
-      auth: 'bearer',
-      params: grantParamsSchema,
-      errors: [404, 409],
-      responses: { 204: { description: 'Removed' } },
-      handler: async ({ res, em, params, principal, audit }) => {
-        const chain = await loadChain(em, principal, params.id, 'chain:share');
-        await unshareResource(em, sharedChain(chain), params.userId, audit);
-        res.status(204).end();
-      },
-    }),
     defineOperation({
       method: 'post',
       path: '/chains/:id/simulate/:visitorId/messages',
