@@ -47,6 +47,8 @@ export const llmNode = defineNode({
     { id: 'ok', required: false, label: l('OK', 'Успех') },
     { id: 'error', required: false, label: l('Error', 'Ошибка') },
   ],
+  errorPorts: ['error'],
+  activity: 'llmComplete',
   writes: (config) => [{ field: 'variable', variable: config.variable }],
   templates: (config) => {
     const refs: TemplateRef[] = [{ field: 'prompt', text: config.prompt }];
