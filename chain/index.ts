@@ -5,7 +5,7 @@ export { graphSchema, graphNodeSchema, graphEdgeSchema, variableDeclarationSchem
 export type { Graph, GraphInput, GraphNode, GraphEdge, VariableDeclaration } from './graph.ts';
 
 export { nodeSpecs, nodeTypes, nodeSchema, builtinNodeSchema, pluginNodeSchema, specFor, isBuiltinNodeType } from './nodes/index.ts';
-export type { BuiltinNodeType, ChainNode, BuiltinNode, PluginNode, NodeConfig, NodeActivity, NodeActivityName } from './nodes/index.ts';
+export type { BuiltinNodeType, ChainNode, BuiltinNode, PluginNode, NodeConfig, NodeActivity, NodeActivityName, PluginActivity } from './nodes/index.ts';
 export { portsOf, waitsOf } from './nodes/spec.ts';
 export type { NodeSpec, NodeCategory, Port, Localized, FieldMeta, Widget, NodeIssue } from './nodes/spec.ts';
 export { PLUGIN_TYPE_PATTERN, parsePluginType, isPluginType } from './nodes/plugin.ts';

@@ -18,4 +18,5 @@ export { parseDuration } from './duration.ts';
 export { chooseVariant } from './split.ts';
 export { regexTest } from './regex.ts';
 export type { ChainIR, IrNode, BuiltinIrNode, PluginIrNode, IrEdge } from './ir.ts';
+export type { NodeActivity, PluginActivity } from './nodes/index.ts';
 export type { JsonObject, JsonValue } from './json.ts';

@@ -48,8 +48,10 @@ type _SpecsUnderOwnType = RegisteredUnderOwnType<typeof nodeSpecs>;
 
 /** The activity a built-in node type's spec names (`never` for types without one). */
 export type NodeActivity<T extends BuiltinNodeType> = NonNullable<(typeof nodeSpecs)[T]['activity']>;
+/** The activity that runs plugin nodes. */
+export type PluginActivity = NonNullable<(typeof pluginNode)['activity']>;
 /** Every activity a node spec names, plugin nodes' included. */
-export type NodeActivityName = NodeActivity<BuiltinNodeType> | NonNullable<(typeof pluginNode)['activity']>;
+export type NodeActivityName = NodeActivity<BuiltinNodeType> | PluginActivity;
 
 export function isBuiltinNodeType(type: string): type is BuiltinNodeType {
   return Object.hasOwn(nodeSpecs, type);
