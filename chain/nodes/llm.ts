@@ -26,7 +26,7 @@ export const llmConfigSchema = z.object({
   memory: field(
     z.object({ turns: z.number().int().min(0).max(50).default(0) }).default({ turns: 0 }),
     l('Memory', 'Память'),
-    l('How many previous exchanges of this node in the session are sent along', 'Сколько предыдущих обменов этого узла в сессии отправлять вместе с запросом'),
+    l('How many previous exchanges of the conversation (user messages and bot replies) are sent along', 'Сколько предыдущих обменов диалога (сообщения пользователя и ответы бота) отправлять вместе с запросом'),
   ),
   variable: field(writableVariableSchema, l('Save reply to', 'Сохранить ответ в'), undefined, 'variable'),
 });

@@ -8,8 +8,9 @@ import type { IrNodeOf, StepResult } from './types.ts';
 const { llmComplete } = proxyActivities<Pick<Activities, NodeActivity<'llm'>>>(EFFECT_ACTIVITY_OPTIONS);
 
 /**
- * llm: one completion through the `llmComplete` activity, with the last `memory.turns`
- * exchanges of the conversation before the current message.
+ * llm: one completion through the `llmComplete` activity, with the conversation's last
+ * `memory.turns` exchanges (2 × turns entries, without the newest one, which is usually
+ * the message the prompt renders).
  */
 export function llmStep(session: Session, node: IrNodeOf<'llm'>, workflowId: string): Promise<StepResult> {
   const turns = node.config.memory.turns;
