@@ -49,13 +49,6 @@ export interface MemoryTurn {
   content: string;
 }
 
-/**
- * llmComplete's result: an {@link EffectResult}; on success also the exchange to
- * remember (rendered prompt and reply text), so the workflow can keep the node's memory
- * without rendering templates itself.
- */
-export type LlmEffectResult = EffectResult & { memoryTurn?: { user: string; assistant: string } };
-
 /** A successful result. */
 export function effectOk(set: VariableWrite[], event?: JsonObject): EffectResult {
   return event === undefined ? { ok: true, set } : { ok: true, set, event };

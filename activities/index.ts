@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { NodeActivityName } from '../chain/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
 import { createCodeActivities } from './code.ts';
@@ -6,7 +7,7 @@ import type { CodeSandbox } from './code-sandbox.ts';
 import { createEngineActivities } from './engine.ts';
 import { createHttpActivities, type HttpDeps } from './http.ts';
 import { createLlmActivities } from './llm.ts';
-import { createPluginActivities } from './plugins.ts';
+import { createPluginActivities } from './plugin.ts';
 
 /** What activities need from the outside world; tests pass real ones pointed at test servers. */
 export interface ActivityDeps {
@@ -34,3 +35,7 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** Fails to compile when a node spec names an activity (`activity` in chain/nodes/) that is not provided above. */
+type Provided<Name extends keyof Activities> = Name;
+type _EveryNodeActivity = Provided<NodeActivityName>;

@@ -21,7 +21,7 @@ import {
   retryableFailure,
   secretNeedles,
   type EffectInput,
-  type LlmEffectResult,
+  type EffectResult,
   type MemoryTurn,
 } from './effects.ts';
 
@@ -119,7 +119,7 @@ export function createLlmActivities(deps: LlmDeps) {
     return { text, finishReason, usage, model };
   }
 
-  async function llmComplete(input: LlmInput): Promise<LlmEffectResult> {
+  async function llmComplete(input: LlmInput): Promise<EffectResult> {
     const { config } = input;
     const { secrets: _never, ...scope }: ReadableScope = input.scope;
     const log = deps.logger.child({ runId: input.runId, chainId: input.chainId, nodeId: input.nodeId, activity: 'llmComplete' });
@@ -136,10 +136,7 @@ export function createLlmActivities(deps: LlmDeps) {
     }
     const needles = secretNeedles([credential.value]);
     const redact = (text: string): string => redactText(text, needles);
-    const finish = (result: LlmEffectResult): LlmEffectResult => {
-      const clean = redactResult(result, needles);
-      return clean.memoryTurn ? { ...clean, memoryTurn: { user: redact(clean.memoryTurn.user), assistant: redact(clean.memoryTurn.assistant) } } : clean;
-    };
+    const finish = (result: EffectResult): EffectResult => redactResult(result, needles);
 
     const schema = config.output.kind === 'json' ? compileSchema(config.output.schema) : ({ ok: true, schema: undefined } as const);
     if (!schema.ok) return effectError('llm_schema_invalid', schema.message);
@@ -245,7 +242,7 @@ export function createLlmActivities(deps: LlmDeps) {
     } else if (completion.text.trim() === '') {
       return finish(effectError('llm_empty_reply', `${where} replied with no text${completion.finishReason ? ` (finish reason: ${completion.finishReason})` : ''}`));
     }
-    return finish({ ok: true, set: [{ variable: config.variable, value }], event, memoryTurn: { user: prompt, assistant: completion.text } });
+    return finish({ ok: true, set: [{ variable: config.variable, value }], event });
   }
 
   return { llmComplete };

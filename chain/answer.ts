@@ -1,8 +1,14 @@
 // Validation of an ask node's reply. zod-free: it runs in the workflow sandbox.
 import type { JsonValue } from './json.ts';
 import { regexTest } from './regex.ts';
-import type { AnswerValidator, AskConfig } from './nodes/ask.ts';
+import type { AnswerValidator } from './nodes/ask-validator.ts';
 import type { Buttons } from './nodes/common.ts';
+
+/** What validating a reply needs of an ask node's config. */
+export interface AnswerRules {
+  validator: AnswerValidator;
+  buttons?: Buttons | undefined;
+}
 
 export function choicesOf(validator: Extract<AnswerValidator, { kind: 'choice' }>, buttons: Buttons | undefined): string[] {
   if (validator.choices && validator.choices.length > 0) return validator.choices;
@@ -25,7 +31,7 @@ export type AnswerCheck = { ok: true; value: JsonValue } | { ok: false };
  * normalised to digits with an optional leading '+', choices as written in the config,
  * everything else as the trimmed text (a button's value when one was pressed).
  */
-export function validateAnswer(config: Pick<AskConfig, 'validator' | 'buttons'>, answer: Answer): AnswerCheck {
+export function validateAnswer(config: AnswerRules, answer: Answer): AnswerCheck {
   const text = (answer.value ?? answer.text).trim();
   const validator = config.validator;
   switch (validator.kind) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileChain } from './compile.ts';
+import { compileChain } from './compile/index.ts';
 import { greetingGraph } from './examples.ts';
 import type { Graph, GraphEdge, GraphNode } from './graph.ts';
 import { hashIr, type ChainIR } from './ir.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileChain, type CompileOptions } from './compile.ts';
+import { compileChain, type CompileOptions } from './compile/index.ts';
 import { compileErrorCodes, type CompileError, type CompileErrorCode } from './compile-errors.ts';
 import type { Graph, GraphEdge, GraphNode } from './graph.ts';
 import type { ChainIR } from './ir.ts';

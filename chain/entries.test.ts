@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileChain } from './compile.ts';
+import { compileChain } from './compile/index.ts';
 import { findEntry, localizeAsk, localizeMessage, parseCommand, resolveLanguage } from './entries.ts';
 import { greetingGraph } from './examples.ts';
 import type { ChainIR } from './ir.ts';

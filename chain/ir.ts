@@ -1,9 +1,8 @@
 import type { z } from 'zod';
 import { sha256Hex } from './hash.ts';
 import { canonicalJson, type JsonValue } from './json.ts';
-import type { nodeSpecs } from './nodes/index.ts';
+import type { BuiltinNodeType, nodeSpecs } from './nodes/index.ts';
 import type { PluginNodeType } from './nodes/plugin.ts';
-import type { BuiltinNodeType } from './nodes/spec.ts';
 import type { RuleGroup } from './rules.ts';
 import type { VariableType } from './scope.ts';
 

@@ -20,4 +20,5 @@ export { mapNode } from './node-map.ts';
 export type { NodeMapping } from './node-map.ts';
 export { regexTest } from './regex.ts';
 export type { ChainIR, IrNode, BuiltinIrNode, PluginIrNode, IrEdge } from './ir.ts';
+export type { NodeActivity, PluginActivity } from './nodes/index.ts';
 export type { JsonObject, JsonValue } from './json.ts';

@@ -2,9 +2,20 @@ import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { evaluateRules, getVariable, type IrNode, type JsonValue, type ReadableScope } from '../chain/runtime.ts';
 import type { Session } from './session.ts';
 import { askReply, askStep } from './steps/ask.ts';
-import { effectStep } from './steps/effects.ts';
-import { conditionStep, delayStep, setStep, splitStep, subchainStep, switchStep } from './steps/flow.ts';
+import { codeStep } from './steps/code.ts';
+import { conditionStep } from './steps/condition.ts';
+import { delayStep } from './steps/delay.ts';
+import { endStep } from './steps/end.ts';
+import { gotoStep } from './steps/goto.ts';
+import { httpStep } from './steps/http.ts';
+import { llmStep } from './steps/llm.ts';
 import { messageStep } from './steps/message.ts';
+import { isPluginNode, pluginStep } from './steps/plugin.ts';
+import { setStep } from './steps/set.ts';
+import { splitStep } from './steps/split.ts';
+import { startStep } from './steps/start.ts';
+import { subchainStep } from './steps/subchain.ts';
+import { switchStep } from './steps/switch.ts';
 import type { StepResult } from './steps/types.ts';
 import type { InboundMessage } from './types.ts';
 
@@ -12,14 +23,16 @@ import type { InboundMessage } from './types.ts';
 export type IrLoader = (versionId: string) => Promise<void>;
 
 /**
- * Runs one node. The switch is exhaustive over the built-in types (no default): a new
- * built-in type without its step does not compile. Plugin types share one branch.
+ * Runs one node: its step, `workflows/steps/<type>.ts`. Plugin types share one step; the
+ * switch over the built-in types has no default and ends in `node satisfies never`, so a
+ * built-in type registered in chain/nodes/ without a case here does not compile.
  */
 async function runNode(session: Session, node: IrNode): Promise<StepResult> {
   const workflowId = workflowInfo().workflowId;
+  if (isPluginNode(node)) return pluginStep(session, node, workflowId);
   switch (node.type) {
     case 'start':
-      return { kind: 'port', port: 'next' };
+      return startStep();
     case 'message':
       return messageStep(session, node);
     case 'ask':
@@ -33,20 +46,23 @@ async function runNode(session: Session, node: IrNode): Promise<StepResult> {
     case 'delay':
       return delayStep(session, node);
     case 'http':
+      return httpStep(session, node, workflowId);
     case 'llm':
+      return llmStep(session, node, workflowId);
     case 'code':
-      return effectStep(session, node, workflowId);
+      return codeStep(session, node, workflowId);
     case 'subchain':
       return subchainStep(session, node);
     case 'split':
       return splitStep(session, node, workflowId);
     case 'goto':
-      return { kind: 'jump', nodeId: node.config.target };
+      return gotoStep(node);
     case 'end':
-      return { kind: 'end', outcome: node.config.outcome ?? 'done' };
-    default:
-      return effectStep(session, node, workflowId);
+      return endStep(node);
   }
+  // Unreachable for an IR the compiler produced: every built-in type has its case above.
+  const unhandled: IrNode = node satisfies never;
+  throw ApplicationFailure.nonRetryable(`Node "${unhandled.id}" (${unhandled.type}) has a type this worker has no step for.`, 'unknown_node_type');
 }
 
 /** Moves the current frame along `port` of its node: the first edge whose rules hold. */

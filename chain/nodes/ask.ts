@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { choicesOf } from '../answer.ts';
+import { validatorSchema } from './ask-validator.ts';
 import {
   buttonsSchema,
   buttonTemplates,
@@ -11,28 +13,6 @@ import {
   writableVariableSchema,
 } from './common.ts';
 import { defineNode, l, type NodeIssue, type Port, type TemplateRef } from './spec.ts';
-
-export const validatorSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('none') }),
-  z.object({
-    kind: z.literal('regex'),
-    pattern: field(z.string().min(1), l('Pattern', 'Шаблон'), l('RE2 regular expression, searched in the reply; anchor with ^…$ to match the whole reply', 'Регулярное выражение RE2, ищется в ответе; ^…$ — весь ответ целиком')),
-    ignoreCase: field(z.boolean().default(false), l('Ignore case', 'Без учёта регистра'), undefined, 'switch'),
-  }),
-  z.object({
-    kind: z.literal('number'),
-    min: field(z.number().optional(), l('Minimum', 'Минимум')),
-    max: field(z.number().optional(), l('Maximum', 'Максимум')),
-    integer: field(z.boolean().default(false), l('Whole numbers only', 'Только целые'), undefined, 'switch'),
-  }),
-  z.object({ kind: z.literal('email') }),
-  z.object({ kind: z.literal('phone') }),
-  z.object({
-    kind: z.literal('choice'),
-    choices: field(z.array(z.string().min(1).max(200)).max(100).optional(), l('Choices', 'Варианты'), l('Accepted answers; empty = the buttons (their value, else text)', 'Допустимые ответы; пусто — кнопки (их value, иначе текст)')),
-  }),
-]);
-export type AnswerValidator = z.infer<typeof validatorSchema>;
 
 export const askConfigSchema = z.object({
   prompt: field(templateSchema.min(1), l('Question', 'Вопрос'), l('Sent before waiting for the reply', 'Отправляется перед ожиданием ответа'), 'template'),
@@ -59,9 +39,6 @@ export const askConfigSchema = z.object({
 });
 export type AskConfig = z.infer<typeof askConfigSchema>;
 
-import { choicesOf } from '../answer.ts';
-export { validateAnswer } from '../answer.ts';
-export type { Answer, AnswerCheck } from '../answer.ts';
 
 export const askNode = defineNode({
   type: 'ask',
@@ -82,6 +59,8 @@ export const askNode = defineNode({
     if (config.timeout !== undefined) ports.push({ id: 'timeout', required: false, label: l('Timeout', 'Таймаут') });
     return ports;
   },
+  errorPorts: ['invalid', 'timeout'],
+  optionalPorts: { timeout: 'set a timeout on the ask node' },
   waits: true,
   writes: (config) => [{ field: 'variable', variable: config.variable }],
   regexes: (config) => (config.validator.kind === 'regex' ? [{ field: 'validator.pattern', pattern: config.validator.pattern }] : []),

@@ -35,6 +35,8 @@ export const codeNode = defineNode({
     { id: 'ok', required: false, label: l('OK', 'Успех') },
     { id: 'error', required: false, label: l('Error', 'Ошибка') },
   ],
+  errorPorts: ['error'],
+  activity: 'runCode',
   writes: (config) => (config.variable !== undefined ? [{ field: 'variable', variable: config.variable }] : []),
   compileChecks: (config) =>
     DEFINES_MAIN.test(config.source)

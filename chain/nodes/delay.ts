@@ -22,8 +22,6 @@ export const delayConfigSchema = z.discriminatedUnion('mode', [
 ]);
 export type DelayConfig = z.infer<typeof delayConfigSchema>;
 
-export { resolveDelay } from '../delay-time.ts';
-
 export const delayNode = defineNode({
   type: 'delay',
   category: 'flow',

@@ -23,4 +23,5 @@ export const endNode = defineNode({
   config: endConfigSchema,
   defaults: {},
   ports: [],
+  terminal: true,
 });

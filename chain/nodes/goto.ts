@@ -17,6 +17,7 @@ export const gotoNode = defineNode({
   config: gotoConfigSchema,
   defaults: { target: '' },
   ports: [],
+  jumps: (config) => [config.target],
   compileChecks: (config, context) =>
     context.nodeIds.has(config.target)
       ? []

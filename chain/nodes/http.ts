@@ -74,6 +74,8 @@ export const httpNode = defineNode({
     { id: 'ok', required: false, label: l('OK', 'Успех') },
     { id: 'error', required: false, label: l('Error', 'Ошибка') },
   ],
+  errorPorts: ['error'],
+  activity: 'httpRequest',
   writes: (config) => [
     ...config.responseMapping.map((mapping, i) => ({ field: `responseMapping.${i}.variable`, variable: mapping.variable })),
     ...(config.responseVariable !== undefined ? [{ field: 'responseVariable', variable: config.responseVariable }] : []),

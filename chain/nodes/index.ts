@@ -11,13 +11,17 @@ import { llmNode } from './llm.ts';
 import { messageNode } from './message.ts';
 import { PLUGIN_TYPE_PATTERN, pluginConfigSchema, pluginNode } from './plugin.ts';
 import { setNode } from './set.ts';
-import { builtinNodeTypes, type BuiltinNodeType, type NodeSpec } from './spec.ts';
+import type { NodeSpec } from './spec.ts';
 import { splitNode } from './split.ts';
 import { startNode } from './start.ts';
 import { subchainNode } from './subchain.ts';
 import { switchNode } from './switch.ts';
 
-/** Every built-in node spec by type; a built-in type without a spec does not compile. */
+/**
+ * Every built-in node spec by type, in palette order: the one list of built-in types.
+ * The type ids, the node union, the IR's node types and the interpreter's exhaustive
+ * switch all follow from it.
+ */
 export const nodeSpecs = {
   start: startNode,
   message: messageNode,
@@ -33,14 +37,28 @@ export const nodeSpecs = {
   split: splitNode,
   goto: gotoNode,
   end: endNode,
-} as const satisfies { [K in BuiltinNodeType]: NodeSpec<K> };
+} as const;
 
-/** Built-in node type ids, in palette order. */
-export const nodeTypes: readonly BuiltinNodeType[] = builtinNodeTypes;
+/** A built-in node type id: 'start', 'message', 'ask', … */
+export type BuiltinNodeType = keyof typeof nodeSpecs;
+
+/** Each spec is registered under its own type id; a mismatch fails to compile here. */
+type RegisteredUnderOwnType<T extends { [K in BuiltinNodeType]: NodeSpec<K> }> = T;
+type _SpecsUnderOwnType = RegisteredUnderOwnType<typeof nodeSpecs>;
+
+/** The activity a built-in node type's spec names (`never` for types without one). */
+export type NodeActivity<T extends BuiltinNodeType> = NonNullable<(typeof nodeSpecs)[T]['activity']>;
+/** The activity that runs plugin nodes. */
+export type PluginActivity = NonNullable<(typeof pluginNode)['activity']>;
+/** Every activity a node spec names, plugin nodes' included. */
+export type NodeActivityName = NodeActivity<BuiltinNodeType> | PluginActivity;
 
 export function isBuiltinNodeType(type: string): type is BuiltinNodeType {
   return Object.hasOwn(nodeSpecs, type);
 }
+
+/** Built-in node type ids, in palette order. */
+export const nodeTypes: readonly BuiltinNodeType[] = Object.keys(nodeSpecs).filter(isBuiltinNodeType);
 
 /** The spec for a node type (plugin types share {@link pluginNode}); undefined when unknown. */
 export function specFor(type: string): NodeSpec | undefined {
@@ -48,7 +66,7 @@ export function specFor(type: string): NodeSpec | undefined {
   return PLUGIN_TYPE_PATTERN.test(type) ? pluginNode : undefined;
 }
 
-function variant<T extends BuiltinNodeType, C extends z.ZodType>(spec: NodeSpec<T, C>) {
+function variant<T extends string, C extends z.ZodType>(spec: NodeSpec<T, C, string>) {
   return z.object({
     id: nodeIdSchema,
     type: z.literal(spec.type),
@@ -58,23 +76,20 @@ function variant<T extends BuiltinNodeType, C extends z.ZodType>(spec: NodeSpec<
   });
 }
 
-/** Built-in node variants, discriminated by `type`. */
-export const builtinNodeSchema = z.discriminatedUnion('type', [
-  variant(startNode),
-  variant(messageNode),
-  variant(askNode),
-  variant(conditionNode),
-  variant(switchNode),
-  variant(setNode),
-  variant(delayNode),
-  variant(httpNode),
-  variant(llmNode),
-  variant(codeNode),
-  variant(subchainNode),
-  variant(splitNode),
-  variant(gotoNode),
-  variant(endNode),
-]);
+type Variant<S> = S extends NodeSpec<infer T, infer C, string> ? ReturnType<typeof variant<T, C>> : never;
+type BuiltinVariant = { [K in BuiltinNodeType]: Variant<(typeof nodeSpecs)[K]> }[BuiltinNodeType];
+
+/**
+ * One variant per registered spec. A map over the keys loses which variant belongs to
+ * which key (TypeScript cannot correlate them), so the cast restores what
+ * `variant(nodeSpecs[type])` is for each type.
+ */
+function builtinVariants(): [BuiltinVariant, ...BuiltinVariant[]] {
+  return nodeTypes.map((type) => variant<BuiltinNodeType, z.ZodType>(nodeSpecs[type])) as [BuiltinVariant, ...BuiltinVariant[]];
+}
+
+/** Built-in node variants, discriminated by `type`: one per entry of {@link nodeSpecs}. */
+export const builtinNodeSchema = z.discriminatedUnion('type', builtinVariants());
 
 /** The one variant for plugin node types `plugin:<pluginId>/<type>`. */
 export const pluginNodeSchema = z.object({

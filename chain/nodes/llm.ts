@@ -26,7 +26,7 @@ export const llmConfigSchema = z.object({
   memory: field(
     z.object({ turns: z.number().int().min(0).max(50).default(0) }).default({ turns: 0 }),
     l('Memory', 'Память'),
-    l('How many previous exchanges of this node in the session are sent along', 'Сколько предыдущих обменов этого узла в сессии отправлять вместе с запросом'),
+    l('How many previous exchanges of the conversation (user messages and bot replies) are sent along', 'Сколько предыдущих обменов диалога (сообщения пользователя и ответы бота) отправлять вместе с запросом'),
   ),
   variable: field(writableVariableSchema, l('Save reply to', 'Сохранить ответ в'), undefined, 'variable'),
 });
@@ -47,6 +47,8 @@ export const llmNode = defineNode({
     { id: 'ok', required: false, label: l('OK', 'Успех') },
     { id: 'error', required: false, label: l('Error', 'Ошибка') },
   ],
+  errorPorts: ['error'],
+  activity: 'llmComplete',
   writes: (config) => [{ field: 'variable', variable: config.variable }],
   templates: (config) => {
     const refs: TemplateRef[] = [{ field: 'prompt', text: config.prompt }];

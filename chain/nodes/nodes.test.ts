@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createScope } from '../scope.ts';
-import { validateAnswer, type AskConfig } from './ask.ts';
-import { resolveDelay } from './delay.ts';
+import { validateAnswer } from '../answer.ts';
+import { applyAssignments } from '../assign.ts';
+import { resolveDelay } from '../delay-time.ts';
+import type { AskConfig } from './ask.ts';
 import { nodeSchema, nodeSpecs, nodeTypes, specFor } from './index.ts';
 import { pluginNode } from './plugin.ts';
-import { applyAssignments, setConfigSchema } from './set.ts';
+import { setConfigSchema } from './set.ts';
 import { portsOf, type NodeSpec } from './spec.ts';
 
 const specs: NodeSpec[] = [...nodeTypes.map((type) => nodeSpecs[type]), pluginNode];

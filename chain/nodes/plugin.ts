@@ -35,4 +35,6 @@ export const pluginNode = defineNode({
     { id: 'ok', required: false, label: l('OK', 'Успех') },
     { id: 'error', required: false, label: l('Error', 'Ошибка') },
   ],
+  errorPorts: ['error'],
+  activity: 'runPluginNode',
 });

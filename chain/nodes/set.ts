@@ -21,9 +21,6 @@ export const setConfigSchema = z.object({
 });
 export type SetConfig = z.infer<typeof setConfigSchema>;
 
-export { applyAssignments } from '../assign.ts';
-export type { AssignmentProblem } from '../assign.ts';
-
 export const setNode = defineNode({
   type: 'set',
   category: 'data',

@@ -45,24 +45,6 @@ export interface FieldMeta {
   widget?: Widget;
 }
 
-export const builtinNodeTypes = [
-  'start',
-  'message',
-  'ask',
-  'condition',
-  'switch',
-  'set',
-  'delay',
-  'http',
-  'llm',
-  'code',
-  'subchain',
-  'split',
-  'goto',
-  'end',
-] as const;
-export type BuiltinNodeType = (typeof builtinNodeTypes)[number];
-
 export type NodeCategory = 'trigger' | 'messaging' | 'logic' | 'data' | 'integration' | 'flow';
 
 /** An output port. A required port must have an edge or the chain does not compile. */
@@ -116,10 +98,24 @@ export interface NodeCheckContext {
 type ConfigFn<C, R> = { fn(config: C): R }['fn'];
 
 /**
- * Everything the platform knows about one node type: palette entry, config schema
- * (forms are generated from it), ports and the facts the compiler needs.
+ * How a node calls another chain inline (subchain): the compiler checks the callee and
+ * pins its version; the interpreter enters it.
  */
-export interface NodeSpec<T extends string = string, C extends z.ZodType = z.ZodType> {
+export interface CallFacts<Config> {
+  /** The `chainRef` (id or slug) of the chain the node runs. */
+  chainRef(config: Config): string;
+  /** The pinned version, when the config has one. */
+  versionId(config: Config): string | undefined;
+  /** The config with the callee's version pinned (at publish). */
+  pin(config: Config, versionId: string): Config;
+}
+
+/**
+ * Everything the platform knows about one node type: palette entry, config schema
+ * (forms are generated from it), ports and the facts the compiler and the interpreter
+ * need. `A` is the name of the activity that performs the node's side effect, if any.
+ */
+export interface NodeSpec<T extends string = string, C extends z.ZodType = z.ZodType, A extends string = string> {
   type: T;
   category: NodeCategory;
   /** Icon name (Lucide-style), e.g. 'message-square'. */
@@ -131,8 +127,36 @@ export interface NodeSpec<T extends string = string, C extends z.ZodType = z.Zod
   defaults: z.input<C>;
   /** Output ports, static or depending on the config. */
   ports: readonly Port[] | ConfigFn<z.output<C>, Port[]>;
+  /**
+   * Ports that report a failure or a give-up (http's 'error', ask's 'invalid' and
+   * 'timeout'), not a result: leaving through one unconnected is no normal end of the
+   * chain, so the compiler does not count it as an exit.
+   */
+  errorPorts?: readonly string[];
+  /**
+   * Ports that only some configs have, with what to do to get one (ask: 'timeout' → set
+   * a timeout); used in the fix of an edge from a port the node lacks.
+   */
+  optionalPorts?: Readonly<Record<string, string>>;
   /** True when the node suspends the session (ask, delay): loops must pass through one. */
   waits?: boolean | ConfigFn<z.output<C>, boolean>;
+  /** Nodes the session continues at besides the edges (goto's target). */
+  jumps?: ConfigFn<z.output<C>, string[]>;
+  /** The node runs another chain inline (subchain). */
+  calls?: CallFacts<z.output<C>>;
+  /** The chain may finish here (end): the node counts as an exit whatever its ports. */
+  terminal?: boolean;
+  /**
+   * A session may start here (start): the key of this node in `ChainIR.entries`, e.g.
+   * 'command:start' or 'api'.
+   */
+  entry?: { fn(config: z.output<C>, nodeId: string): string }['fn'];
+  /**
+   * The activity that performs the node's side effect (http → 'httpRequest'). Its step,
+   * `workflows/steps/<type>.ts`, calls exactly this activity, and `activities/index.ts`
+   * must provide it: either missing fails the type check.
+   */
+  activity?: A;
   templates?: ConfigFn<z.output<C>, TemplateRef[]>;
   writes?: ConfigFn<z.output<C>, WriteRef[]>;
   regexes?: ConfigFn<z.output<C>, RegexRef[]>;
@@ -142,8 +166,11 @@ export interface NodeSpec<T extends string = string, C extends z.ZodType = z.Zod
   compileChecks?: { fn(config: z.output<C>, context: NodeCheckContext): NodeIssue[] }['fn'];
 }
 
-/** Identity helper that infers a spec's type parameters. */
-export function defineNode<T extends string, C extends z.ZodType>(spec: NodeSpec<T, C>): NodeSpec<T, C> {
+/**
+ * Identity helper that infers a spec's type parameters (the activity name as a literal,
+ * `never` for nodes without one).
+ */
+export function defineNode<T extends string, C extends z.ZodType, A extends string = never>(spec: NodeSpec<T, C, A>): NodeSpec<T, C, A> {
   return spec;
 }
 

@@ -104,6 +104,7 @@ export const startNode = defineNode({
   config: startConfigSchema,
   defaults: { trigger: { kind: 'command', command: '/start' } },
   ports: [{ id: 'next', required: true, label: l('Next', 'Далее') }],
+  entry: (config, nodeId) => entryKey(config.trigger, nodeId),
   regexes: (config) => (config.trigger.kind === 'text' ? [{ field: 'trigger.pattern', pattern: config.trigger.pattern }] : []),
   normalize: (config) =>
     config.trigger.kind === 'command' ? { trigger: { ...config.trigger, command: normalizeCommand(config.trigger.command) } } : config,

@@ -39,6 +39,11 @@ export const subchainNode = defineNode({
   config: subchainConfigSchema,
   defaults: { chainRef: '', inputs: [], outputs: [] },
   ports: [{ id: 'next', required: false, label: l('Next', 'Далее') }],
+  calls: {
+    chainRef: (config) => config.chainRef,
+    versionId: (config) => config.versionId,
+    pin: (config, versionId) => ({ ...config, versionId }),
+  },
   writes: (config) => config.outputs.map((output, i) => ({ field: `outputs.${i}.to`, variable: output.to })),
   templates: (config) => config.inputs.map((input, i) => ({ field: `inputs.${i}.value`, text: input.value })),
   compileChecks: (config) => {

@@ -61,7 +61,6 @@ describe('llm node: completions', () => {
       ok: true,
       set: [{ variable: 'session.reply', value: 'Bonjour, Ann!' }],
       event: { model: 'gpt-test', usage: { promptTokens: 30, completionTokens: 5, totalTokens: 35 }, finishReason: 'stop', streamed: false, ms: expect.any(Number) },
-      memoryTurn: { user: 'Translate: Hello, Ann!', assistant: 'Bonjour, Ann!' },
     });
     const request = lastRequest();
     expect(request.headers.authorization).toBe(`Bearer ${API_KEY}`);

@@ -1,10 +1,10 @@
-import { localizeAsk, parseDuration, validateAnswer, type BuiltinIrNode } from '../../chain/runtime.ts';
+import { localizeAsk, parseDuration, validateAnswer } from '../../chain/runtime.ts';
 import type { Session } from '../session.ts';
 import type { InboundMessage } from '../types.ts';
 import { renderButtons } from './message.ts';
-import type { StepResult } from './types.ts';
+import type { IrNodeOf, StepResult } from './types.ts';
 
-type AskNode = Extract<BuiltinIrNode, { type: 'ask' }>;
+type AskNode = IrNodeOf<'ask'>;
 
 function sendPrompt(session: Session, node: AskNode, retry: boolean): void {
   const c = node.config;

@@ -1,9 +1,9 @@
-import { localizeMessage, type BuiltinIrNode } from '../../chain/runtime.ts';
+import { localizeMessage } from '../../chain/runtime.ts';
 import type { Session } from '../session.ts';
 import type { OutboundButton, OutboundMessage } from '../types.ts';
-import type { StepResult } from './types.ts';
+import type { IrNodeOf, StepResult } from './types.ts';
 
-type MessageNode = Extract<BuiltinIrNode, { type: 'message' }>;
+type MessageNode = IrNodeOf<'message'>;
 type Buttons = NonNullable<MessageNode['config']['buttons']>;
 
 /** Renders buttons' texts and links (ids and values are not templates). */

@@ -1,5 +1,8 @@
-import type { JsonObject } from '../../chain/runtime.ts';
+import type { BuiltinIrNode, JsonObject } from '../../chain/runtime.ts';
 import type { Wait } from '../types.ts';
+
+/** The IR node of one built-in type, with its precise config (`IrNodeOf<'ask'>`). */
+export type IrNodeOf<T extends BuiltinIrNode['type']> = Extract<BuiltinIrNode, { type: T }>;
 
 /** What a node step tells the interpreter to do next. */
 export type StepResult =

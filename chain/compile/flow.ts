@@ -1,9 +1,10 @@
-// Graph algorithms of the compiler, over a uniform "flow" view that can be built from
-// a graph being compiled or from the IR of a sub-chain.
+// Graph algorithms of the compiler, over a uniform "flow" view built from the node specs'
+// facts (jumps, calls, terminal, error ports, waits), either for the graph being
+// compiled or from the IR of a sub-chain.
 
-import type { ChainIR } from './ir.ts';
-import { specFor } from './nodes/index.ts';
-import { waitsOf } from './nodes/spec.ts';
+import type { ChainIR } from '../ir.ts';
+import { specFor } from '../nodes/index.ts';
+import { portsOf, waitsOf, type NodeSpec } from '../nodes/spec.ts';
 
 export interface FlowNode {
   id: string;
@@ -20,27 +21,53 @@ export interface FlowNode {
 
 export type Flow = Map<string, FlowNode>;
 
-/** Ports whose unconnected state does not end the chain normally. */
-const NON_EXIT_PORTS = new Set(['error', 'invalid', 'timeout']);
+/** One outgoing edge as the flow sees it. */
+export interface FlowEdge {
+  port: string;
+  target: string;
+  /** Has no rules, so it is always taken when its port is. */
+  unconditional: boolean;
+}
+
+/** A node's spec with its (valid) config: what its facts are computed from. */
+export interface NodeFacts {
+  spec: NodeSpec;
+  config: unknown;
+}
+
+/**
+ * The flow view of one node, from its spec: successors are its jumps and its edges'
+ * targets; it may exit when its spec is terminal or when a port that is not an error
+ * port has no unconditional edge. `facts` is undefined for a node of an unknown type or
+ * with an invalid config: no ports, jumps or call, and no wait (callers decide).
+ */
+export function flowNode(id: string, type: string, facts: NodeFacts | undefined, edges: readonly FlowEdge[]): FlowNode {
+  if (!facts) return { id, type, waits: false, successors: edges.map((edge) => edge.target), mayExit: false };
+  const { spec, config } = facts;
+  const errorPorts = spec.errorPorts ?? [];
+  const openPort = portsOf(spec, config).some(
+    (port) => !errorPorts.includes(port.id) && !edges.some((edge) => edge.port === port.id && edge.unconditional),
+  );
+  const calls = spec.calls?.chainRef(config);
+  return {
+    id,
+    type,
+    waits: waitsOf(spec, config),
+    successors: [...(spec.jumps?.(config) ?? []), ...edges.map((edge) => edge.target)],
+    mayExit: (spec.terminal ?? false) || openPort,
+    ...(calls !== undefined ? { calls } : {}),
+  };
+}
 
 /** Builds the flow view of a compiled chain. */
 export function flowFromIr(ir: ChainIR): Flow {
   const flow: Flow = new Map();
   for (const node of Object.values(ir.nodes)) {
     const spec = specFor(node.type);
-    const successors = Object.values(node.next).flatMap((edges) => edges.map((edge) => edge.target));
-    if (node.type === 'goto') successors.push(node.config.target);
-    const openPort = Object.entries(node.next).some(
-      ([port, edges]) => !NON_EXIT_PORTS.has(port) && !edges.some((edge) => edge.rules === undefined),
+    const edges = Object.entries(node.next).flatMap(([port, list]) =>
+      list.map((edge): FlowEdge => ({ port, target: edge.target, unconditional: edge.rules === undefined })),
     );
-    flow.set(node.id, {
-      id: node.id,
-      type: node.type,
-      waits: spec ? waitsOf(spec, node.config) : false,
-      successors,
-      mayExit: node.type === 'end' || openPort,
-      ...(node.type === 'subchain' ? { calls: node.config.chainRef } : {}),
-    });
+    flow.set(node.id, flowNode(node.id, node.type, spec ? { spec, config: node.config } : undefined, edges));
   }
   return flow;
 }

@@ -1,0 +1,60 @@
+// What every activity-backed step (http, llm, code, plugin) shares: the activity options,
+// the input, and how the result (or the failure) moves the session on.
+
+import { ActivityFailure, ApplicationFailure, type ActivityOptions } from '@temporalio/workflow';
+import type { EffectInput, EffectResult } from '../../activities/effects.ts';
+import type { IrNode } from '../../chain/runtime.ts';
+import type { Session } from '../session.ts';
+import type { StepResult } from './types.ts';
+
+/**
+ * Options of every effect activity. Retries are for transient failures only (network,
+ * 5xx, 429): the activities throw retryable failures for those and return {ok:false} for
+ * everything final.
+ */
+export const EFFECT_ACTIVITY_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '150 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
+};
+
+/** The input of an effect activity: the node's raw config and a variables snapshot (no secrets). */
+export function effectInput<C>(session: Session, node: { id: string; config: C }, workflowId: string): EffectInput<C> {
+  return { runId: workflowId, chainId: session.input.chainId, nodeId: node.id, config: node.config, scope: session.scope() };
+}
+
+/** The HTTP status a retryable failure carries in its details (see activities/effects.ts). */
+function statusOf(details: unknown[] | null | undefined): number | undefined {
+  const detail = details?.[0];
+  return typeof detail === 'object' && detail !== null && 'status' in detail && typeof detail.status === 'number' ? detail.status : undefined;
+}
+
+/**
+ * Runs one effect activity for `node` and moves on. Success writes the returned
+ * variables, logs `<event>.ok` and leaves through 'ok'; a failure (final, or retries
+ * exhausted) is stored in `session.error` and leaves through 'error', or fails the session
+ * when 'error' has no edge.
+ */
+export async function runEffect(session: Session, node: IrNode, event: string, call: () => Promise<EffectResult>): Promise<StepResult> {
+  let result: EffectResult;
+  try {
+    result = await call();
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    const cause = err.cause;
+    const code = cause instanceof ApplicationFailure && cause.type ? cause.type : 'activity_failed';
+    const status = cause instanceof ApplicationFailure ? statusOf(cause.details) : undefined;
+    result = { ok: false, error: { code, message: cause?.message ?? err.message, ...(status !== undefined ? { status } : {}) }, set: [] };
+  }
+  for (const write of result.set) session.set(write.variable, write.value);
+  if (result.ok) {
+    session.emit(`${event}.ok`, result.event ?? {}, node.id);
+    return { kind: 'port', port: 'ok' };
+  }
+  const error = { nodeId: node.id, code: result.error.code, message: result.error.message, ...(result.error.status !== undefined ? { status: result.error.status } : {}) };
+  session.frame.session = { ...session.frame.session, error };
+  session.emit('node.error', error, node.id);
+  if ((node.next.error ?? []).length === 0) {
+    throw ApplicationFailure.nonRetryable(`Node "${node.id}" (${node.type}) failed: ${result.error.message}. Connect its 'error' port to handle failures.`, 'node_failed');
+  }
+  return { kind: 'port', port: 'error' };
+}
