@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileChain } from './compile.ts';
+import { compileChain } from './compile/index.ts';
 import type { ChainIR } from './ir.ts';
 import { mapNode } from './node-map.ts';
 import { createChain, createEdge, createNode } from './testing.ts';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { compileChain } from './compile.ts';
+import { compileChain } from './compile/index.ts';
 import { greetingGraph } from './examples.ts';
 import type { ChainIR } from './ir.ts';
 import { draftGraphOf, StoredChainError, versionGraphOf, versionIrOf } from './stored.ts';
