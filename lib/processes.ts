@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { openSync, readFileSync, existsSync } from 'node:fs';
+import { openSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -12,8 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export class PortInUseError extends Error {
   override name = 'PortInUseError';
   readonly port: number;
-  constructor(port: number, what: string, envVar: string) {
-    super(`Port ${port} (${what}) is already in use. Stop whatever listens there, or set ${envVar} to a free port.`);
+  constructor(port: number, what: string, envVar: string, options?: ErrorOptions) {
+    super(`Port ${port} (${what}) is already in use. Stop whatever listens there, or set ${envVar} to a free port.`, options);
     this.port = port;
   }
 }
@@ -40,6 +40,48 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Whether a server's log says it could not bind a port (Temporal: `listen tcp
+ * 127.0.0.1:7233: bind: address already in use`; PostgreSQL: `could not bind IPv4 address
+ * "127.0.0.1": Address already in use`), and which port, when the log names it.
+ */
+export function bindFailure(log: string): { port: number | null } | null {
+  if (!/address already in use/i.test(log)) return null;
+  const named = /:(\d+): bind: address already in use/i.exec(log);
+  return { port: named?.[1] ? Number(named[1]) : null };
+}
+
+/** What a log file gained since it was `offset` bytes long (the output of this start). */
+export function logSince(logFile: string, offset: number): string {
+  if (!existsSync(logFile)) return '';
+  return readFileSync(logFile).subarray(offset).toString('utf8');
+}
+
+/** The current size of a log file (0 when it does not exist yet). */
+export function logSize(logFile: string): number {
+  return existsSync(logFile) ? statSync(logFile).size : 0;
+}
+
+/**
+ * Starts a server on a port from `pick` (default {@link freePort}) and, when that port
+ * turns out to be taken ({@link PortInUseError}), on another one: a port picked free can
+ * be grabbed before the server binds it — e.g. as the local port of an outgoing
+ * connection on a busy machine.
+ *
+ * @example const pg = await onFreePort((port) => startEmbeddedPostgres({ dir, port }));
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>, opts: { attempts?: number; pick?: () => Promise<number> } = {}): Promise<T> {
+  const attempts = opts.attempts ?? 3;
+  const pick = opts.pick ?? (() => freePort());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await pick());
+    } catch (err) {
+      if (!(err instanceof PortInUseError) || attempt >= attempts) throw err;
+    }
+  }
 }
 
 /** True while a process with this pid exists (signal 0 probes without killing). */

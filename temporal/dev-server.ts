@@ -4,9 +4,13 @@ import { Connection } from '@temporalio/client';
 import { findTemporalBinary, TEMPORAL_CLI_WHEEL } from '../bin/toolchain.mjs';
 import {
   assertPortFree,
+  bindFailure,
   commandLine,
   freePort,
   isAlive,
+  logSince,
+  logSize,
+  PortInUseError,
   spawnDetached,
   stopProcess,
   waitUntil,
@@ -55,7 +59,28 @@ export class TemporalCliMissingError extends Error {
   }
 }
 
+/**
+ * Starts the dev server. Its HTTP and metrics ports (and the ports of its internal
+ * services, which the CLI picks itself) are chosen free just before it binds them; on a
+ * busy machine one can be taken in between, and the server exits with "bind: address
+ * already in use". Then it is started again with fresh ports (3 attempts). The ports the
+ * caller chose (`port`, `uiPort`) are not changed: a bind failure there throws
+ * {@link PortInUseError}.
+ */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (!(err instanceof AuxiliaryPortTaken) || attempt >= 3) throw err instanceof AuxiliaryPortTaken ? err.cause : err;
+    }
+  }
+}
+
+/** A port the dev server chose for itself was taken; worth a start with fresh ones. */
+class AuxiliaryPortTaken extends Error {}
+
+async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   const binary = findTemporalBinary('cli');
   if (!binary) throw new TemporalCliMissingError();
   mkdirSync(opts.dir, { recursive: true });
@@ -82,6 +107,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     args.push('--db-filename', join(opts.dir, 'temporal.sqlite'), '--sqlite-pragma', 'journal_mode=wal');
   }
   opts.onProgress?.(`starting the Temporal dev server (${binary.source})`);
+  const logStart = logSize(logFile);
   const child = spawnDetached({ command: binary.path, args, logFile });
   child.on('exit', () => {});
   const pid = child.pid;
@@ -101,7 +127,11 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     );
   } catch (err) {
     await stopProcess(pid, 'SIGKILL', 1000);
-    throw err;
+    const bind = bindFailure(logSince(logFile, logStart));
+    if (!bind) throw err;
+    if (bind.port === opts.port) throw new PortInUseError(opts.port, 'Temporal dev server gRPC', 'TEMPORAL_DEV_PORT', { cause: err });
+    if (bind.port !== null && bind.port === opts.uiPort) throw new PortInUseError(opts.uiPort, 'Temporal UI', 'TEMPORAL_UI_PORT', { cause: err });
+    throw new AuxiliaryPortTaken('An auxiliary port of the Temporal dev server was taken', { cause: err });
   } finally {
     await connection?.close();
   }

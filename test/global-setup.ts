@@ -6,7 +6,7 @@ import { startEmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { createOrm, migrate } from '../db/orm.ts';
 import { startDevServer } from '../temporal/dev-server.ts';
 import { bundleWorkflows } from '../temporal/bundle.ts';
-import { freePort } from '../lib/processes.ts';
+import { onFreePort } from '../lib/processes.ts';
 import type { TestStack } from './support/stack.ts';
 
 /**
@@ -17,11 +17,11 @@ import type { TestStack } from './support/stack.ts';
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'chainflow-test-'));
   chmodSync(dir, 0o755);
-  const [pgPort, temporalPort] = [await freePort(), await freePort()];
-
+  // A port picked free may be taken before the server binds it (busy machine): then the
+  // server is started again on another one.
   const [pg, temporal, bundle] = await Promise.all([
-    startEmbeddedPostgres({ dir: join(dir, 'postgres'), port: pgPort, database: 'chainflow_template' }),
-    startDevServer({ dir: join(dir, 'temporal'), namespace: 'chainflow', port: temporalPort, uiPort: false, persist: false }),
+    onFreePort((port) => startEmbeddedPostgres({ dir: join(dir, 'postgres'), port, database: 'chainflow_template' })),
+    onFreePort((port) => startDevServer({ dir: join(dir, 'temporal'), namespace: 'chainflow', port, uiPort: false, persist: false })),
     bundleWorkflows(),
   ]);
   const orm = await createOrm({ url: pg.url, poolMax: 1 });

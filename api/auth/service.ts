@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ChainSchema } from '../../db/entities.ts';
 import { InviteSchema, RefreshTokenSchema, UserSchema, type GlobalRole, type Invite, type User } from '../../db/accounts.ts';
+import { notifyAccessChanged } from '../../db/notify.ts';
 import { HttpError } from '../errors.ts';
 import { recordAudit, type AuditActor } from '../services/audit.ts';
 import type { AuthOptions } from './options.ts';
@@ -253,6 +254,7 @@ export async function revokeFamily(em: EntityManager, familyId: string): Promise
 export async function signOutEverywhere(em: EntityManager, user: User): Promise<void> {
   user.tokenVersion += 1;
   await em.nativeUpdate(RefreshTokenSchema, { userId: user.id, revokedAt: null }, { revokedAt: new Date() });
+  await notifyAccessChanged(em, user.id);
 }
 
 /** Ends the sign-in a refresh token belongs to (idempotent: unknown tokens are ignored). */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { RUN_EVENTS_CHANNEL } from '../../db/notify.ts';
@@ -18,7 +19,7 @@ export type Topic = { runId: string } | { chainId: string };
 
 interface Subscription {
   topic: Topic;
-  /** Highest event id already delivered to this subscriber. */
+  /** Every event of the topic with an id up to this one has been delivered (or was before `afterId`). */
   lastId: number;
   send(events: LiveEvent[]): void;
 }
@@ -26,43 +27,99 @@ interface Subscription {
 export interface EventsHub {
   /**
    * Delivers events of a run or a chain: first those after `afterId` (resume after a
-   * reconnect), then new ones as workers flush them. Returns an unsubscribe function.
+   * reconnect), then new ones as workers flush them. Each subscriber gets every event
+   * once, in id order, so the last id it received is a safe `afterId` to resume from.
+   * Returns an unsubscribe function.
    */
   subscribe(topic: Topic, afterId: number, send: (events: LiveEvent[]) => void): Promise<() => void>;
   close(): Promise<void>;
 }
 
 const BATCH = 500;
+/** How often a horizon round looks again whether the writers it waits for have finished. */
+const WRITER_POLL_MS = { first: 5, max: 200 };
 
 /**
  * Live run events through PostgreSQL LISTEN/NOTIFY (the `postgres` client): a worker's
  * flush notifies `chainflow_run_events`; every API replica's hub reads the new rows of
  * the runs and chains its subscribers watch. Works across processes and machines.
+ *
+ * Event ids come from a sequence when a flush inserts them, and flushes of different
+ * sessions commit in any order: id 11 may be visible while id 10 is still being written.
+ * Reading `id > last delivered` would skip 10 for good. So the hub only delivers up to the
+ * *settled horizon*: an id below which every event is committed or will never exist (see
+ * {@link createEventsHub} › `settledHorizon`). Subscribers then get their events in id
+ * order, exactly once, and a resume with the last id received misses nothing.
  */
 export async function createEventsHub(deps: { databaseUrl: string; orm: MikroORM; logger: Logger }): Promise<EventsHub> {
   const sql = postgres(deps.databaseUrl, { max: 1, onnotice: () => {} });
   const subs = new Set<Subscription>();
+  let closed = false;
+  const execute = <T>(query: string, params: unknown[] = []) => deps.orm.em.getConnection().execute<T[]>(query, params);
 
-  async function fetchAfter(topic: Topic, afterId: number): Promise<LiveEvent[]> {
+  /** Transactions that hold a write lock on run_event right now (and may hold unseen ids). */
+  async function writers(): Promise<Set<string>> {
+    const rows = await execute<{ vxid: string }>(
+      `select virtualtransaction as vxid from pg_locks
+        where locktype = 'relation' and database = (select oid from pg_database where datname = current_database())
+          and relation = 'run_event'::regclass and mode = 'RowExclusiveLock' and granted`,
+    );
+    return new Set(rows.map((r) => r.vxid));
+  }
+
+  /**
+   * One round: the last id the sequence handed out (Q), then the transactions holding
+   * run_event's write lock (W), then wait until each of W has ended. An insert takes the
+   * lock before it draws its id and keeps it until commit or rollback, so every id ≤ Q
+   * belongs to a transaction that had ended before the lock read or is in W. Once W is
+   * gone, every event with an id ≤ Q is visible or never will be. A writer is waited for
+   * only if it was writing when the round began; later ones do not delay it.
+   */
+  async function horizonRound(): Promise<number> {
+    const [seq] = await execute<{ q: string | null }>(`select pg_sequence_last_value(pg_get_serial_sequence('run_event', 'id')::regclass) as q`);
+    const q = Number(seq?.q ?? 0);
+    let waiting = await writers();
+    for (let pause = WRITER_POLL_MS.first; waiting.size > 0 && !closed; pause = Math.min(pause * 2, WRITER_POLL_MS.max)) {
+      await sleep(pause);
+      const now = await writers();
+      waiting = new Set([...waiting].filter((vxid) => now.has(vxid)));
+    }
+    return q;
+  }
+
+  // Rounds run one after another; a caller joins the next round to *start*, so the ids it
+  // was notified about (committed before the call) are covered by that round's Q.
+  let queued: Promise<number> | null = null;
+  let previous: Promise<unknown> = Promise.resolve();
+  function settledHorizon(): Promise<number> {
+    if (!queued) {
+      const round = previous.then(() => {
+        queued = null;
+        return horizonRound();
+      });
+      queued = round;
+      previous = round.catch(() => undefined);
+    }
+    return queued;
+  }
+
+  async function fetchRange(topic: Topic, afterId: number, upTo: number): Promise<LiveEvent[]> {
     const where = 'runId' in topic ? 'e.run_id = ?' : 'r.chain_id = ?';
-    const rows = await deps.orm.em.getConnection().execute<
-      { id: string; run_id: string; chain_id: string; type: string; node_id: string | null; payload: unknown; at: Date }[]
-    >(
+    const rows = await execute<{ id: string; run_id: string; chain_id: string; type: string; node_id: string | null; payload: unknown; at: Date }>(
       `select e.id, e.run_id, r.chain_id, e.type, e.node_id, e.payload, e.at
          from run_event e join run r on r.id = e.run_id
-        where ${where} and e.id > ? order by e.id limit ${BATCH}`,
-      ['runId' in topic ? topic.runId : topic.chainId, afterId],
+        where ${where} and e.id > ? and e.id <= ? order by e.id limit ${BATCH}`,
+      ['runId' in topic ? topic.runId : topic.chainId, afterId, upTo],
     );
     return rows.map((r) => ({ id: Number(r.id), runId: r.run_id, chainId: r.chain_id, type: r.type, nodeId: r.node_id, payload: r.payload, at: new Date(r.at).toISOString() }));
   }
 
   async function pump(sub: Subscription): Promise<void> {
-    for (;;) {
-      const events = await fetchAfter(sub.topic, sub.lastId);
-      if (events.length === 0) return;
-      sub.lastId = events[events.length - 1]?.id ?? sub.lastId;
-      sub.send(events);
-      if (events.length < BATCH) return;
+    const horizon = await settledHorizon();
+    while (sub.lastId < horizon && subs.has(sub)) {
+      const events = await fetchRange(sub.topic, sub.lastId, horizon);
+      sub.lastId = events.length === BATCH ? (events[events.length - 1]?.id ?? horizon) : horizon;
+      if (events.length > 0 && subs.has(sub)) sub.send(events);
     }
   }
 
@@ -75,7 +132,12 @@ export async function createEventsHub(deps: { databaseUrl: string; orm: MikroORM
       return;
     }
     const p = pump(sub)
-      .catch((err: unknown) => deps.logger.warn({ err }, 'live events: read failed'))
+      .catch((err: unknown) => {
+        if (closed) return;
+        deps.logger.warn({ err }, 'live events: read failed');
+        again.add(sub); // read again rather than wait for a notification that may not come
+        return sleep(1000);
+      })
       .finally(() => {
         running.delete(sub);
         if (again.delete(sub) && subs.has(sub)) schedule(sub);
@@ -83,18 +145,23 @@ export async function createEventsHub(deps: { databaseUrl: string; orm: MikroORM
     running.set(sub, p);
   }
 
-  await sql.listen(RUN_EVENTS_CHANNEL, (payload) => {
-    let note: { runId?: string; chainId?: string };
-    try {
-      note = JSON.parse(payload) as typeof note;
-    } catch {
-      return;
-    }
-    for (const sub of subs) {
-      const t = sub.topic;
-      if (('runId' in t && t.runId === note.runId) || ('chainId' in t && t.chainId === note.chainId)) schedule(sub);
-    }
-  });
+  await sql.listen(
+    RUN_EVENTS_CHANNEL,
+    (payload) => {
+      let note: { runId?: string; chainId?: string };
+      try {
+        note = JSON.parse(payload) as typeof note;
+      } catch {
+        return;
+      }
+      for (const sub of subs) {
+        const t = sub.topic;
+        if (('runId' in t && t.runId === note.runId) || ('chainId' in t && t.chainId === note.chainId)) schedule(sub);
+      }
+    },
+    // After a reconnect of the LISTEN connection, notifications sent meanwhile are lost.
+    () => subs.forEach(schedule),
+  );
 
   return {
     async subscribe(topic, afterId, send) {
@@ -106,6 +173,7 @@ export async function createEventsHub(deps: { databaseUrl: string; orm: MikroORM
       };
     },
     async close() {
+      closed = true;
       subs.clear();
       await Promise.allSettled(running.values());
       await sql.end({ timeout: 5 });

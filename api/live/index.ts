@@ -1,11 +1,15 @@
 import type { Server } from 'node:http';
+import postgres from 'postgres';
+import { decodeJwt } from 'jose';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ChainSchema, RunSchema } from '../../db/entities.ts';
+import { ACCESS_CHANNEL } from '../../db/notify.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { authenticate, type Principal as AccountPrincipal } from '../auth/principal.ts';
+import { HttpError } from '../errors.ts';
 import { can } from '../policy.ts';
 import { createEventsHub, type Topic } from './events-hub.ts';
-import { attachLiveEvents } from './ws.ts';
+import { attachLiveEvents, type AuthResult } from './ws.ts';
 
 export interface LiveOptions {
   orm: MikroORM;
@@ -17,7 +21,11 @@ export interface LiveOptions {
 
 /**
  * Live events for an API process: the events hub (LISTEN) and the WebSocket endpoint
- * `/api/v1/ws`, with the REST API's access tokens and the chain view permission.
+ * `/api/v1/ws`, with the REST API's access tokens and the chain view permission. The
+ * principal is read from the database on every subscribe, and again when any replica
+ * NOTIFYs `chainflow_access` for the user (db/notify.ts › notifyAccessChanged): a
+ * revoked grant, a changed role, a disabled account or "sign out everywhere" ends the
+ * affected subscriptions or sockets on every replica at once.
  */
 export async function startLiveEvents(server: Server, opts: LiveOptions): Promise<{ close(): Promise<void> }> {
   const hub = await createEventsHub({ databaseUrl: opts.databaseUrl, orm: opts.orm, logger: opts.logger });
@@ -25,14 +33,16 @@ export async function startLiveEvents(server: Server, opts: LiveOptions): Promis
   const ws = attachLiveEvents(server, {
     hub,
     logger: opts.logger,
-    authenticate: async (token) => {
+    authenticate: async (token): Promise<AuthResult> => {
       try {
         const principal = await authenticate(opts.orm.em.fork(), opts.jwtSecret, `Bearer ${token}`);
         const handle = { id: principal.user.id };
         principals.set(handle, principal);
-        return handle;
-      } catch {
-        return null;
+        const { exp } = decodeJwt(token);
+        return { ok: true, principal: handle, expiresAt: typeof exp === 'number' ? new Date(exp * 1000) : null };
+      } catch (err) {
+        if (err instanceof HttpError) return { ok: false, code: err.code, message: err.message };
+        throw err;
       }
     },
     authorize: async (handle, topic: Topic) => {
@@ -45,9 +55,28 @@ export async function startLiveEvents(server: Server, opts: LiveOptions): Promis
       return chain !== null && can(principal, 'chain:view', { type: 'chain', id: chain.id, ownerId: chain.ownerId ?? null });
     },
   });
+
+  const sql = postgres(opts.databaseUrl, { max: 1, onnotice: () => {} });
+  const recheck = (userIds?: string[]) =>
+    ws.recheck(userIds).catch((err: unknown) => opts.logger.warn({ err }, 'live events: access re-check failed'));
+  await sql.listen(
+    ACCESS_CHANNEL,
+    (payload) => {
+      let note: { userId?: unknown };
+      try {
+        note = JSON.parse(payload) as typeof note;
+      } catch {
+        return;
+      }
+      if (typeof note.userId === 'string') void recheck([note.userId]);
+    },
+    // Listening again after a lost connection: changes meanwhile were not announced.
+    () => void recheck(),
+  );
   return {
     async close() {
       await ws.close();
+      await sql.end({ timeout: 5 });
       await hub.close();
     },
   };

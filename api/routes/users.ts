@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ChainSchema } from '../../db/entities.ts';
 import { BotSchema } from '../../db/bots.ts';
 import { GrantSchema, InviteSchema, RefreshTokenSchema, UserSchema, type Invite, type User } from '../../db/accounts.ts';
+import { notifyAccessChanged } from '../../db/notify.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { createUser, signOutEverywhere, userView } from '../auth/service.ts';
 import { opaqueToken, tokenHash } from '../auth/tokens.ts';
@@ -144,6 +145,7 @@ export function userOperations(): Operation[] {
         const after = { name: user.name, role: user.role, status: user.status, locked: Boolean(user.lockedUntil && user.lockedUntil > new Date()), totpEnabled: user.totpEnabled };
         audit({ action: 'user.update', targetType: 'user', targetId: user.id, summary: { before, after, passwordSet: Boolean(body.password) } });
         await em.flush();
+        await notifyAccessChanged(em, user.id);
         res.json(userView(user));
       },
     }),
@@ -169,6 +171,7 @@ export function userOperations(): Operation[] {
           await tx.nativeDelete(RefreshTokenSchema, { userId: user.id });
           await tx.nativeDelete(UserSchema, { id: user.id });
           recordAudit(tx, actor, { action: 'user.delete', targetType: 'user', targetId: user.id, summary: { before: { email: user.email, role: user.role }, chainsTransferred: transferred, botsTransferred } });
+          await notifyAccessChanged(tx, user.id);
         });
         res.status(204).end();
       },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { GrantSchema, UserSchema, type ResourceRole, type ResourceType, type User } from '../../db/accounts.ts';
 import type { Principal } from '../auth/principal.ts';
+import { notifyAccessChanged } from '../../db/notify.ts';
 import { HttpError } from '../errors.ts';
 import type { AuditInput } from './audit.ts';
 
@@ -57,6 +58,7 @@ export async function shareResource(em: EntityManager, principal: Principal, res
   else grant = em.create(GrantSchema, { id: randomUUID(), userId: user.id, resourceType: resource.type, resourceId: resource.id, role: body.role, createdBy: principal.user.id });
   audit({ action: `${resource.type}.share`, targetType: resource.type, targetId: resource.id, summary: { user: user.email, userId: user.id, before: { role: before }, after: { role: body.role } } });
   await em.flush();
+  await notifyAccessChanged(em, user.id);
   return grantView(user, grant.role, 'grant', grant.createdAt);
 }
 
@@ -68,4 +70,5 @@ export async function unshareResource(em: EntityManager, resource: SharedResourc
   em.remove(grant);
   audit({ action: `${resource.type}.unshare`, targetType: resource.type, targetId: resource.id, summary: { userId, before: { role: grant.role } } });
   await em.flush();
+  await notifyAccessChanged(em, userId);
 }

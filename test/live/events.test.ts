@@ -29,8 +29,9 @@ beforeAll(async () => {
     hub: hubB,
     logger,
     // The API passes its JWT verifier and policy here; this test checks the transport.
-    authenticate: async (token) => (token === TOKEN ? { id: 'user-1' } : null),
+    authenticate: async (token) => (token === TOKEN ? { ok: true, principal: { id: 'user-1' }, expiresAt: null } : { ok: false, code: 'token_invalid', message: 'Unknown token.' }),
     authorize: async (_principal, topic) => !('runId' in topic) || !topic.runId.includes('forbidden'),
+    authTimeoutMs: 1000,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   ids = await publishGraph(h.db, createChain({
@@ -49,7 +50,7 @@ afterAll(async () => {
 
 function connect(token = TOKEN): Promise<{ ws: WebSocket; received: LiveEvent[]; messages: Array<Record<string, unknown>> }> {
   const port = (server.address() as AddressInfo).port;
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/ws?token=${token}`);
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/ws`, { headers: { authorization: `Bearer ${token}` } });
   const received: LiveEvent[] = [];
   const messages: Array<Record<string, unknown>> = [];
   ws.on('message', (raw) => {
@@ -110,5 +111,15 @@ describe('live run events over the WebSocket', () => {
     client.ws.send('not json');
     await eventually(async () => (client.messages.filter((m) => m.type === 'error').length === 2 ? true : undefined), 'the parse error');
     client.ws.close();
+  });
+
+  it('closes a socket that sends no access token in time', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/ws`);
+    const messages: Array<Record<string, unknown>> = [];
+    ws.on('message', (raw) => messages.push(JSON.parse(String(raw)) as Record<string, unknown>));
+    const closed = await new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    expect(closed).toBe(4401);
+    expect(messages).toEqual([expect.objectContaining({ type: 'error', code: 'auth_timeout' })]);
   });
 });
