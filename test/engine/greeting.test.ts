@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import type { Express } from 'express';
 import { createApp } from '../../api/app.ts';
+import { issueSetupToken } from '../../api/auth/setup.ts';
 import { importChain, parseChainFile } from '../../api/services/chain-service.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { seedExamples } from '../../cli/seed.ts';
@@ -111,7 +112,7 @@ describe('seeding after an admin exists', () => {
     const db = await createTestDatabase();
     try {
       const seededApp = createApp({ orm: db.orm, temporal: h.client, logger: createLogger('silent', 'test'), taskQueue: h.taskQueue });
-      const admin = await request(seededApp).post('/api/v1/auth/register').send({ email: 'first@example.com', password: 'correct horse battery 1', name: 'First' });
+      const admin = await request(seededApp).post('/api/v1/auth/register').send({ email: 'first@example.com', password: 'correct horse battery 1', name: 'First', setupToken: await issueSetupToken(db.orm.em) });
       expect(admin.status).toBe(201);
       expect(await seedExamples(db.orm)).toEqual(['greeting']);
       const chain = await db.orm.em.fork().findOneOrFail(ChainSchema, { slug: 'greeting' });
