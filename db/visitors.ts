@@ -16,7 +16,8 @@ export const WebVisitorSchema = defineEntity({
     chainId: p.uuid(),
     /** The id in the URL, chosen by the client. */
     visitorId: p.string().length(100),
-    tokenHash: p.string().length(64),
+    /** SHA-256 of the token; null while unclaimed (a web session an editor started through the API): the next first message claims it. */
+    tokenHash: p.string().length(64).nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

@@ -12,7 +12,7 @@ export class Migration20261201190000_access extends Migration {
     this.addSql(`alter table "access_grant" drop constraint if exists "access_grant_resource_type_check";`);
     this.addSql(`alter table "access_grant" add constraint "access_grant_resource_type_check" check ("resource_type" in ('chain', 'bot', 'credential'));`);
 
-    this.addSql(`create table "web_visitor" ("id" uuid not null, "chain_id" uuid not null, "visitor_id" varchar(100) not null, "token_hash" varchar(64) not null, "created_at" timestamptz not null, primary key ("id"));`);
+    this.addSql(`create table "web_visitor" ("id" uuid not null, "chain_id" uuid not null, "visitor_id" varchar(100) not null, "token_hash" varchar(64) null, "created_at" timestamptz not null, primary key ("id"));`);
     this.addSql(`alter table "web_visitor" add constraint "web_visitor_chain_id_visitor_id_unique" unique ("chain_id", "visitor_id");`);
   }
 
