@@ -64,8 +64,8 @@ describe('the policy', () => {
   it('lets editors create bots and manage credentials, viewers neither', () => {
     expect(can(principal('editor'), 'bot:create')).toBe(true);
     expect(can(principal('viewer'), 'bot:create')).toBe(false);
-    expect(can(principal('editor'), 'credential:manage')).toBe(true);
-    expect(can(principal('viewer'), 'credential:manage')).toBe(false);
+    expect(can(principal('editor'), 'credential:create')).toBe(true);
+    expect(can(principal('viewer'), 'credential:create')).toBe(false);
     const bot = { type: 'bot' as const, id: 'b1', ownerId: 'someone-else' };
     const withBotGrant = (role: ResourceRole): Principal => ({ user: { id: 'me', role: 'viewer' } as Principal['user'], grants: new Map([['bot:b1', role]]) });
     expect(can(withBotGrant('viewer'), 'bot:view', bot)).toBe(true);

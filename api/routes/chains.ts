@@ -176,6 +176,7 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
           imported = await importChain(em, graph, {
             onConflict: query.onConflict,
             ownerId: principal.user.id,
+            as: principal,
             note: file.filename ? `imported from ${file.filename}` : 'imported',
             onVersion: (tx, version) =>
               recordAudit(tx, actor, {
@@ -307,7 +308,7 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
       responses: { 200: { description: 'ok is false when the draft has errors; publishing needs ok', schema: validationResultSchema } },
       handler: async ({ res, em, params, principal }) => {
         const chain = await loadChain(em, principal, params.id, 'chain:view');
-        res.json(await validateGraph(em, draftOf(chain)));
+        res.json(await validateGraph(em, draftOf(chain), principal));
       },
     }),
     defineOperation({
@@ -333,6 +334,7 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
         const version = await publishChain(em, chain, {
           note: body.note ?? '',
           createdBy: principal.user.id,
+          as: principal,
           onVersion: (tx, v) =>
             recordAudit(tx, actor, { action: 'chain.publish', targetType: 'chain', targetId: chain.id, summary: { before: { activeVersionId: previous }, after: { version: v.number, hash: v.hash }, note: v.note } }),
         });
