@@ -73,6 +73,24 @@ describe('the policy', () => {
     expect(can(withBotGrant('owner'), 'bot:delete', bot)).toBe(true);
   });
 
+  it('gives credentials owners and grants: use reads and uses, manage also changes, the owner shares and deletes', () => {
+    const credential = { type: 'credential' as const, id: 'k1', ownerId: 'someone-else' };
+    const withGrant = (role: ResourceRole | null): Principal => ({ user: { id: 'me', role: 'editor' } as Principal['user'], grants: new Map(role ? [['credential:k1', role]] : []) });
+    expect(can(withGrant(null), 'credential:use', credential)).toBe(false);
+    expect(can(withGrant(null), 'credential:view', credential)).toBe(false);
+    expect(can(withGrant('viewer'), 'credential:use', credential)).toBe(true);
+    expect(can(withGrant('viewer'), 'credential:edit', credential)).toBe(false);
+    expect(can(withGrant('editor'), 'credential:edit', credential)).toBe(true);
+    expect(can(withGrant('editor'), 'credential:share', credential)).toBe(false);
+    expect(can(withGrant(null), 'credential:delete', { ...credential, ownerId: 'me' })).toBe(true);
+    try {
+      authorize(withGrant('viewer'), 'credential:edit', credential);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toMatchObject({ status: 403, details: { required: 'manage', role: 'use' } });
+    }
+  });
+
   it('lists the chains one owns or holds a grant on', () => {
     expect(visibleChains(principal('admin'))).toEqual({ all: true });
     expect(visibleChains(principal('editor', { c1: 'viewer', c2: 'editor' }))).toEqual({ all: false, ownerId: 'me', ids: ['c1', 'c2'] });
