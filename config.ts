@@ -66,7 +66,7 @@ const envSchema = z.object({
   TEMPORAL_TEST_SERVER: z.string().optional(),
 
   JWT_SECRET: z.string().min(32, 'Use at least 32 random characters (make one with: openssl rand -base64 48)').optional(),
-  REGISTRATION: z.enum(['open', 'invite', 'closed']).default('open'),
+  REGISTRATION: z.enum(['open', 'invite', 'closed']).default('invite'),
   ACCESS_TOKEN_TTL: durationSeconds('15m'),
   REFRESH_TOKEN_TTL: durationSeconds('30d'),
   AUTH_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(20),

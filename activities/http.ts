@@ -9,7 +9,7 @@ import type { HttpConfig } from '../chain/nodes/http.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
 import { cancellationSignal } from './activity-context.ts';
-import { CredentialError, credentialSecretValues, loadCredential, resolveSecrets, type DecryptedCredential } from '../db/credential-store.ts';
+import { CredentialError, credentialSecretValues, credentialUseFor, loadCredential, resolveSecrets, type DecryptedCredential } from '../db/credential-store.ts';
 import {
   clip,
   effectError,
@@ -165,8 +165,10 @@ export function createHttpActivities(deps: HttpDeps) {
     let secrets: Record<string, string>;
     let credential: DecryptedCredential | undefined;
     try {
-      secrets = await resolveSecrets(deps.orm.em, deps.secretBox, referencedSecrets(templates.flatMap((t) => parseTemplate(t).variables)));
-      credential = config.credentialId !== undefined && config.credentialId !== '' ? await loadCredential(deps.orm.em, deps.secretBox, config.credentialId) : undefined;
+      // Checked for the version's publisher at every use: revoking their access stops old versions too.
+      const use = await credentialUseFor(deps.orm.em, { sourceVersionId: (config as { sourceVersionId?: unknown }).sourceVersionId, runId: input.runId });
+      secrets = await resolveSecrets(deps.orm.em, deps.secretBox, referencedSecrets(templates.flatMap((t) => parseTemplate(t).variables)), use);
+      credential = config.credentialId !== undefined && config.credentialId !== '' ? await loadCredential(deps.orm.em, deps.secretBox, config.credentialId, use) : undefined;
     } catch (error) {
       if (error instanceof CredentialError) return effectError(error.code, error.message);
       throw error;

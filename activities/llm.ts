@@ -11,7 +11,7 @@ import type { LlmConfig } from '../chain/nodes/llm.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
 import { cancellationSignal, heartbeat } from './activity-context.ts';
-import { CredentialError, loadCredential, type DecryptedCredential } from '../db/credential-store.ts';
+import { CredentialError, credentialUseFor, loadCredential, type DecryptedCredential } from '../db/credential-store.ts';
 import {
   clip,
   effectError,
@@ -126,7 +126,9 @@ export function createLlmActivities(deps: LlmDeps) {
 
     let credential: DecryptedCredential;
     try {
-      credential = await loadCredential(deps.orm.em, deps.secretBox, config.credentialId);
+      // Checked for the version's publisher at every use: revoking their access stops old versions too.
+      const use = await credentialUseFor(deps.orm.em, { sourceVersionId: (config as { sourceVersionId?: unknown }).sourceVersionId, runId: input.runId });
+      credential = await loadCredential(deps.orm.em, deps.secretBox, config.credentialId, use);
     } catch (error) {
       if (error instanceof CredentialError) return effectError(error.code, error.message);
       throw error;

@@ -64,13 +64,31 @@ describe('the policy', () => {
   it('lets editors create bots and manage credentials, viewers neither', () => {
     expect(can(principal('editor'), 'bot:create')).toBe(true);
     expect(can(principal('viewer'), 'bot:create')).toBe(false);
-    expect(can(principal('editor'), 'credential:manage')).toBe(true);
-    expect(can(principal('viewer'), 'credential:manage')).toBe(false);
+    expect(can(principal('editor'), 'credential:create')).toBe(true);
+    expect(can(principal('viewer'), 'credential:create')).toBe(false);
     const bot = { type: 'bot' as const, id: 'b1', ownerId: 'someone-else' };
     const withBotGrant = (role: ResourceRole): Principal => ({ user: { id: 'me', role: 'viewer' } as Principal['user'], grants: new Map([['bot:b1', role]]) });
     expect(can(withBotGrant('viewer'), 'bot:view', bot)).toBe(true);
     expect(can(withBotGrant('viewer'), 'bot:edit', bot)).toBe(false);
     expect(can(withBotGrant('owner'), 'bot:delete', bot)).toBe(true);
+  });
+
+  it('gives credentials owners and grants: use reads and uses, manage also changes, the owner shares and deletes', () => {
+    const credential = { type: 'credential' as const, id: 'k1', ownerId: 'someone-else' };
+    const withGrant = (role: ResourceRole | null): Principal => ({ user: { id: 'me', role: 'editor' } as Principal['user'], grants: new Map(role ? [['credential:k1', role]] : []) });
+    expect(can(withGrant(null), 'credential:use', credential)).toBe(false);
+    expect(can(withGrant(null), 'credential:view', credential)).toBe(false);
+    expect(can(withGrant('viewer'), 'credential:use', credential)).toBe(true);
+    expect(can(withGrant('viewer'), 'credential:edit', credential)).toBe(false);
+    expect(can(withGrant('editor'), 'credential:edit', credential)).toBe(true);
+    expect(can(withGrant('editor'), 'credential:share', credential)).toBe(false);
+    expect(can(withGrant(null), 'credential:delete', { ...credential, ownerId: 'me' })).toBe(true);
+    try {
+      authorize(withGrant('viewer'), 'credential:edit', credential);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toMatchObject({ status: 403, details: { required: 'manage', role: 'use' } });
+    }
   });
 
   it('lists the chains one owns or holds a grant on', () => {

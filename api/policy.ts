@@ -10,7 +10,10 @@
 // Runs take their permissions from their chain: viewers of the chain read its runs,
 // editors start, message, cancel, terminate and migrate them. Bots have their own roles
 // (owner, or a Grant on the bot): viewer reads, editor changes, owner shares and deletes;
-// editors (global) create bots. Credentials are global: admins and editors manage them.
+// editors (global) create bots. Credentials have owners and grants too (`use` is stored as
+// the viewer role, `manage` as editor): use lists, reads the metadata and uses the
+// credential in chains, manage also rotates, renames and changes settings, the owner
+// also shares and deletes; editors (global) create credentials.
 
 import type { ResourceRole, ResourceType } from '../db/accounts.ts';
 import { grantKey, type Principal } from './auth/principal.ts';
@@ -37,8 +40,17 @@ export type Action =
   | 'bot:edit'
   | 'bot:delete'
   | 'bot:share'
-  /** Create, read (metadata only), rotate and delete credentials: global, admins and editors. */
-  | 'credential:manage'
+  | 'credential:list'
+  /** Store a new credential: global editors and admins. */
+  | 'credential:create'
+  /** Read a credential's metadata (never its value): the use role. */
+  | 'credential:view'
+  /** Use it in a chain (`secrets.NAME`, `credentialId`): the use role. */
+  | 'credential:use'
+  /** Rotate, rename, change settings: the manage role. */
+  | 'credential:edit'
+  | 'credential:delete'
+  | 'credential:share'
   | 'user:manage'
   | 'audit:read';
 
@@ -67,6 +79,11 @@ const needs: Partial<Record<Action, ResourceRole>> = {
   'bot:edit': 'editor',
   'bot:delete': 'owner',
   'bot:share': 'owner',
+  'credential:view': 'viewer',
+  'credential:use': 'viewer',
+  'credential:edit': 'editor',
+  'credential:delete': 'owner',
+  'credential:share': 'owner',
 };
 
 /** The principal's role on a resource: ownership, else a grant; admins count as owners. */
@@ -86,10 +103,11 @@ export function can(principal: Principal, action: Action, resource?: Resource): 
     case 'chain:list':
     case 'run:list':
     case 'bot:list':
+    case 'credential:list':
       return true;
     case 'chain:create':
     case 'bot:create':
-    case 'credential:manage':
+    case 'credential:create':
       return role === 'editor';
     case 'user:manage':
     case 'audit:read':
@@ -121,7 +139,13 @@ const verbs: Record<Action, string> = {
   'bot:edit': 'change this bot',
   'bot:delete': 'delete this bot',
   'bot:share': 'share this bot',
-  'credential:manage': 'manage credentials',
+  'credential:list': 'list credentials',
+  'credential:create': 'create credentials',
+  'credential:view': 'open this credential',
+  'credential:use': 'use this credential',
+  'credential:edit': 'change this credential',
+  'credential:delete': 'delete this credential',
+  'credential:share': 'share this credential',
   'user:manage': 'manage users and invites',
   'audit:read': 'read the audit log',
 };
@@ -138,12 +162,14 @@ export function authorize(principal: Principal | null, action: Action, resource?
     if (has === null && resource.run !== undefined) throw new HttpError(404, 'run_not_found', `No run with id "${resource.run}".`);
     if (has === null) throw new HttpError(404, `${resource.type}_not_found`, `No ${resource.type} with id${resource.type === 'chain' ? ' or slug' : ''} "${resource.ref ?? resource.id}".`);
     const where = resource.run !== undefined ? "on this run's chain" : `on this ${resource.type}`;
-    throw new HttpError(403, 'forbidden', `You may not ${verbs[action]}: it needs the ${needs[action]} role ${where} and you are ${has}. Ask its owner or an admin.`, {
-      required: needs[action],
-      role: has,
+    const required = needs[action];
+    const name = (r: ResourceRole | undefined) => (resource.type === 'credential' && r ? credentialRoleName(r) : r);
+    throw new HttpError(403, 'forbidden', `You may not ${verbs[action]}: it needs the ${name(required)} role ${where} and you are ${name(has)}. Ask its owner or an admin.`, {
+      required: name(required),
+      role: name(has),
     });
   }
-  const hint = action === 'chain:create' || action === 'bot:create' || action === 'credential:manage' ? 'ask an admin for the editor role' : 'ask an admin';
+  const hint = action === 'chain:create' || action === 'bot:create' || action === 'credential:create' ? 'ask an admin for the editor role' : 'ask an admin';
   throw new HttpError(403, 'forbidden', `You may not ${verbs[action]} with the ${principal.user.role} role; ${hint}.`, { role: principal.user.role });
 }
 
@@ -153,6 +179,21 @@ export function authorize(principal: Principal | null, action: Action, resource?
  */
 export function visibleChains(principal: Principal): { all: true } | { all: false; ownerId: string; ids: string[] } {
   return visible(principal, 'chain');
+}
+
+/** The API's name of a credential role: `use` (stored as viewer), `manage` (editor), `owner`. */
+export function credentialRoleName(role: ResourceRole): 'use' | 'manage' | 'owner' {
+  return role === 'viewer' ? 'use' : role === 'editor' ? 'manage' : 'owner';
+}
+
+/** The stored role of a credential grant role. */
+export function credentialGrantRole(role: 'use' | 'manage'): ResourceRole {
+  return role === 'use' ? 'viewer' : 'editor';
+}
+
+/** Which credentials a principal may see in lists (as {@link visibleChains}). */
+export function visibleCredentials(principal: Principal): { all: true } | { all: false; ownerId: string; ids: string[] } {
+  return visible(principal, 'credential');
 }
 
 /** Which bots a principal may see in lists (as {@link visibleChains}). */

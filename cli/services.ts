@@ -17,6 +17,7 @@ import { reconcileTriggers } from '../api/services/triggers.ts';
 import { startLiveEvents } from '../api/live/index.ts';
 import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
 import { seedExamples } from './seed.ts';
+import { ensureSetupToken, setupTokenPath } from '../api/auth/setup.ts';
 
 /** The built web app the API serves at / (when present). */
 export const WEB_DIST = join(ROOT, 'web', 'dist');
@@ -138,6 +139,7 @@ export async function runApi(config: Config): Promise<void> {
       // Unset outside production: generated once into DATA_DIR/jwt-secret (0600) and reused.
       jwtSecret,
       registration: config.auth.registration,
+      setupTokenFile: setupTokenPath(config.dataDir),
       accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
       refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
       rateLimitPerMinute: config.auth.rateLimitPerMinute,
@@ -152,6 +154,8 @@ export async function runApi(config: Config): Promise<void> {
     return undefined;
   });
   if (reconciled) logger.info(reconciled, 'schedules reconciled');
+  // A fresh installation gets its one-time setup token (DATA_DIR/setup-token; `npm start` prints the link).
+  if (await ensureSetupToken(orm.em.fork(), config.dataDir)) logger.info({ file: setupTokenPath(config.dataDir) }, 'no admin yet: open the setup link (its token is in the file) to make the first admin');
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -10,6 +10,8 @@ import { ROOT } from '../lib/paths.ts';
 import { WEB_DIST, runMigrations } from './services.ts';
 import { loadSecretKey } from '../lib/secret-key.ts';
 import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
+import { ensureSetupToken, setupLink, setupTokenPath } from '../api/auth/setup.ts';
+import { createOrm } from '../db/orm.ts';
 
 /**
  * `chainflow start`: everything up on embedded defaults, in order — PostgreSQL (unless
@@ -136,6 +138,9 @@ export async function start(config: Config): Promise<void> {
     const readyUrl = `http://127.0.0.1:${config.port}/ready`;
     await waitUntil('The Chainflow API', async () => (await fetch(readyUrl)).status === 200, { timeoutMs: 120_000, child: api });
 
+    // No admin yet: the one-time setup link (the API wrote the token into DATA_DIR/setup-token).
+    const setupOrm = await createOrm({ url: databaseUrl, poolMax: 1 });
+    const setupToken = await ensureSetupToken(setupOrm.em.fork(), config.dataDir).finally(() => setupOrm.close());
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const ui = temporalUi ? `${temporalUi}/namespaces/${config.temporal.namespace}/workflows` : '(external Temporal: see its UI)';
     process.stdout.write(
@@ -149,6 +154,9 @@ export async function start(config: Config): Promise<void> {
         `  Temporal gRPC    ${temporalAddress} (namespace ${config.temporal.namespace})`,
         `  PostgreSQL       ${redactUrl(databaseUrl)}`,
         `  Data             ${config.dataDir}`,
+        ...(setupToken
+          ? ['', `  Make the first admin: open ${setupLink(config.publicUrl, setupToken)}`, `  (one-time link; the token is also in ${setupTokenPath(config.dataDir)}, or run: chainflow user create --role admin --email you@example.com)`]
+          : []),
         '',
       ].join('\n'),
     );

@@ -8,7 +8,8 @@ import type { Config } from '../config.ts';
 import { globalRoles, UserSchema, type GlobalRole } from '../db/accounts.ts';
 import { ChainSchema } from '../db/entities.ts';
 import { createOrm } from '../db/orm.ts';
-import { createUser, signOutEverywhere } from '../api/auth/service.ts';
+import { createUser, lockRegistration, signOutEverywhere } from '../api/auth/service.ts';
+import { consumeSetupTokens, setupTokenPath } from '../api/auth/setup.ts';
 import { hashPassword } from '../api/auth/passwords.ts';
 import { emailSchema, newPasswordSchema } from '../api/schemas/auth.ts';
 import { HttpError } from '../api/errors.ts';
@@ -94,13 +95,15 @@ export async function userCommand(config: Config, args: string[]): Promise<void>
 
     if (sub === 'create' && role) {
       const user = await em.transactional(async (tx) => {
-        // Same lock as web registration: the first account is decided once.
-        await tx.getConnection().execute(`select pg_advisory_xact_lock(hashtext('chainflow:register'))`);
+        // Same lock as web registration (on the transaction's connection): the first account is decided once.
+        await lockRegistration(tx);
         const first = (await tx.count(UserSchema, {})) === 0;
         if (first && role !== 'admin') throw new UsageError('The first account must be an admin (--role admin): it administers the installation.');
         const created = await createUser(tx, { email, password: secret.password, name: values.name, role });
         recordAudit(tx, CLI_ACTOR, { action: 'user.create', targetType: 'user', targetId: created.id, summary: { after: { email: created.email, role }, via: 'cli' } });
         await tx.flush();
+        // An admin exists now: the setup link of a fresh installation stops working.
+        if (role === 'admin') await consumeSetupTokens(tx, setupTokenPath(config.dataDir));
         if (first) {
           const claimed = await tx.nativeUpdate(ChainSchema, { ownerId: null }, { ownerId: created.id });
           if (claimed > 0) recordAudit(tx, CLI_ACTOR, { action: 'chain.claim', targetType: 'user', targetId: created.id, summary: { chains: claimed, reason: 'first admin owns the chains that had no owner', via: 'cli' } });

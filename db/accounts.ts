@@ -12,8 +12,12 @@ export type GlobalRole = (typeof globalRoles)[number];
 export const resourceRoles = ['owner', 'editor', 'viewer'] as const;
 export type ResourceRole = (typeof resourceRoles)[number];
 
-/** Resources a grant can name; bots arrive with their issue. */
-export const resourceTypes = ['chain', 'bot'] as const;
+/**
+ * Resources a grant can name. Credential grants use two of the roles: `viewer` is the
+ * API's `use` (list, read the metadata, use in chains), `editor` is `manage` (also rotate,
+ * rename, change settings); only the owner (and admins) share and delete.
+ */
+export const resourceTypes = ['chain', 'bot', 'credential'] as const;
 export type ResourceType = (typeof resourceTypes)[number];
 
 export const userStatuses = ['active', 'disabled'] as const;
@@ -108,6 +112,22 @@ export const InviteSchema = defineEntity({
 });
 export type Invite = InferEntity<typeof InviteSchema>;
 
+/**
+ * A one-time setup token of a fresh installation, stored as its SHA-256 (any API replica
+ * accepts it). The registration that carries it becomes the first admin; once an admin
+ * exists (by that registration or `chainflow user create --role admin`) every row is deleted.
+ */
+export const SetupTokenSchema = defineEntity({
+  name: 'SetupToken',
+  tableName: 'setup_token',
+  properties: {
+    id: p.uuid().primary(),
+    tokenHash: p.string().length(64).unique(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export type SetupToken = InferEntity<typeof SetupTokenSchema>;
+
 /** One change or login, who did it, from where; summaries never hold secrets. */
 export const AuditEntrySchema = defineEntity({
   name: 'AuditEntry',
@@ -130,4 +150,4 @@ export const AuditEntrySchema = defineEntity({
 });
 export type AuditEntry = InferEntity<typeof AuditEntrySchema>;
 
-export const accountEntities = [UserSchema, RefreshTokenSchema, GrantSchema, InviteSchema, AuditEntrySchema];
+export const accountEntities = [UserSchema, RefreshTokenSchema, GrantSchema, InviteSchema, AuditEntrySchema, SetupTokenSchema];

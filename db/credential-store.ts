@@ -13,6 +13,8 @@ import {
   type CredentialKind,
   type CredentialMeta,
 } from './credential.ts';
+import { GrantSchema, UserSchema } from './accounts.ts';
+import { ChainVersionSchema, RunSchema } from './entities.ts';
 
 /** Secrets shorter than this are not credible secrets; replacing them would mangle text. */
 export const MIN_SECRET_LENGTH = 4;
@@ -20,7 +22,7 @@ export const MIN_SECRET_LENGTH = 4;
 /** A credential problem the chain can route to its `error` port; never contains a value. */
 export class CredentialError extends Error {
   override name = 'CredentialError';
-  readonly code: 'credential_missing' | 'secret_missing' | 'credential_unreadable' | 'credential_invalid';
+  readonly code: 'credential_missing' | 'secret_missing' | 'credential_unreadable' | 'credential_invalid' | 'credential_forbidden';
   constructor(code: CredentialError['code'], message: string) {
     super(message);
     this.code = code;
@@ -49,34 +51,80 @@ function decryptRow(box: SecretBox, row: Credential): DecryptedCredential {
 }
 
 /**
- * Loads and decrypts one credential by id (a UUID) or by name (names cannot look like a
- * UUID, so an imported chain that refers to credentials by name works too).
- *
- * @throws {CredentialError} `credential_missing` or `credential_unreadable`.
+ * For whom a credential is used: the user id of the chain version's publisher, whose
+ * access (owner, admin, or a grant on the credential) is checked at every use; null for
+ * versions the installation itself published (CLI import, seeded examples): unchecked.
  */
-export async function loadCredential(em: EntityManager, box: SecretBox, idOrName: string): Promise<DecryptedCredential> {
-  const row = await em.fork().findOne(CredentialSchema, UUID.test(idOrName) ? { id: idOrName } : { name: idOrName });
+export interface CredentialUse {
+  as: string | null;
+}
+
+/** Throws `credential_forbidden` unless `use.as` may use every row (owner, admin or grant). */
+async function checkUse(em: EntityManager, use: CredentialUse | undefined, rows: Credential[]): Promise<void> {
+  if (!use || use.as === null || rows.length === 0) return;
+  const user = await em.findOne(UserSchema, { id: use.as }, { fields: ['id', 'role'] });
+  if (user?.role === 'admin') return;
+  const notOwned = rows.filter((row) => !user || row.ownerId !== user.id);
+  if (notOwned.length === 0) return;
+  const grants = user ? await em.find(GrantSchema, { userId: user.id, resourceType: 'credential', resourceId: { $in: notOwned.map((row) => row.id) } }) : [];
+  const denied = notOwned.find((row) => !grants.some((g) => g.resourceId === row.id));
+  if (denied) {
+    throw new CredentialError(
+      'credential_forbidden',
+      `Credential '${denied.name}' is not shared with the user who published this chain version (any more); share it with them (role use), or publish a version that uses another credential`,
+    );
+  }
+}
+
+/**
+ * The publisher a credential use is checked for: of the version a node was published in
+ * (`sourceVersionId`, stamped on http/llm nodes at publish), else of the version the run
+ * is on; undefined when neither is known (activities called outside a stored version).
+ */
+export async function credentialUseFor(em: EntityManager, where: { sourceVersionId?: unknown; runId: string }): Promise<CredentialUse | undefined> {
+  const fork = em.fork();
+  let versionId = typeof where.sourceVersionId === 'string' ? where.sourceVersionId : undefined;
+  if (versionId === undefined) versionId = (await fork.findOne(RunSchema, { id: where.runId }, { fields: ['id', 'versionId'] }))?.versionId;
+  if (versionId === undefined || !UUID.test(versionId)) return undefined;
+  const version = await fork.findOne(ChainVersionSchema, { id: versionId }, { fields: ['id', 'createdBy'] });
+  return version ? { as: version.createdBy ?? null } : undefined;
+}
+
+/**
+ * Loads and decrypts one credential by id (a UUID) or by name (names cannot look like a
+ * UUID, so an imported chain that refers to credentials by name works too). With `use`,
+ * only when that user may use it.
+ *
+ * @throws {CredentialError} `credential_missing`, `credential_forbidden` or `credential_unreadable`.
+ */
+export async function loadCredential(em: EntityManager, box: SecretBox, idOrName: string, use?: CredentialUse): Promise<DecryptedCredential> {
+  const fork = em.fork();
+  const row = await fork.findOne(CredentialSchema, UUID.test(idOrName) ? { id: idOrName } : { name: idOrName });
   if (!row) {
     throw new CredentialError('credential_missing', `Credential '${idOrName}' does not exist; choose another in the node's settings or create it`);
   }
+  await checkUse(fork, use, [row]);
   return decryptRow(box, row);
 }
 
 /**
  * Resolves `secrets.NAME` references: a credential with that name, decrypted. Every
  * name must exist (a missing secret would otherwise render as '' and fail obscurely).
+ * With `use`, only credentials that user may use.
  *
- * @throws {CredentialError} `secret_missing` naming the missing secrets, or `credential_unreadable`.
+ * @throws {CredentialError} `secret_missing` naming the missing secrets, `credential_forbidden`, or `credential_unreadable`.
  * @example const secrets = await resolveSecrets(em, box, ['apiKey']); // { apiKey: '…' }
  */
-export async function resolveSecrets(em: EntityManager, box: SecretBox, names: readonly string[]): Promise<Record<string, string>> {
+export async function resolveSecrets(em: EntityManager, box: SecretBox, names: readonly string[], use?: CredentialUse): Promise<Record<string, string>> {
   const wanted = [...new Set(names)];
   if (wanted.length === 0) return {};
-  const rows = await em.fork().find(CredentialSchema, { name: { $in: wanted } });
+  const fork = em.fork();
+  const rows = await fork.find(CredentialSchema, { name: { $in: wanted } });
   const missing = wanted.filter((name) => !rows.some((row) => row.name === name));
   if (missing.length > 0) {
     throw new CredentialError('secret_missing', `No credential named ${missing.map((name) => `'${name}'`).join(', ')} for {{ secrets.${missing[0]} }}; create it or fix the name`);
   }
+  await checkUse(fork, use, rows);
   const secrets: Record<string, string> = {};
   for (const row of rows) secrets[row.name] = decryptRow(box, row).value;
   return secrets;

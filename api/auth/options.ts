@@ -11,6 +11,8 @@ export interface AuthOptions {
   /** HS256 key of access tokens (≥ 32 characters). */
   jwtSecret: string;
   registration: RegistrationMode;
+  /** Where this installation writes its setup token (DATA_DIR/setup-token), for the 403 that points to it. */
+  setupTokenFile?: string | undefined;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   /** Requests per minute and client address on login, register, refresh and the TOTP routes. */
@@ -25,7 +27,7 @@ export interface AuthOptions {
 
 /**
  * Fills in defaults: a random per-process JWT secret (fine for tests; the CLI always
- * passes a persistent one), open registration, 15-minute access and 30-day refresh
+ * passes a persistent one), invite-only registration, 15-minute access and 30-day refresh
  * tokens, 20 sign-in requests a minute, 5 failures → 15 minutes locked.
  */
 export function resolveAuthOptions(partial: Partial<AuthOptions> = {}): AuthOptions {
@@ -33,7 +35,8 @@ export function resolveAuthOptions(partial: Partial<AuthOptions> = {}): AuthOpti
   if (jwtSecret.length < 32) throw new Error('The JWT secret must be at least 32 characters (JWT_SECRET).');
   return {
     jwtSecret,
-    registration: partial.registration ?? 'open',
+    registration: partial.registration ?? 'invite',
+    setupTokenFile: partial.setupTokenFile,
     accessTokenTtlSeconds: partial.accessTokenTtlSeconds ?? 15 * 60,
     refreshTokenTtlSeconds: partial.refreshTokenTtlSeconds ?? 30 * 24 * 3600,
     rateLimitPerMinute: partial.rateLimitPerMinute ?? 20,

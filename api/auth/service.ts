@@ -3,6 +3,7 @@
 // over these; the CLI can reuse them.
 
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ChainSchema } from '../../db/entities.ts';
 import { InviteSchema, RefreshTokenSchema, UserSchema, type GlobalRole, type Invite, type User } from '../../db/accounts.ts';
@@ -13,6 +14,7 @@ import type { AuthOptions } from './options.ts';
 import { burnVerification, hashPassword, verifyPassword } from './passwords.ts';
 import { opaqueToken, signAccessToken, tokenHash } from './tokens.ts';
 import { checkTotp } from './totp.ts';
+import { adminExists, consumeSetupTokens, isSetupToken } from './setup.ts';
 
 /** A user as the API shows it: never the password hash or the TOTP secret. */
 export interface UserView {
@@ -107,25 +109,45 @@ export interface RegisterInput {
   password: string;
   name?: string | undefined;
   inviteCode?: string | undefined;
+  setupToken?: string | undefined;
+}
+
+/** Takes the lock that decides the first admin once, on the transaction's own connection. */
+export async function lockRegistration(tx: EntityManager): Promise<void> {
+  // Without the transaction context the lock would be taken (and at once released) on
+  // another pooled connection, and simultaneous first registrations would all see no admin.
+  await tx.getConnection().execute(`select pg_advisory_xact_lock(hashtext('chainflow:register'))`, [], 'run', tx.getTransactionContext());
+}
+
+/** The 403 of a registration while no admin exists and no valid setup token came with it. */
+export function setupTokenRequired(options: Pick<AuthOptions, 'setupTokenFile'>, given: boolean): HttpError {
+  const where = options.setupTokenFile ?? 'DATA_DIR/setup-token';
+  return new HttpError(
+    403,
+    'setup_token_required',
+    `${given ? 'The setup token is wrong or was already used. ' : ''}This installation has no admin yet: the first admin registers through the setup link that npm start printed (/setup?token=…; the token is in ${where} on the server), or is made with \`chainflow user create --role admin\`.`,
+    { field: 'setupToken' },
+  );
 }
 
 /**
- * Registers an account. The first account becomes admin and owner of every chain that has
- * none (the seeded examples). Later ones follow REGISTRATION: `open` (editor, or the
- * invite's role when a code is given), `invite` (a valid invite code is required),
- * `closed` (403: admins create accounts).
+ * Registers an account. While no admin exists, only a registration carrying the valid
+ * one-time setup token is accepted: it becomes admin and owner of every chain that has
+ * none (the seeded examples), and the setup token is used up. Later ones follow
+ * REGISTRATION: `invite` (a valid invite code is required; its role), `open` (viewer,
+ * or the invite's role when a code is given), `closed` (403: admins create accounts).
  */
 export async function register(em: EntityManager, options: AuthOptions, input: RegisterInput, actor: AuditActor): Promise<Session> {
   const user = await em.transactional(async (tx) => {
-    // Serialises first-user detection: two simultaneous first registrations cannot both become admin.
-    await tx.getConnection().execute(`select pg_advisory_xact_lock(hashtext('chainflow:register'))`);
-    const first = (await tx.count(UserSchema, {})) === 0;
-    let role: GlobalRole = 'editor';
-    let via: 'first-user' | 'open' | 'invite' = 'open';
+    await lockRegistration(tx);
+    const first = !(await adminExists(tx));
+    let role: GlobalRole = 'viewer';
+    let via: 'setup-token' | 'open' | 'invite' = 'open';
     let invite: Invite | null = null;
     if (first) {
+      if (!input.setupToken || !(await isSetupToken(tx, input.setupToken))) throw setupTokenRequired(options, Boolean(input.setupToken));
       role = 'admin';
-      via = 'first-user';
+      via = 'setup-token';
     } else if (options.registration === 'closed') {
       throw new HttpError(403, 'registration_closed', 'Registration is closed on this installation; ask an admin to create your account.');
     } else if (input.inviteCode) {
@@ -151,12 +173,14 @@ export async function register(em: EntityManager, options: AuthOptions, input: R
     recordAudit(tx, who, { action: 'auth.register', targetType: 'user', targetId: created.id, summary: { after: { email: created.email, role, via } } });
     if (first) {
       await tx.flush();
+      await consumeSetupTokens(tx);
       const claimed = await tx.nativeUpdate(ChainSchema, { ownerId: null }, { ownerId: created.id });
       if (claimed > 0) recordAudit(tx, who, { action: 'chain.claim', targetType: 'user', targetId: created.id, summary: { chains: claimed, reason: 'first admin owns the chains that had no owner' } });
     }
     await tx.flush();
     return created;
   });
+  if (user.role === 'admin' && options.setupTokenFile) rmSync(options.setupTokenFile, { force: true });
   return issueSession(em, options, user, actor.ip);
 }
 

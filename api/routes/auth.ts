@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { UserSchema } from '../../db/accounts.ts';
+import { adminExists } from '../auth/setup.ts';
 import type { AuthOptions } from '../auth/options.ts';
 import { login, logout, refresh, register, issueSession, requirePassword, signOutEverywhere, totpContext, userView, type Session } from '../auth/service.ts';
 import { hashPassword } from '../auth/passwords.ts';
@@ -34,12 +34,14 @@ export function authOperations(options: AuthOptions): Operation[] {
       method: 'get',
       path: '/auth/status',
       operationId: 'authStatus',
-      summary: 'Registration mode and whether the installation still needs its first (admin) account',
+      summary: 'Registration mode and whether the installation still needs its first admin',
+      description:
+        'needsSetup is true while no admin exists; the first admin is then made only through the setup link `npm start` prints (POST /auth/register with its setupToken) or `chainflow user create --role admin`, so setupRequiresToken is always true.',
       tags,
       auth: 'public',
       responses: { 200: { description: 'Status', schema: authStatusSchema } },
       handler: async ({ res, em }) => {
-        res.json({ registration: options.registration, needsSetup: (await em.count(UserSchema, {})) === 0 });
+        res.json({ registration: options.registration, needsSetup: !(await adminExists(em)), setupRequiresToken: true });
       },
     }),
     defineOperation({
@@ -48,7 +50,7 @@ export function authOperations(options: AuthOptions): Operation[] {
       operationId: 'register',
       summary: 'Create an account',
       description:
-        'The first account becomes admin and owner of the chains that have no owner (the seeded examples). Later registrations follow REGISTRATION: `open` (role editor, or the invite’s role with an inviteCode), `invite` (an inviteCode from an admin is required), `closed` (403; admins create accounts with POST /users).',
+        'While no admin exists, only a registration carrying the one-time setupToken (from the setup link `npm start` prints, or DATA_DIR/setup-token on the server) is accepted: it becomes admin and owner of the chains that have no owner (the seeded examples), and the token is used up; without it the answer is 403 setup_token_required. Later registrations follow REGISTRATION: `invite` (default; an inviteCode from an admin is required, the invite gives the role), `open` (role viewer, or the invite’s role with an inviteCode), `closed` (403; admins create accounts with POST /users).',
       tags,
       auth: 'public',
       rateLimited: true,

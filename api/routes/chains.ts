@@ -175,6 +175,7 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
           imported = await importChain(em, graph, {
             onConflict: query.onConflict,
             ownerId: principal.user.id,
+            as: principal,
             note: file.filename ? `imported from ${file.filename}` : 'imported',
             onVersion: (tx, version) =>
               recordAudit(tx, actor, {
@@ -306,7 +307,7 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
       responses: { 200: { description: 'ok is false when the draft has errors; publishing needs ok', schema: validationResultSchema } },
       handler: async ({ res, em, params, principal }) => {
         const chain = await loadChain(em, principal, params.id, 'chain:view');
-        res.json(await validateGraph(em, draftGraphOf(chain)));
+        res.json(await validateGraph(em, draftGraphOf(chain), principal));
       },
     }),
     defineOperation({
@@ -332,6 +333,7 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
         const version = await publishChain(em, chain, {
           note: body.note ?? '',
           createdBy: principal.user.id,
+          as: principal,
           onVersion: (tx, v) =>
             recordAudit(tx, actor, { action: 'chain.publish', targetType: 'chain', targetId: chain.id, summary: { before: { activeVersionId: previous }, after: { version: v.number, hash: v.hash }, note: v.note } }),
         });

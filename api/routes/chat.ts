@@ -8,6 +8,8 @@ import { HttpError } from '../errors.ts';
 import type { Principal } from '../auth/principal.ts';
 import { can } from '../policy.ts';
 import { findChain } from '../services/chain-service.ts';
+import { releaseVisitorToken, setVisitorCookie, visitorForRequest } from '../services/visitors.ts';
+import { visitorOwnerKey } from '../../db/visitors.ts';
 import { chatEventsQuerySchema, chatMessageSchema, chatParamsSchema, chatReplySchema, transcriptSchema } from '../schemas/chat.ts';
 import { defineOperation, type Operation } from './define.ts';
 
@@ -98,13 +100,15 @@ const tags: [string] = ['web chat'];
  * `web:{chainId}:{visitorId}` and answers with the bot's replies; `GET` the same path
  * reads the transcript (replies sent later, e.g. after a delay, arrive there). Public for
  * chains with web chat enabled; otherwise a bearer token of a user who may edit the
- * chain is needed (the editor trying the published version).
+ * chain is needed (the editor trying the published version). Visitors hold a
+ * server-issued token (api/services/visitors.ts).
  */
 export function chatOperations(deps: ChatDeps): Operation[] {
+  const isEditor = (principal: Principal | null, chain: Chain): boolean => Boolean(principal && can(principal, 'chain:edit', { type: 'chain', id: chain.id, ownerId: chain.ownerId ?? null }));
   const openChat = async (em: EntityManager, ref: string, principal: Principal | null): Promise<Chain> => {
     const chain = await findChain(em, ref);
     if (chain.webChatEnabled) return chain;
-    if (principal && can(principal, 'chain:edit', { type: 'chain', id: chain.id, ownerId: chain.ownerId ?? null })) return chain;
+    if (isEditor(principal, chain)) return chain;
     throw new HttpError(403, 'web_chat_disabled', `Web chat is not enabled for chain "${chain.slug}". Enable it in the chain settings, or sign in as one of its editors.`);
   };
   return [
@@ -114,26 +118,38 @@ export function chatOperations(deps: ChatDeps): Operation[] {
       operationId: 'sendChatMessage',
       summary: 'Send a web-chat message and get the bot’s replies',
       description:
-        'Public for chains with web chat enabled. For other chains, send the bearer token of a user who may edit the chain. The session runs the active published version; the simulator (POST /chains/{id}/simulate/{visitorId}/messages) runs the draft.',
+        'Public for chains with web chat enabled. For other chains, send the bearer token of a user who may edit the chain. The first message to a visitor id that has no visitor yet creates the visitor and answers with its visitorToken (once; also set as an HttpOnly cookie for the widget). Every later request for that visitor id must present it as the X-Visitor-Token header (or the cookie), else 401; a bearer token of one of the chain’s editors works instead. The session runs the active published version; the simulator (POST /chains/{id}/simulate/{visitorId}/messages) runs the draft.',
       tags,
       auth: 'optional',
       params: chatParamsSchema,
       body: chatMessageSchema,
-      errors: [403, 404, 409],
+      errors: [401, 403, 404, 409],
       responses: { 200: { description: 'The bot’s replies', schema: chatReplySchema } },
-      handler: async ({ res, em, params, body, principal }) => {
+      handler: async ({ req, res, em, params, body, principal }) => {
         const chain = await openChat(em, params.chainIdOrSlug, principal);
         if (!chain.activeVersionId) throw new HttpError(409, 'not_published', `Chain "${chain.slug}" has no published version yet. Publish it first, or use the simulator.`);
+        const access = await visitorForRequest(em, req, chain.id, params.visitorId, { create: true, trusted: isEditor(principal, chain) });
+        if (!access.visitor) throw new Error('visitorForRequest did not create the visitor');
+        const visitor = access.visitor;
         const workflowId = webWorkflowId(chain.id, params.visitorId);
-        const owner = `web:${params.visitorId}`;
-        const result = await sendWebMessage(deps, {
-          chain,
-          versionId: chain.activeVersionId,
-          workflowId,
-          visitorId: params.visitorId,
-          owners: { user: owner, chat: owner, bot: `chain:${chain.id}` },
-        }, body);
-        res.json({ runId: workflowId, chainId: chain.id, versionId: chain.activeVersionId, ...result });
+        // Persisted user.* / chat.* belong to the visitor (its server id), not to a guessable string.
+        const owner = visitorOwnerKey(visitor);
+        let result: SendResult;
+        try {
+          result = await sendWebMessage(deps, {
+            chain,
+            versionId: chain.activeVersionId,
+            workflowId,
+            visitorId: params.visitorId,
+            owners: { user: owner, chat: owner, bot: `chain:${chain.id}` },
+          }, body);
+        } catch (err) {
+          // The token never reached the client: free the visitor id again.
+          if (access.issuedToken) await releaseVisitorToken(em, visitor);
+          throw err;
+        }
+        if (access.issuedToken) setVisitorCookie(req, res, chain.id, params.visitorId, access.issuedToken);
+        res.json({ runId: workflowId, chainId: chain.id, versionId: chain.activeVersionId, ...result, ...(access.issuedToken ? { visitorToken: access.issuedToken } : {}) });
       },
     }),
     defineOperation({
@@ -141,14 +157,21 @@ export function chatOperations(deps: ChatDeps): Operation[] {
       path: '/chat/:chainIdOrSlug/:visitorId/messages',
       operationId: 'readChatTranscript',
       summary: 'Read a web-chat transcript',
+      description: 'Needs the visitor’s token (X-Visitor-Token header or the widget’s cookie), else 401; a bearer token of one of the chain’s editors works instead. A visitor id that has no visitor yet has an empty transcript.',
       tags,
       auth: 'optional',
       params: chatParamsSchema,
       query: chatEventsQuerySchema,
-      errors: [403, 404],
+      errors: [401, 403, 404],
       responses: { 200: { description: 'Messages in and out, oldest first', schema: transcriptSchema } },
-      handler: async ({ res, em, params, query, principal }) => {
+      handler: async ({ req, res, em, params, query, principal }) => {
         const chain = await openChat(em, params.chainIdOrSlug, principal);
+        const trusted = isEditor(principal, chain);
+        const access = await visitorForRequest(em, req, chain.id, params.visitorId, { create: false, trusted });
+        if (!access.visitor && !trusted) {
+          res.json({ items: [], total: 0 });
+          return;
+        }
         res.json(await webTranscript(em, webWorkflowId(chain.id, params.visitorId), query.after, query.limit));
       },
     }),

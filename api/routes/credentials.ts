@@ -4,9 +4,22 @@ import { CredentialSchema, credentialContext, type Credential, type CredentialMe
 import { checkCredential, createCredential, CredentialError, MIN_SECRET_LENGTH } from '../../db/credential-store.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import { HttpError } from '../errors.ts';
-import { authorize } from '../policy.ts';
+import type { Principal } from '../auth/principal.ts';
+import { authorize, credentialGrantRole, credentialRoleName, visibleCredentials, type Action } from '../policy.ts';
 import { escapeLike, idParamsSchema } from '../schemas/common.ts';
-import { createCredentialBodySchema, credentialListQuerySchema, credentialListSchema, credentialSchema, forceQuerySchema, updateCredentialBodySchema } from '../schemas/credentials.ts';
+import {
+  createCredentialBodySchema,
+  credentialGrantListSchema,
+  credentialGrantParamsSchema,
+  credentialGrantViewSchema,
+  credentialListQuerySchema,
+  credentialListSchema,
+  credentialSchema,
+  credentialShareBodySchema,
+  forceQuerySchema,
+  updateCredentialBodySchema,
+} from '../schemas/credentials.ts';
+import { listAccess, shareResource, unshareResource, type SharedResource } from '../services/grants.ts';
 import { defineOperation, type Operation } from './define.ts';
 
 const tags: [string] = ['credentials'];
@@ -33,11 +46,25 @@ function requireBox(deps: CredentialDeps): SecretBox {
   return deps.secretBox;
 }
 
-async function findCredential(em: EntityManager, id: string): Promise<Credential> {
+/** The credential with this id if the principal may do `action` on it; 404 (missing or not shared) or 403. */
+async function findCredential(em: EntityManager, principal: Principal | null, id: string, action: Action): Promise<Credential> {
   const row = await em.findOne(CredentialSchema, { id });
-  if (!row) throw new HttpError(404, 'credential_not_found', `No credential with id ${id}; GET /api/v1/credentials lists them.`);
+  authorize(principal, 'credential:list');
+  if (!row) throw new HttpError(404, 'credential_not_found', `No credential with id "${id}".`);
+  authorize(principal, action, { type: 'credential', id: row.id, ownerId: row.ownerId ?? null, ref: id });
   return row;
 }
+
+const sharedCredential = (row: Credential): SharedResource => ({
+  type: 'credential',
+  id: row.id,
+  ownerId: row.ownerId ?? null,
+  label: `credential '${row.name}'`,
+  ownerRemovalHint: "The owner's access cannot be removed; share the credential with someone else instead.",
+});
+
+/** An access-list entry with the credential role names (use, manage, owner). */
+const credentialGrant = <T extends { role: Parameters<typeof credentialRoleName>[0] }>(entry: T) => ({ ...entry, role: credentialRoleName(entry.role) });
 
 /** The field a {@link checkCredential} problem is about. */
 const fieldOf = (problem: string) => (/meta/.test(problem) ? 'body.meta' : /value/.test(problem) ? 'body.value' : /kind/.test(problem) ? 'body.kind' : 'body.name');
@@ -72,7 +99,8 @@ function inUse(row: Credential, chains: string[], what: string): HttpError {
 /**
  * `/credentials`: secrets the chains use by id or name (LLM keys, HTTP tokens, webhook
  * secrets). Values are write-only: encrypted at rest, decrypted only inside activities,
- * never in a response, log, audit entry or error. Global: admins and editors manage them.
+ * never in a response, log, audit entry or error. Each has an owner and grants (`use`,
+ * `manage`), like chains and bots; admins see and use all.
  */
 export function credentialOperations(deps: CredentialDeps): Operation[] {
   return [
@@ -80,14 +108,17 @@ export function credentialOperations(deps: CredentialDeps): Operation[] {
       method: 'get',
       path: '/credentials',
       operationId: 'listCredentials',
-      summary: 'List credentials (names, kinds and settings; never values)',
+      summary: 'List the credentials you may use (names, kinds and settings; never values)',
+      description: 'Yours, those shared with you (use or manage) and, for admins, all.',
       tags,
       auth: 'bearer',
       query: credentialListQuerySchema,
       responses: { 200: { description: 'A page of credentials, by name', schema: credentialListSchema } },
       handler: async ({ res, em, query, principal }) => {
-        authorize(principal, 'credential:manage');
+        authorize(principal, 'credential:list');
         const where: Record<string, unknown> = {};
+        const visible = visibleCredentials(principal);
+        if (!visible.all) where.$or = [{ ownerId: visible.ownerId }, ...(visible.ids.length ? [{ id: { $in: visible.ids } }] : [])];
         if (query.q) where.name = { $ilike: `%${escapeLike(query.q)}%` };
         if (query.kind) where.kind = query.kind;
         const [rows, total] = await em.findAndCount(CredentialSchema, where, { orderBy: { name: 'asc' }, offset: query.offset, limit: query.limit });
@@ -99,14 +130,14 @@ export function credentialOperations(deps: CredentialDeps): Operation[] {
       path: '/credentials',
       operationId: 'createCredential',
       summary: 'Store a credential (the value is encrypted and never shown again)',
-      description: 'Admins and editors manage credentials; they are global to the installation. Needs CHAINFLOW_SECRET_KEY (503 without it).',
+      description: 'Editors and admins create credentials; the creator owns it and may share it (use or manage). Names are unique in the installation. Needs CHAINFLOW_SECRET_KEY (503 without it).',
       tags,
       auth: 'bearer',
       body: createCredentialBodySchema,
       errors: [409, 503],
       responses: { 201: { description: 'The credential, without its value', schema: credentialSchema } },
       handler: async ({ res, em, body, principal, audit }) => {
-        authorize(principal, 'credential:manage');
+        authorize(principal, 'credential:create');
         const box = requireBox(deps);
         const meta = (body.meta ?? {}) as CredentialMeta;
         const problem = checkCredential({ name: body.name, kind: body.kind, value: body.value, meta });
@@ -136,8 +167,7 @@ export function credentialOperations(deps: CredentialDeps): Operation[] {
       errors: [404],
       responses: { 200: { description: 'The credential, without its value', schema: credentialSchema } },
       handler: async ({ res, em, params, principal }) => {
-        authorize(principal, 'credential:manage');
-        res.json(credentialView(await findCredential(em, params.id)));
+        res.json(credentialView(await findCredential(em, principal, params.id, 'credential:view')));
       },
     }),
     defineOperation({
@@ -145,7 +175,7 @@ export function credentialOperations(deps: CredentialDeps): Operation[] {
       path: '/credentials/:id',
       operationId: 'updateCredential',
       summary: 'Rotate a credential’s value, rename it, or replace its settings',
-      description: 'A rename is refused (409 credential_in_use) while chains refer to the old name, unless force=true.',
+      description: 'Needs the manage role on it (or ownership). A rename is refused (409 credential_in_use) while chains refer to the old name, unless force=true.',
       tags,
       auth: 'bearer',
       params: idParamsSchema,
@@ -154,8 +184,7 @@ export function credentialOperations(deps: CredentialDeps): Operation[] {
       errors: [404, 409, 503],
       responses: { 200: { description: 'The credential, without its value', schema: credentialSchema } },
       handler: async ({ res, em, params, query, body, principal, audit }) => {
-        authorize(principal, 'credential:manage');
-        const row = await findCredential(em, params.id);
+        const row = await findCredential(em, principal, params.id, 'credential:edit');
         const name = body.name ?? row.name;
         const meta = (body.meta ?? row.meta) as CredentialMeta;
         // The stored value passed these checks when it was stored: only a new one is measured.
@@ -186,7 +215,7 @@ export function credentialOperations(deps: CredentialDeps): Operation[] {
       path: '/credentials/:id',
       operationId: 'deleteCredential',
       summary: 'Delete a credential',
-      description: "Refused (409 credential_in_use) while a chain's draft or active version refers to it (by id, by name, or as {{ secrets.NAME }}), unless force=true.",
+      description: "Only its owner and admins. Refused (409 credential_in_use) while a chain's draft or active version refers to it (by id, by name, or as {{ secrets.NAME }}), unless force=true.",
       tags,
       auth: 'bearer',
       params: idParamsSchema,
@@ -194,13 +223,63 @@ export function credentialOperations(deps: CredentialDeps): Operation[] {
       errors: [404, 409],
       responses: { 204: { description: 'Deleted' } },
       handler: async ({ res, em, params, query, principal, audit }) => {
-        authorize(principal, 'credential:manage');
-        const row = await findCredential(em, params.id);
+        const row = await findCredential(em, principal, params.id, 'credential:delete');
         const users = await usersOf(em, row);
         if (users.length && query.force !== 'true') throw inUse(row, users, 'delete it');
         em.remove(row);
         audit({ action: 'credential.delete', targetType: 'credential', targetId: row.id, summary: { before: { name: row.name, kind: row.kind }, usedBy: users } });
         await em.flush();
+        res.status(204).end();
+      },
+    }),
+    defineOperation({
+      method: 'get',
+      path: '/credentials/:id/grants',
+      operationId: 'listCredentialGrants',
+      summary: 'Who may use a credential: its owner and the users it is shared with',
+      tags: ['sharing'],
+      auth: 'bearer',
+      params: idParamsSchema,
+      errors: [404],
+      responses: { 200: { description: 'Owner first, then grants by e-mail', schema: credentialGrantListSchema } },
+      handler: async ({ res, em, params, principal }) => {
+        const row = await findCredential(em, principal, params.id, 'credential:view');
+        const access = await listAccess(em, sharedCredential(row));
+        res.json({ items: access.items.map(credentialGrant), total: access.total });
+      },
+    }),
+    defineOperation({
+      method: 'post',
+      path: '/credentials/:id/grants',
+      operationId: 'shareCredential',
+      summary: 'Share a credential with a user (use or manage); changes the role of an existing share',
+      description: 'use: the user may list it, read its settings and use it in chains they publish; manage: also rotate, rename and change its settings. Only the owner and admins share. Taking a share away also stops the versions that user published before from using it.',
+      tags: ['sharing'],
+      auth: 'bearer',
+      params: idParamsSchema,
+      body: credentialShareBodySchema,
+      errors: [404, 409],
+      responses: { 200: { description: 'The user’s access', schema: credentialGrantViewSchema } },
+      handler: async ({ res, em, params, body, principal, audit }) => {
+        const row = await findCredential(em, principal, params.id, 'credential:share');
+        const view = await shareResource(em, principal, sharedCredential(row), { ...body, role: credentialGrantRole(body.role) }, audit);
+        res.json(credentialGrant(view));
+      },
+    }),
+    defineOperation({
+      method: 'delete',
+      path: '/credentials/:id/grants/:userId',
+      operationId: 'unshareCredential',
+      summary: 'Stop sharing a credential with a user',
+      description: 'Chain versions that user published stop using it at once (their nodes fail with credential_forbidden).',
+      tags: ['sharing'],
+      auth: 'bearer',
+      params: credentialGrantParamsSchema,
+      errors: [404, 409],
+      responses: { 204: { description: 'Removed' } },
+      handler: async ({ res, em, params, principal, audit }) => {
+        const row = await findCredential(em, principal, params.id, 'credential:share');
+        await unshareResource(em, sharedCredential(row), params.userId, audit);
         res.status(204).end();
       },
     }),

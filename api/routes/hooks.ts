@@ -70,8 +70,8 @@ export function hookOperations(deps: HookDeps): Operation[] {
         const auth = node.config.trigger.auth;
         if (auth.mode !== 'none') {
           const box = deps.secretBox;
-          const secret = box && auth.credentialId ? await loadCredential(em, box, auth.credentialId).then((c) => c.value).catch(() => undefined) : undefined;
-          if (!secret) throw new HttpError(503, 'hook_secret_missing', `The webhook's credential is missing; the chain owner must set it.`);
+          const secret = box && auth.credentialId ? await loadCredential(em, box, auth.credentialId, { as: version.createdBy ?? null }).then((c) => c.value).catch(() => undefined) : undefined;
+          if (!secret) throw new HttpError(503, 'hook_secret_missing', `The webhook's credential is missing (or no longer shared with the version's publisher); the chain owner must set it.`);
           const ok =
             auth.mode === 'secret_header'
               ? safeEqual(String(req.get('x-chainflow-secret') ?? ''), secret)

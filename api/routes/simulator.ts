@@ -32,7 +32,7 @@ export function simulatorOperations(deps: SimulatorDeps): Operation[] {
       responses: { 200: { description: 'The bot’s replies', schema: chatReplySchema } },
       handler: async ({ res, em, params, body, principal }) => {
         const chain = await loadChain(em, principal, params.id, 'chain:edit');
-        const version = await draftVersion(em, chain);
+        const version = await draftVersion(em, chain, principal);
         const workflowId = simulatorWorkflowId(chain.id, params.visitorId);
         const current = await em.findOne(RunSchema, { id: workflowId }, { fields: ['versionId', 'status'] });
         let restarted = false;

@@ -17,6 +17,12 @@ export const registerBodySchema = z
     password: newPasswordSchema,
     name: z.string().max(200).optional(),
     inviteCode: z.string().min(1).max(200).optional().meta({ description: 'Needed when REGISTRATION=invite (from an admin)' }),
+    setupToken: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .meta({ description: 'The one-time setup token of a fresh installation (the setup link `npm start` prints, or DATA_DIR/setup-token): only a registration carrying it becomes the first admin' }),
   })
   .meta({ id: 'RegisterRequest' });
 
@@ -68,6 +74,7 @@ export const totpEnrolmentSchema = z
 export const authStatusSchema = z
   .object({
     registration: z.enum(['open', 'invite', 'closed']),
-    needsSetup: z.boolean().meta({ description: 'No account exists yet: the next registration becomes the admin' }),
+    needsSetup: z.boolean().meta({ description: 'No admin exists yet: the first admin registers through the setup link (with its setupToken) or is made with `chainflow user create --role admin`' }),
+    setupRequiresToken: z.literal(true).meta({ description: 'Always true: becoming the first admin needs the one-time setup token; registrations without it are refused while needsSetup is true' }),
   })
   .meta({ id: 'AuthStatus' });

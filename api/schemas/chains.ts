@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accessProblemCodes } from '../services/compile-access.ts';
 import { compileErrorCodes, graphEdgeSchema, graphNodeSchema, graphSchema, slugSchema } from '../../chain/index.ts';
 import { resourceRoles } from '../../db/accounts.ts';
 import { dateTime, listOf, pagingShape } from './common.ts';
@@ -61,7 +62,7 @@ export const updateDraftBodySchema = z
 
 export const compileProblemSchema = z
   .object({
-    code: z.enum(compileErrorCodes),
+    code: z.enum([...compileErrorCodes, ...accessProblemCodes]).meta({ description: "A compiler code, or credential_forbidden: the chain uses a credential the validating/publishing user may not use" }),
     nodeId: z.string().optional(),
     edgeId: z.string().optional(),
     field: z.string().optional(),

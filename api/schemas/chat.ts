@@ -60,6 +60,10 @@ export const chatReplySchema = z
     ended: z.boolean(),
     waitingAt: z.string().nullable(),
     restarted: z.boolean().optional().meta({ description: 'Simulator: the session was restarted on the current draft' }),
+    visitorToken: z
+      .string()
+      .optional()
+      .meta({ description: 'Only in the answer to the first message of a new visitor: its token (also set as an HttpOnly cookie). Send it as X-Visitor-Token with every later request for this visitor id; it is not shown again.' }),
   })
   .meta({ id: 'ChatReply' });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CREDENTIAL_NAME, credentialKinds } from '../../db/credential.ts';
-import { dateTime, listOf, pagingShape } from './common.ts';
+import { emailSchema } from './auth.ts';
+import { dateTime, listOf, pagingShape, uuidSchema } from './common.ts';
 
 const nameSchema = z
   .string()
@@ -24,7 +25,7 @@ export const credentialSchema = z
     kind: z.enum(credentialKinds),
     meta: z.record(z.string(), z.unknown()),
     hasValue: z.literal(true).meta({ description: 'The value is stored (encrypted); it is never returned' }),
-    ownerId: z.uuid().nullable().meta({ description: 'Who created it' }),
+    ownerId: z.uuid().nullable().meta({ description: 'Who created it (its owner: shares and deletes it)' }),
     createdAt: dateTime,
     updatedAt: dateTime,
   })
@@ -59,3 +60,28 @@ export const updateCredentialBodySchema = z
 export const forceQuerySchema = z.strictObject({
   force: z.enum(['true', 'false']).default('false').meta({ description: 'true: go ahead although chains use the credential (they fail until fixed)' }),
 });
+
+/** Roles on a credential: `use` (list, read the settings, use in chains), `manage` (also rotate, rename, change settings). */
+export const credentialGrantRoles = ['use', 'manage'] as const;
+
+export const credentialShareBodySchema = z
+  .strictObject({
+    userId: z.uuid().optional(),
+    email: emailSchema.optional(),
+    role: z.enum(credentialGrantRoles).meta({ description: 'use: list it, read its settings and use it in chains; manage: also rotate, rename and change settings' }),
+  })
+  .refine((b) => (b.userId === undefined) !== (b.email === undefined), { message: 'Send either userId or email', path: ['userId'] })
+  .meta({ id: 'CredentialShareRequest' });
+
+export const credentialGrantViewSchema = z
+  .object({
+    userId: z.uuid(),
+    email: z.string(),
+    name: z.string(),
+    role: z.enum(['owner', ...credentialGrantRoles]),
+    source: z.enum(['owner', 'grant']).meta({ description: "'owner': the credential's owner; 'grant': shared" }),
+    createdAt: dateTime.nullable(),
+  })
+  .meta({ id: 'CredentialGrant' });
+export const credentialGrantListSchema = listOf(credentialGrantViewSchema, 'CredentialGrantList');
+export const credentialGrantParamsSchema = z.strictObject({ id: uuidSchema, userId: uuidSchema });

@@ -13,6 +13,9 @@ import {
 } from '../../chain/index.ts';
 import { ChainSchema, ChainVersionSchema, type Chain, type ChainVersion } from '../../db/entities.ts';
 import { HttpError } from '../errors.ts';
+import type { Principal } from '../auth/principal.ts';
+import { can } from '../policy.ts';
+import { accessProblems, stampVersion, type ChainProblem } from './compile-access.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -46,7 +49,7 @@ export function parseChainFile(text: string): Graph {
 }
 
 /** Error → 422 with every compile error (node, field, fix). */
-function compileFailure(slug: string, errors: CompileError[]): HttpError {
+function compileFailure(slug: string, errors: ChainProblem[]): HttpError {
   const first = errors[0];
   return new HttpError(
     422,
@@ -59,14 +62,17 @@ function compileFailure(slug: string, errors: CompileError[]): HttpError {
 /**
  * The chains a graph's sub-chain nodes call, compiled by their active versions, keyed
  * by the reference the node uses. A missing target or one never published is an error.
+ * With `as`, only chains that user may open resolve: one they may not is reported
+ * exactly like one that does not exist.
  */
-async function resolveSubchains(em: EntityManager, graph: Graph): Promise<Record<string, CompiledChain>> {
+async function resolveSubchains(em: EntityManager, graph: Graph, as?: Principal): Promise<Record<string, CompiledChain>> {
   const refs = new Set(graph.nodes.filter((n) => n.type === 'subchain').map((n) => String((n.data as { chainRef?: unknown }).chainRef ?? '')));
   const result: Record<string, CompiledChain> = {};
   for (const ref of refs) {
     if (!ref || ref === graph.slug) continue;
     const chain = UUID.test(ref) ? await em.findOne(ChainSchema, { id: ref }) : await em.findOne(ChainSchema, { slug: ref });
     if (!chain?.activeVersionId) continue; // the compiler reports the unknown reference
+    if (as && !can(as, 'chain:view', { type: 'chain', id: chain.id, ownerId: chain.ownerId ?? null })) continue; // …the same way
     const version = await em.findOneOrFail(ChainVersionSchema, { id: chain.activeVersionId });
     result[ref] = { ir: versionIrOf(version), versionId: version.id };
   }
@@ -78,34 +84,42 @@ export interface CompiledGraph {
   warnings: CompileError[];
 }
 
-/** Compiles a graph with its sub-chains resolved; 422 with the errors when it does not compile. */
-export async function compileGraph(em: EntityManager, graph: Graph): Promise<CompiledGraph> {
-  const result = compileChain(graph, { subchains: await resolveSubchains(em, graph) });
+/**
+ * Compiles a graph with its sub-chains resolved; 422 with the errors when it does not
+ * compile. With `as` (the publishing or simulating user), also when it uses a credential
+ * or a chain that user may not use.
+ */
+export async function compileGraph(em: EntityManager, graph: Graph, as?: Principal): Promise<CompiledGraph> {
+  const result = compileChain(graph, { subchains: await resolveSubchains(em, graph, as) });
   if (!result.ok) throw compileFailure(graph.slug, result.errors);
+  const denied = as ? await accessProblems(em, as, result.ir) : [];
+  if (denied.length > 0) throw compileFailure(graph.slug, denied);
   return { ir: result.ir, warnings: result.warnings };
 }
 
 /** Compile errors and warnings of a graph (sub-chains resolved); stores nothing. */
 export interface GraphValidation {
   ok: boolean;
-  errors: CompileError[];
+  errors: ChainProblem[];
   warnings: CompileError[];
 }
 
-/** Compiles a graph only to report its problems (the editor's "validate"). */
-export async function validateGraph(em: EntityManager, graph: Graph): Promise<GraphValidation> {
-  const result = compileChain(graph, { subchains: await resolveSubchains(em, graph) });
-  return result.ok ? { ok: true, errors: [], warnings: result.warnings } : { ok: false, errors: result.errors, warnings: result.warnings };
+/** Compiles a graph only to report its problems (the editor's "validate"), as `as` would publish it. */
+export async function validateGraph(em: EntityManager, graph: Graph, as?: Principal): Promise<GraphValidation> {
+  const result = compileChain(graph, { subchains: await resolveSubchains(em, graph, as) });
+  if (!result.ok) return { ok: false, errors: result.errors, warnings: result.warnings };
+  const denied = as ? await accessProblems(em, as, result.ir) : [];
+  return { ok: denied.length === 0, errors: denied, warnings: result.warnings };
 }
 
 /** Publishes a chain's draft: a new immutable, numbered version, made active. */
 export async function publishChain(
   em: EntityManager,
   chain: Chain,
-  opts: { note?: string; createdBy?: string | null; onVersion?: (em: EntityManager, version: ChainVersion) => void } = {},
+  opts: { note?: string; createdBy?: string | null; as?: Principal | undefined; onVersion?: (em: EntityManager, version: ChainVersion) => void } = {},
 ): Promise<ChainVersion> {
   const graph = draftGraphOf(chain);
-  const { ir } = await compileGraph(em, graph);
+  const { ir } = await compileGraph(em, graph, opts.as);
   const same = await em.findOne(ChainVersionSchema, { chainId: chain.id, kind: 'published', hash: ir.hash }, { fields: ['id', 'number'] });
   if (same) {
     throw new HttpError(
@@ -118,13 +132,14 @@ export async function publishChain(
     );
   }
   const last = await em.findOne(ChainVersionSchema, { chainId: chain.id, kind: 'published' }, { orderBy: { number: 'desc' } });
+  const id = randomUUID();
   const version = em.create(ChainVersionSchema, {
-    id: randomUUID(),
+    id,
     chainId: chain.id,
     kind: 'published',
     number: (last?.number ?? 0) + 1,
     graph,
-    ir,
+    ir: stampVersion(ir, id),
     hash: ir.hash,
     note: opts.note ?? '',
     createdBy: opts.createdBy ?? null,
@@ -138,22 +153,25 @@ export async function publishChain(
 /**
  * Compiles the draft into a draft version (same table, kind 'draft', keyed by content
  * hash), so the simulator starts sessions from a stored version id like real ones.
+ * `as`: the simulating user, whose access to credentials and sub-chains is checked
+ * (and, for a new draft version, its publisher at run time).
  */
-export async function draftVersion(em: EntityManager, chain: Chain): Promise<ChainVersion> {
+export async function draftVersion(em: EntityManager, chain: Chain, as?: Principal): Promise<ChainVersion> {
   const graph = draftGraphOf(chain);
-  const { ir } = await compileGraph(em, graph);
+  const { ir } = await compileGraph(em, graph, as);
   const existing = await em.findOne(ChainVersionSchema, { chainId: chain.id, kind: 'draft', hash: ir.hash });
   if (existing) return existing;
+  const id = randomUUID();
   const version = em.create(ChainVersionSchema, {
-    id: randomUUID(),
+    id,
     chainId: chain.id,
     kind: 'draft',
     number: null,
     graph,
-    ir,
+    ir: stampVersion(ir, id),
     hash: ir.hash,
     note: 'draft',
-    createdBy: null,
+    createdBy: as?.user.id ?? null,
   });
   await em.flush();
   return version;
@@ -212,6 +230,8 @@ export interface ImportOptions {
   onConflict?: 'error' | 'rename';
   ownerId?: string | null;
   note?: string;
+  /** The importing user: the file may only use credentials and chains they may use. */
+  as?: Principal | undefined;
   /** Called with the transaction's entity manager before the commit (e.g. to add an audit entry). */
   onVersion?: (em: EntityManager, version: ChainVersion) => void;
 }
@@ -224,14 +244,14 @@ export async function importChain(em: EntityManager, graph: Graph, opts: ImportO
   return em.transactional(async (tx) => {
     const slug = await uniqueSlug(tx, graph.slug, opts.onConflict);
     const stored: Graph = { ...graph, slug };
-    await compileGraph(tx, stored); // fail before anything is written
+    await compileGraph(tx, stored, opts.as); // fail before anything is written
     const chain = tx.create(ChainSchema, {
       id: randomUUID(),
       ...chainFieldsFromGraph(stored),
       draftGraph: stored,
       ownerId: opts.ownerId ?? null,
     });
-    const version = await publishChain(tx, chain, { note: opts.note ?? 'imported', createdBy: opts.ownerId ?? null, ...(opts.onVersion ? { onVersion: opts.onVersion } : {}) });
+    const version = await publishChain(tx, chain, { note: opts.note ?? 'imported', createdBy: opts.ownerId ?? null, as: opts.as, ...(opts.onVersion ? { onVersion: opts.onVersion } : {}) });
     return { chain, version };
   });
 }

@@ -10,6 +10,8 @@ import { ChainSchema, ChainVersionSchema, RunSchema, type Chain, type ChainVersi
 import { ChainIdKey, ChannelKey, stateQuery, type dialogue, type DialogueInput, type SessionView } from '../../temporal/contracts.ts';
 import type { Principal } from '../auth/principal.ts';
 import { HttpError } from '../errors.ts';
+import { visitorOwnerKey } from '../../db/visitors.ts';
+import { ensureVisitor } from './visitors.ts';
 import { authorize, type Action } from '../policy.ts';
 import { runStatuses, type RunStatus } from '../schemas/runs.ts';
 
@@ -145,7 +147,8 @@ export async function startRun(deps: RunDeps, em: EntityManager, req: StartRunIn
   }
   const web = req.channel === 'web' && req.visitorId !== undefined;
   const workflowId = web ? `web:${req.chain.id}:${req.visitorId}` : `run:${randomUUID()}`;
-  const owner = web ? `web:${req.visitorId}` : `api:${workflowId.slice('run:'.length)}`;
+  // A web session's persisted variables belong to its visitor (created here if the id has none; its token is not issued to anyone then).
+  const owner = web && req.visitorId !== undefined ? visitorOwnerKey(await ensureVisitor(em, req.chain.id, req.visitorId)) : `api:${workflowId.slice('run:'.length)}`;
   const input: DialogueInput = {
     chainId: req.chain.id,
     versionId: req.version.id,

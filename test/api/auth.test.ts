@@ -35,12 +35,12 @@ describe('registration', () => {
     expect(user.passwordHash).not.toContain(PASSWORD);
   });
 
-  it('gives later self-registered accounts the editor role when registration is open', async () => {
+  it('gives later self-registered accounts the viewer role when registration is open', async () => {
     const res = await t.api.post('/api/v1/auth/register').send({ email: uniqueEmail('open'), password: PASSWORD });
     expect(res.status).toBe(201);
-    expect(res.body.user.role).toBe('editor');
+    expect(res.body.user.role).toBe('viewer');
     const status = await t.api.get('/api/v1/auth/status');
-    expect(status.body).toEqual({ registration: 'open', needsSetup: false });
+    expect(status.body).toEqual({ registration: 'open', needsSetup: false, setupRequiresToken: true });
   });
 
   it('refuses a taken e-mail with 409, whatever its case', async () => {

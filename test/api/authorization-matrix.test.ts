@@ -30,6 +30,7 @@ interface Fixture {
   run: string;
   /** Owned by `owner`, shared like `chain`. */
   bot: string;
+  /** Owned by `owner`, shared with `editor` (manage) and `viewer` (use). */
   credential: string;
 }
 
@@ -59,8 +60,10 @@ const chainOwners = (status: number): Expected => ({ anonymous: 401, viewer: 403
 const botViewers = chainViewers;
 const botEditors = chainEditors;
 const botOwners = chainOwners;
-/** Credentials are global: admins and editors manage them. */
-const credentialManagers = creators;
+/** Credentials have owners and grants: `use` (viewer here) reads, `manage` (editor here) changes, the owner shares and deletes. */
+const credentialUsers = chainViewers;
+const credentialManagers = chainEditors;
+const credentialOwners = chainOwners;
 /** Web chat of a chain without public web chat: only those who may edit it (the editor's JWT). */
 const webChatEditors: Expected = { anonymous: 403, viewer: 403, editor: 200, owner: 200, other: 403, admin: 200 };
 
@@ -93,8 +96,12 @@ async function freshBot(): Promise<string> {
 }
 
 let credentials = 0;
+/** A credential of `owner`, shared with `editor` (manage) and `viewer` (use). */
 async function freshCredential(): Promise<string> {
-  const created = await t.api.post('/api/v1/credentials').set(bearer(fx.accounts.admin.token)).send({ name: `matrix_${++credentials}_${Date.now()}`, kind: 'secret', value: 'matrix secret value' });
+  const { owner, editor, viewer } = fx.accounts;
+  const created = await t.api.post('/api/v1/credentials').set(bearer(owner.token)).send({ name: `matrix_${++credentials}_${Date.now()}`, kind: 'secret', value: 'matrix secret value' });
+  await t.api.post(`/api/v1/credentials/${created.body.id}/grants`).set(bearer(owner.token)).send({ userId: editor.id, role: 'manage' });
+  await t.api.post(`/api/v1/credentials/${created.body.id}/grants`).set(bearer(owner.token)).send({ userId: viewer.id, role: 'use' });
   return created.body.id;
 }
 
@@ -256,11 +263,21 @@ const matrix: Record<string, Row> = {
     },
   },
 
-  'GET /api/v1/credentials': { expect: credentialManagers(200), call: () => ({ url: '/api/v1/credentials' }) },
-  'POST /api/v1/credentials': { expect: credentialManagers(201), call: () => ({ url: '/api/v1/credentials', body: { name: `made_${++credentials}_${Date.now()}`, kind: 'secret', value: 'a secret value' } }) },
-  'GET /api/v1/credentials/:id': { expect: credentialManagers(200), call: () => ({ url: `/api/v1/credentials/${fx.credential}` }) },
+  // Access row 2: credentials are listed, read, changed and shared only by their owner, admins and grantees.
+  'GET /api/v1/credentials': { expect: signedIn(200), call: () => ({ url: '/api/v1/credentials' }) },
+  'POST /api/v1/credentials': { expect: creators(201), call: () => ({ url: '/api/v1/credentials', body: { name: `made_${++credentials}_${Date.now()}`, kind: 'secret', value: 'a secret value' } }) },
+  'GET /api/v1/credentials/:id': { expect: credentialUsers(200), call: () => ({ url: `/api/v1/credentials/${fx.credential}` }) },
   'PATCH /api/v1/credentials/:id': { expect: credentialManagers(200), call: (actor) => ({ url: `/api/v1/credentials/${fx.credential}`, body: { value: `rotated by ${actor}` } }) },
-  'DELETE /api/v1/credentials/:id': { expect: credentialManagers(204), call: async () => ({ url: `/api/v1/credentials/${await freshCredential()}` }) },
+  'DELETE /api/v1/credentials/:id': { expect: credentialOwners(204), call: async () => ({ url: `/api/v1/credentials/${await freshCredential()}` }) },
+  'GET /api/v1/credentials/:id/grants': { expect: credentialUsers(200), call: () => ({ url: `/api/v1/credentials/${fx.credential}/grants` }) },
+  'POST /api/v1/credentials/:id/grants': { expect: credentialOwners(200), call: () => ({ url: `/api/v1/credentials/${fx.credential}/grants`, body: { userId: fx.bystander.id, role: 'use' } }) },
+  'DELETE /api/v1/credentials/:id/grants/:userId': {
+    expect: credentialOwners(204),
+    call: async () => {
+      await t.api.post(`/api/v1/credentials/${fx.credential}/grants`).set(bearer(fx.accounts.owner.token)).send({ userId: fx.bystander.id, role: 'use' });
+      return { url: `/api/v1/credentials/${fx.credential}/grants/${fx.bystander.id}` };
+    },
+  },
 
   'POST /api/v1/chat/:chainIdOrSlug/:visitorId/messages': { expect: webChatEditors, call: (actor) => ({ url: `/api/v1/chat/${fx.chain.slug}/matrix-${actor}/messages`, body: { text: 'hi' } }) },
   'GET /api/v1/chat/:chainIdOrSlug/:visitorId/messages': { expect: webChatEditors, call: (actor) => ({ url: `/api/v1/chat/${fx.chain.slug}/matrix-${actor}/messages` }) },

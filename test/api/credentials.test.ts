@@ -103,6 +103,11 @@ describe('credentials', () => {
     const partner = await rec(t.api.post('/api/v1/credentials').set(bearer(admin.token)).send({ name: 'partner_key', kind: 'secret', value: SECRETS.partner, meta: { note: 'from the partner portal' } }));
     expect(partner.status).toBe(201);
     partnerId = partner.body.id;
+    // Credentials have owners: the editor sees and uses the admin's only once it is shared.
+    expect((await rec(t.api.get(`/api/v1/credentials/${partnerId}`).set(bearer(editor.token)))).status).toBe(404);
+    const shared = await rec(t.api.post(`/api/v1/credentials/${partnerId}/grants`).set(bearer(admin.token)).send({ userId: editor.id, role: 'manage' }));
+    expect(shared.status, shared.text).toBe(200);
+    expect(shared.body).toMatchObject({ userId: editor.id, role: 'manage', source: 'grant' });
 
     const row = await t.h.db.orm.em.fork().findOneOrFail(CredentialSchema, { id: bearerId });
     expect(row.encryptedValue).toMatch(/^v1:/);
@@ -150,8 +155,10 @@ describe('credentials', () => {
     expect(await runPartner(chainId)).toMatch(/^The partner refused: credential_missing/);
   });
 
-  it('are for admins and editors only', async () => {
-    expect((await rec(t.api.get('/api/v1/credentials').set(bearer(viewer.token)))).status).toBe(403);
+  it('are created by admins and editors only; a viewer lists only what is shared with them', async () => {
+    const viewerList = await rec(t.api.get('/api/v1/credentials').set(bearer(viewer.token)));
+    expect(viewerList.status).toBe(200);
+    expect(viewerList.body).toEqual({ items: [], total: 0 });
     expect((await rec(t.api.post('/api/v1/credentials').set(bearer(viewer.token)).send({ name: 'viewer_key', kind: 'secret', value: 'nope-nope' }))).status).toBe(403);
     expect((await rec(t.api.get('/api/v1/credentials'))).status).toBe(401);
   });

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Response } from 'supertest';
 import { currentTotp } from '../../api/auth/totp.ts';
-import { bearer, captureLogs, startApi, uniqueEmail, type ApiHarness, type LogCapture } from './support/api.ts';
+import { bearer, captureLogs, setupTokenFor, startApi, uniqueEmail, type ApiHarness, type LogCapture } from './support/api.ts';
 
 let t: ApiHarness;
 let logs: LogCapture;
@@ -35,7 +35,9 @@ describe('secrets', () => {
     passwords.forEach((p) => secrets.add(p));
     const adminEmail = uniqueEmail('admin');
 
-    const admin = await record(t.api.post('/api/v1/auth/register').send({ email: adminEmail, password: passwords[0] }), session);
+    const setupToken = await setupTokenFor(t.api);
+    secrets.add(setupToken);
+    const admin = await record(t.api.post('/api/v1/auth/register').send({ email: adminEmail, password: passwords[0], setupToken }), session);
     const token = () => bearer(admin.body.accessToken);
     const login = await record(t.api.post('/api/v1/auth/login').send({ email: adminEmail, password: passwords[0] }), session);
     await record(t.api.post('/api/v1/auth/login').send({ email: adminEmail, password: `${passwords[0]}x` }));

@@ -3,13 +3,14 @@
 
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../api/auth/passwords.ts';
-import { AuditEntrySchema, RefreshTokenSchema, UserSchema } from '../../db/accounts.ts';
+import { AuditEntrySchema, RefreshTokenSchema, SetupTokenSchema, UserSchema } from '../../db/accounts.ts';
+import { ensureSetupToken, setupTokenPath } from '../../api/auth/setup.ts';
 import { ChainSchema } from '../../db/entities.ts';
 import { createTestDatabase, type TestDatabase } from '../support/stack.ts';
 
@@ -56,12 +57,16 @@ describe('chainflow user', () => {
     expect(await db.orm.em.fork().count(UserSchema, {})).toBe(0);
   });
 
-  it('creates the first admin with a generated password printed once, who then owns the unowned chains', async () => {
+  it('creates the first admin with a generated password printed once, who then owns the unowned chains (access row 1: and the setup link stops working)', async () => {
     const em = db.orm.em.fork();
     em.create(ChainSchema, { id: randomUUID(), slug: 'seeded-example', name: 'Seeded', draftGraph: {}, ownerId: null });
     await em.flush();
+    const setupToken = await ensureSetupToken(db.orm.em.fork(), join(dir, 'data'));
+    expect(setupToken).toBeTruthy();
     const res = await chainflow('user', 'create', '--email', 'Root@Example.com', '--role', 'admin', '--name', 'Root');
     expect(res.code, res.stderr).toBe(0);
+    expect(await db.orm.em.fork().count(SetupTokenSchema, {})).toBe(0);
+    expect(existsSync(setupTokenPath(join(dir, 'data')))).toBe(false);
     expect(res.stdout).toMatch(/^created admin root@example\.com \(id [0-9a-f-]{36}\)$/m);
     const password = printedPassword(res.stdout);
     expect(password).toMatch(/^[A-Za-z0-9_-]{20}$/);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import type { Express } from 'express';
 import { createApp } from '../../api/app.ts';
+import { issueSetupToken } from '../../api/auth/setup.ts';
 import { importChain, parseChainFile } from '../../api/services/chain-service.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { seedExamples } from '../../cli/seed.ts';
@@ -19,7 +20,14 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
-const say = (visitor: string, body: Record<string, unknown>) => request(app).post(`/api/v1/chat/greeting/${visitor}/messages`).send(body);
+/** Visitor tokens by visitor id: issued with a visitor's first message, sent with every later one. */
+const visitorTokens = new Map<string, string>();
+const say = async (visitor: string, body: Record<string, unknown>) => {
+  const token = visitorTokens.get(visitor);
+  const res = await request(app).post(`/api/v1/chat/greeting/${visitor}/messages`).set(token ? { 'X-Visitor-Token': token } : {}).send(body);
+  if (typeof res.body?.visitorToken === 'string') visitorTokens.set(visitor, res.body.visitorToken);
+  return res;
+};
 
 describe('the greeting demo over the web-chat endpoint', () => {
   it('is seeded into an empty installation with web chat enabled, and only once', async () => {
@@ -68,7 +76,7 @@ describe('the greeting demo over the web-chat endpoint', () => {
 
   it('keeps the transcript readable through GET, with the replies in order', async () => {
     await say('reader-1', { id: 't1', text: 'hi' });
-    const res = await request(app).get('/api/v1/chat/greeting/reader-1/messages');
+    const res = await request(app).get('/api/v1/chat/greeting/reader-1/messages').set('X-Visitor-Token', visitorTokens.get('reader-1') ?? '');
     expect(res.status).toBe(200);
     expect(res.body.items.map((i: { direction: string }) => i.direction)).toEqual(['in', 'out']);
     expect(res.body.items[1].message.text).toBe("Hi! I'm the greeting bot. What's your name?");
@@ -111,7 +119,7 @@ describe('seeding after an admin exists', () => {
     const db = await createTestDatabase();
     try {
       const seededApp = createApp({ orm: db.orm, temporal: h.client, logger: createLogger('silent', 'test'), taskQueue: h.taskQueue });
-      const admin = await request(seededApp).post('/api/v1/auth/register').send({ email: 'first@example.com', password: 'correct horse battery 1', name: 'First' });
+      const admin = await request(seededApp).post('/api/v1/auth/register').send({ email: 'first@example.com', password: 'correct horse battery 1', name: 'First', setupToken: await issueSetupToken(db.orm.em) });
       expect(admin.status).toBe(201);
       expect(await seedExamples(db.orm)).toEqual(['greeting']);
       const chain = await db.orm.em.fork().findOneOrFail(ChainSchema, { slug: 'greeting' });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { createApp } from '../../api/app.ts';
+import { issueSetupToken } from '../../api/auth/setup.ts';
 import { reconcileTriggers } from '../../api/services/triggers.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { ScheduleNotFoundError } from '@temporalio/client';
@@ -85,7 +86,7 @@ describe('schedule triggers', () => {
 describe('schedule triggers through the API', () => {
   it('are created on publish, moved on rollback, removed on delete, and reconciled at start', async () => {
     const app = createApp({ orm: h.db.orm, temporal: h.client, logger: createLogger('silent', 'test'), taskQueue: h.taskQueue });
-    const reg = await request(app).post('/api/v1/auth/register').send({ email: `sched-${Date.now()}@example.com`, password: 'correct horse battery 1', name: 'Sched' });
+    const reg = await request(app).post('/api/v1/auth/register').send({ email: `sched-${Date.now()}@example.com`, password: 'correct horse battery 1', name: 'Sched', setupToken: await issueSetupToken(h.db.orm.em) });
     const auth = { authorization: `Bearer ${String(reg.body.accessToken)}` };
     const graph = scheduled('30 8 * * *', 'UTC');
     const created = await request(app).post('/api/v1/chains?onConflict=rename').set(auth).send({ graph: { ...graph, slug: `sched-api-${Date.now()}` } });

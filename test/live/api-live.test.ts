@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import WebSocket from 'ws';
 import { createApp } from '../../api/app.ts';
+import { issueSetupToken } from '../../api/auth/setup.ts';
 import { startLiveEvents } from '../../api/live/index.ts';
 import { importChain, parseChainFile } from '../../api/services/chain-service.ts';
 import { createUser } from '../../api/auth/service.ts';
@@ -27,7 +28,7 @@ let chainId: string;
 
 beforeAll(async () => {
   h = await startDialogueHarness('apilive');
-  app = createApp({ orm: h.db.orm, temporal: h.client, logger: createLogger('silent', 'test'), taskQueue: h.taskQueue, auth: { jwtSecret: JWT_SECRET } });
+  app = createApp({ orm: h.db.orm, temporal: h.client, logger: createLogger('silent', 'test'), taskQueue: h.taskQueue, auth: { jwtSecret: JWT_SECRET, registration: 'open' } });
   server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   live = await startLiveEvents(server, { orm: h.db.orm, databaseUrl: h.db.url, jwtSecret: JWT_SECRET, logger: createLogger('silent', 'test') });
@@ -66,7 +67,7 @@ function watch(token: string, runId: string): Promise<{ ws: WebSocket; types: st
 
 describe('the live events endpoint of the API', () => {
   it('streams a web-chat session to its chain’s owner and refuses another user', async () => {
-    const admin = await request(app).post('/api/v1/auth/register').send({ email: 'owner@example.com', password: 'correct horse battery 1', name: 'Owner' });
+    const admin = await request(app).post('/api/v1/auth/register').send({ email: 'owner@example.com', password: 'correct horse battery 1', name: 'Owner', setupToken: await issueSetupToken(h.db.orm.em) });
     expect(admin.status).toBe(201);
     const chat = await request(app).post('/api/v1/chat/greeting/live-1/messages').send({ text: 'hi' });
     expect(chat.status).toBe(200);
@@ -74,7 +75,7 @@ describe('the live events endpoint of the API', () => {
 
     const owner = await watch(String(admin.body.accessToken), runId);
     await eventually(async () => (owner.types.includes('message.out') ? true : undefined), 'the owner’s events');
-    await request(app).post('/api/v1/chat/greeting/live-1/messages').send({ text: 'Ann' });
+    await request(app).post('/api/v1/chat/greeting/live-1/messages').set('X-Visitor-Token', String(chat.body.visitorToken)).send({ text: 'Ann' });
     await eventually(async () => (owner.types.includes('session.end') ? true : undefined), 'the end of the session');
     owner.ws.close();
 

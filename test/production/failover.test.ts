@@ -39,15 +39,24 @@ interface ChatReply {
   body: { runId?: string; replies?: { text: string }[]; waitingAt?: string | null; ended?: boolean; duplicate?: boolean; message?: string };
 }
 
+/** Visitor tokens by visitor id (issued with the first message, sent with every later request). */
+const visitorTokens = new Map<string, string>();
+const visitorHeaders = (visitor: string): Record<string, string> => {
+  const token = visitorTokens.get(visitor);
+  return token ? { 'x-visitor-token': token } : {};
+};
+
 /** POSTs one web-chat message through API number `api` (0 or 1). */
 async function say(api: number, visitor: string, id: string, text: string): Promise<ChatReply> {
   const res = await fetch(`${apis[api]}/api/v1/chat/greeting/${visitor}/messages`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...visitorHeaders(visitor) },
     body: JSON.stringify({ id, text }),
     signal: AbortSignal.timeout(180_000),
   });
-  return { status: res.status, body: (await res.json()) as ChatReply['body'] };
+  const body = (await res.json()) as ChatReply['body'] & { visitorToken?: string };
+  if (body.visitorToken) visitorTokens.set(visitor, body.visitorToken);
+  return { status: res.status, body };
 }
 
 const texts = (reply: ChatReply) => (reply.body.replies ?? []).map((r) => r.text);
@@ -201,7 +210,7 @@ describe('two workers and two APIs on one PostgreSQL and one Temporal', () => {
       for (const identity of ran) expect(byIdentity.has(identity), `${identity} is one of our workers`).toBe(true);
     }
     // The transcript reads the same through either API.
-    const transcripts = await Promise.all([0, 1].map(async (api) => (await (await fetch(`${apis[api]}/api/v1/chat/greeting/${VISITORS[0]}/messages`)).json()) as { items: unknown[] }));
+    const transcripts = await Promise.all([0, 1].map(async (api) => (await (await fetch(`${apis[api]}/api/v1/chat/greeting/${VISITORS[0]}/messages`, { headers: visitorHeaders(VISITORS[0] ?? '') })).json()) as { items: unknown[] }));
     expect(transcripts[0]?.items).toHaveLength(6);
     expect(transcripts[1]).toEqual(transcripts[0]);
 

@@ -12,6 +12,8 @@ import { resolveAuthOptions, type AuthOptions } from '../../../api/auth/options.
 import { buildOpenApiDocument, type OpenApiDocument } from '../../../api/openapi.ts';
 import { createLogger, REDACT_PATHS, type Logger } from '../../../lib/logger.ts';
 import { startDialogueHarness, type DialogueHarness } from '../../support/dialogue.ts';
+import { issueSetupToken } from '../../../api/auth/setup.ts';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { createResponseValidator, type ResponseValidator } from './openapi-check.ts';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -103,9 +105,12 @@ export async function startApi(prefix: string, opts: { auth?: Partial<AuthOption
   const h = await startDialogueHarness(prefix, opts.httpAllow ? { httpAllow: opts.httpAllow } : {});
   const validator = createResponseValidator(openApiDocument());
   const build = (partial: Partial<AuthOptions>, logger?: Logger, deps: ExtraDeps = {}) => {
-    const auth = resolveAuthOptions({ rateLimitPerMinute: 100_000, totpBox: h.secretBox, ...partial });
+    // Tests register later accounts themselves: open registration unless a test says otherwise.
+    const auth = resolveAuthOptions({ rateLimitPerMinute: 100_000, totpBox: h.secretBox, registration: 'open', ...partial });
     const app = createApp({ orm: h.db.orm, temporal: h.client, logger: logger ?? createLogger('silent', 'test'), taskQueue: h.taskQueue, auth, secretBox: h.secretBox, ...deps });
-    return { app, api: checkedAgent(app, validator), auth };
+    const api = checkedAgent(app, validator);
+    databases.set(api, h.db.orm);
+    return { app, api, auth };
   };
   const main = build(opts.auth ?? {}, opts.logger, opts.deps);
   return {
@@ -137,10 +142,23 @@ export interface Account {
 export const uniqueEmail = (label: string) => `${label}-${randomUUID().slice(0, 8)}@example.com`;
 export const PASSWORD = 'correct horse battery';
 
-/** Registers the first account (the admin) of a fresh database. */
+/** The database behind each agent {@link startApi} made (for the setup token). */
+const databases = new WeakMap<CheckedAgent, MikroORM>();
+
+/**
+ * A valid one-time setup token for the database behind `api` (an agent of
+ * {@link startApi}), as `npm start` would have made it.
+ */
+export async function setupTokenFor(api: CheckedAgent): Promise<string> {
+  const orm = databases.get(api);
+  if (!orm) throw new Error('setupTokenFor: use an agent made by startApi (or issueSetupToken on the database)');
+  return issueSetupToken(orm.em);
+}
+
+/** Registers the first account (the admin) of a fresh database, through the setup token. */
 export async function registerAdmin(api: CheckedAgent): Promise<Account> {
   const email = uniqueEmail('admin');
-  const res = await api.post('/api/v1/auth/register').send({ email, password: PASSWORD, name: 'Admin' });
+  const res = await api.post('/api/v1/auth/register').send({ email, password: PASSWORD, name: 'Admin', setupToken: await setupTokenFor(api) });
   if (res.status !== 201) throw new Error(`registering the admin failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.user.id, email, password: PASSWORD, token: res.body.accessToken, refreshToken: res.body.refreshToken, role: 'admin' };
 }
