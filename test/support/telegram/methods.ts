@@ -1,5 +1,5 @@
 // The Bot API methods the test server implements, with Telegram's validation and error texts.
-import type { IncomingMessage } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { ApiError, badRequest, type Params } from './request.ts';
 import { parseFormatted, type FormattedText } from './formatting.ts';
 import { validateReplyMarkup } from './markup.ts';
@@ -11,8 +11,8 @@ export interface MethodContext {
   server: TelegramTestServer;
   bot: BotState;
   params: Params;
-  /** The HTTP request (absent for webhook replies). */
-  req: IncomingMessage | undefined;
+  /** The HTTP response (absent for webhook replies). */
+  res: ServerResponse | undefined;
 }
 
 type Method = (ctx: MethodContext) => unknown;
@@ -289,7 +289,7 @@ const deleteMyCommands: Method = (ctx) => {
 };
 
 const getUpdates: Method = async (ctx) => {
-  const { bot, params, server, req } = ctx;
+  const { bot, params, server, res } = ctx;
   if (bot.webhook) throw new ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
   const offset = params.int('offset');
   if (offset !== undefined && offset > 0) bot.updates = bot.updates.filter((u) => u.update_id >= offset);
@@ -298,8 +298,8 @@ const getUpdates: Method = async (ctx) => {
   if (params.has('allowed_updates')) bot.allowedUpdates = allowed;
   const limit = Math.min(100, Math.max(1, params.int('limit') ?? 100));
   const timeout = Math.min(50, Math.max(0, params.int('timeout') ?? 0));
-  if (!req) throw badRequest("getUpdates can't be used in a webhook reply");
-  return server.poll(bot, limit, timeout, req);
+  if (!res) throw badRequest("getUpdates can't be used in a webhook reply");
+  return server.poll(bot, limit, timeout, res);
 };
 
 function isLoopback(host: string): boolean {

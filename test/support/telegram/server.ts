@@ -371,7 +371,7 @@ export class TelegramTestServer {
   // ------------------------------------------------------------ long polling
 
   /** Answers a getUpdates call now or when an update arrives or `timeout` passes. */
-  poll(bot: BotState, limit: number, timeoutSec: number, req: IncomingMessage): Promise<Update[]> {
+  poll(bot: BotState, limit: number, timeoutSec: number, res: ServerResponse): Promise<Update[]> {
     if (bot.poller) bot.poller.finish(new ApiError(409, 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running'));
     const ready = this.deliverable(bot, limit);
     if (ready.length > 0 || timeoutSec <= 0 || this.faults.quirks.ignoreTimeout) return Promise.resolve(ready);
@@ -381,7 +381,7 @@ export class TelegramTestServer {
           if (bot.poller !== poller) return;
           bot.poller = undefined;
           clearTimeout(timer);
-          req.off('close', onClose);
+          res.off('close', onClose);
           if (result instanceof ApiError) reject(result);
           else resolve(result.slice(0, limit));
         },
@@ -393,8 +393,10 @@ export class TelegramTestServer {
         }
       };
       const timer = setTimeout(() => poller.finish(this.deliverable(bot, limit)), timeoutSec * 1000);
-      req.on('close', onClose);
+      // The response closes early when the client gives up (bot.stop() aborts its poll).
+      res.on('close', onClose);
       bot.poller = poller;
+      this.changed();
     });
   }
 
@@ -462,7 +464,7 @@ export class TelegramTestServer {
     const handler = METHODS[method.toLowerCase()];
     if (!handler) return;
     try {
-      await handler({ server: this, bot, params: Params.of(rest), req: undefined });
+      await handler({ server: this, bot, params: Params.of(rest), res: undefined });
     } catch {
       // Telegram drops errors of webhook replies silently.
     }
@@ -492,7 +494,7 @@ export class TelegramTestServer {
       }
       const handler = METHODS[method.toLowerCase()];
       if (!handler || this.faults.quirks.missingMethods?.some((m) => m.toLowerCase() === method.toLowerCase())) throw new ApiError(404, 'Not Found');
-      const result = await handler({ server: this, bot, params, req });
+      const result = await handler({ server: this, bot, params, res });
       this.reply(res, { ok: true, result });
     } catch (err) {
       const error = err instanceof ApiError ? err : new ApiError(500, 'Internal Server Error');
