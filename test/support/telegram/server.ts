@@ -217,7 +217,7 @@ export class TelegramTestServer {
       token = `${id}:AA${randomBytes(25).toString('base64url').slice(0, 33)}`;
     }
     if (this.byToken.has(token) || this.bots.has(id)) throw new Error(`createBot: a bot with id ${id} exists already`);
-    const firstName = opts.firstName ?? opts.username.replace(/_?bot$/i, '') ?? opts.username;
+    const firstName = opts.firstName ?? (opts.username.replace(/_?bot$/i, '') || opts.username);
     const bot: BotState = {
       id, token, username: opts.username, firstName,
       user: { id, is_bot: true, first_name: firstName, username: opts.username },
