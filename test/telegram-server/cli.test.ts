@@ -8,7 +8,7 @@ const CLI = fileURLToPath(new URL('../support/telegram/cli.ts', import.meta.url)
 describe('npm run telegram:test-server', () => {
   it('prints its API root and the fixed token, and lets the person at the terminal talk to a bot', async () => {
     const token = '424242:TESTTOKENtesttoken_1234567';
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, '--port', '0', '--token', token, '--name', 'Alice'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--experimental-strip-types', '--disable-warning=ExperimentalWarning', CLI, '--port', '0', '--token', token, '--name', 'Alice'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     const outputs = new Set<() => void>();
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -197,6 +197,8 @@ export class TelegramTestServer {
       bot.poller?.finish([]);
       if (bot.webhook?.retryTimer) clearTimeout(bot.webhook.retryTimer);
     }
+    // Let the ended polls write their answers before the connections go.
+    await new Promise((resolve) => setImmediate(resolve));
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
