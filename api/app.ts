@@ -11,6 +11,7 @@ import { errorHandler, HttpError, notFoundHandler } from './errors.ts';
 import { API_PREFIX, buildOpenApiDocument, docsRoutes, type OpenApiDocument } from './openapi.ts';
 import { auditOperations } from './routes/audit.ts';
 import { authOperations } from './routes/auth.ts';
+import { personalTokenOperations } from './routes/personal-tokens.ts';
 import { chainOperations } from './routes/chains.ts';
 import { chainSharingOperations } from './routes/chain-sharing.ts';
 import { chatOperations } from './routes/chat.ts';
@@ -93,6 +94,7 @@ export function apiOperations(
   return [
     ...meta,
     ...authOperations(auth),
+    ...personalTokenOperations(),
     ...userOperations(),
     ...chainOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...chainSharingOperations(),
