@@ -26,6 +26,7 @@ import { simulatorOperations } from './routes/simulator.ts';
 import { botOperations } from './routes/bots.ts';
 import { credentialOperations } from './routes/credentials.ts';
 import { createMetrics } from './routes/metrics.ts';
+import { mcpRoutes } from './mcp/http.ts';
 
 export interface AppDeps {
   orm: MikroORM;
@@ -161,6 +162,8 @@ export function createApp(deps: AppDeps): Express {
   mountOperations(api, operations, { orm: deps.orm, jwtSecret: auth.jwtSecret, rateLimiter });
   app.use(API_PREFIX, api);
   app.use('/api', notFoundHandler);
+  // MCP (docs/mcp.md): before the web app, whose fallback would answer every path.
+  app.use(mcpRoutes({ orm: deps.orm, jwtSecret: auth.jwtSecret, logger: deps.logger }));
 
   if (deps.webDir && existsSync(join(deps.webDir, 'index.html'))) {
     const webDir = deps.webDir;
