@@ -41,11 +41,14 @@ export function protectedResourceMetadata(origin: string) {
   };
 }
 
+/** A message as a quoted-string of a header: printable ASCII, no quotes or backslashes. */
+const headerSafe = (text: string) => text.replace(/…/g, '...').replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '');
+
 function unauthorized(req: Request, res: Response, code: string, message: string): void {
   const metadata = `${originOf(req)}${RESOURCE_METADATA_PATH}${MCP_PATH}`;
   res
     .status(401)
-    .set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${message.replace(/["\\]/g, "'")}", resource_metadata="${metadata}"`)
+    .set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${headerSafe(message)}", resource_metadata="${metadata}"`)
     .json({ error: code, message, details: { resourceMetadata: metadata } });
 }
 
