@@ -10,7 +10,14 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startLiveEvents } from '../../api/live/index.ts';
+import { apiClient, type ApiClient } from '../../api/mcp/client.ts';
+import { createMcpServer } from '../../api/mcp/server.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { eventually } from '../support/stack.ts';
 import { createUser } from '../../api/auth/service.ts';
 import { scopedOperationIds } from '../../api/auth/personal-tokens.ts';
 import { AuditEntrySchema } from '../../db/accounts.ts';
@@ -21,6 +28,7 @@ import { bearer, openApiDocument, PASSWORD, signIn, uniqueEmail, startApi, type 
 
 let t: ApiHarness;
 let server: Server;
+let live: { close(): Promise<void> };
 let base: string;
 let editor: Account;
 let viewer: Account;
@@ -46,10 +54,12 @@ beforeAll(async () => {
   server = createServer(t.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  live = await startLiveEvents(server, { orm: t.h.db.orm, databaseUrl: t.h.db.url, jwtSecret: t.auth.jwtSecret, logger: createLogger('silent', 'test') });
   editor = await account('editor');
   viewer = await account('viewer');
 });
 afterAll(async () => {
+  await live?.close();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   await t?.close();
 });
@@ -353,5 +363,77 @@ describe('personal access tokens', () => {
       for (const op of Object.values(path as Record<string, { operationId?: string }>)) if (op?.operationId) ids.add(op.operationId);
     }
     expect(scopedOperationIds.filter((id) => !ids.has(id))).toEqual([]);
+  });
+});
+
+describe('edit tools', () => {
+  it('apply an edit again to the new draft when someone else saved in between (stale revision)', async () => {
+    const { token } = await createToken(editor, ['read', 'edit'], 'racing');
+    const real = apiClient(base, token);
+    const created = await real.call<{ id: string; slug: string }>('POST', '/chains', { body: { name: 'Raced' } });
+    let raced = false;
+    // The API is real; between the tool's read and its save, another editor saves.
+    const racing: ApiClient = {
+      async call(method, path, request) {
+        if (method === 'PUT' && !raced) {
+          raced = true;
+          const current = await real.call<{ draftRevision: number; draft: Record<string, unknown> }>('GET', `/chains/${created.id}`);
+          await real.call('PUT', `/chains/${created.id}/draft`, { body: { revision: current.draftRevision, graph: { ...current.draft, description: 'edited elsewhere' } } });
+        }
+        return real.call(method, path, request);
+      },
+    };
+    const mcp = createMcpServer(racing);
+    const [serverSide, clientSide] = InMemoryTransport.createLinkedPair();
+    await mcp.connect(serverSide);
+    const client = new Client({ name: 'racing-assistant', version: '1.0.0' });
+    await client.connect(clientSide);
+    try {
+      const answer = await ok(client, 'add_node', { chain: created.slug, node: { id: 'later', type: 'message', data: { text: 'Later' } } });
+      expect(answer).toMatchObject({ revision: 3, retried: true });
+      const stored = await em().findOneOrFail(ChainSchema, { id: created.id });
+      expect(stored.description).toBe('edited elsewhere');
+      expect((stored.draftGraph as { nodes: { id: string }[] }).nodes.map((n) => n.id)).toContain('later');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('the live-events WebSocket', () => {
+  it('takes a personal access token as its bearer and closes when it is revoked', async () => {
+    const chain = await t.api.post('/api/v1/chains').set(bearer(editor.token)).send({ name: 'Watched' });
+    const { id, token } = await createToken(editor, ['read'], 'watcher');
+    const port = (server.address() as AddressInfo).port;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/ws`, { headers: { authorization: `Bearer ${token}` } });
+    const messages: { type: string }[] = [];
+    let closed: number | undefined;
+    ws.on('message', (raw) => messages.push(JSON.parse(String(raw)) as { type: string }));
+    ws.on('close', (code) => (closed = code));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.send(JSON.stringify({ type: 'subscribe', chainId: chain.body.id }));
+    await eventually(async () => messages.find((m) => m.type === 'subscribed'), 'the subscription');
+    await t.api.delete(`/api/v1/auth/tokens/${id}`).set(bearer(editor.token));
+    expect(await eventually(async () => closed, 'the socket to close')).toBe(4401);
+  });
+
+  it('refuses to stream to a token without the read scope', async () => {
+    const chain = await t.api.post('/api/v1/chains').set(bearer(editor.token)).send({ name: 'Unwatched' });
+    const { token } = await createToken(editor, ['runs'], 'no-read');
+    const port = (server.address() as AddressInfo).port;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/ws`, { headers: { authorization: `Bearer ${token}` } });
+    const messages: { type: string; message?: string }[] = [];
+    ws.on('message', (raw) => messages.push(JSON.parse(String(raw)) as { type: string }));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.send(JSON.stringify({ type: 'subscribe', chainId: chain.body.id }));
+    const error = await eventually(async () => messages.find((m) => m.type === 'error'), 'the refusal');
+    expect(error.message).toBe('You may not watch this run or chain.');
+    ws.close();
   });
 });
