@@ -163,7 +163,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(API_PREFIX, api);
   app.use('/api', notFoundHandler);
   // MCP (docs/mcp.md): before the web app, whose fallback would answer every path.
-  app.use(mcpRoutes({ orm: deps.orm, jwtSecret: auth.jwtSecret, logger: deps.logger }));
+  app.use(mcpRoutes({ orm: deps.orm, jwtSecret: auth.jwtSecret }));
 
   if (deps.webDir && existsSync(join(deps.webDir, 'index.html'))) {
     const webDir = deps.webDir;

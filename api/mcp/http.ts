@@ -6,10 +6,9 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { PERSONAL_TOKEN_PREFIX, tokenScopes } from '../auth/personal-tokens.ts';
+import { canRead, PERSONAL_TOKEN_PREFIX, tokenScopes } from '../auth/personal-tokens.ts';
 import { authenticate } from '../auth/principal.ts';
 import { HttpError } from '../errors.ts';
-import type { Logger } from '../../lib/logger.ts';
 import { apiClient } from './client.ts';
 import { createMcpServer } from './server.ts';
 
@@ -44,18 +43,20 @@ export function protectedResourceMetadata(origin: string) {
 /** A message as a quoted-string of a header: printable ASCII, no quotes or backslashes. */
 const headerSafe = (text: string) => text.replace(/…/g, '...').replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '');
 
-function unauthorized(req: Request, res: Response, code: string, message: string): void {
+/** 401 (invalid_token) or 403 (insufficient_scope) with the Bearer challenge of RFC 6750 / 9728. */
+function challenge(req: Request, res: Response, status: 401 | 403, code: string, message: string): void {
   const metadata = `${originOf(req)}${RESOURCE_METADATA_PATH}${MCP_PATH}`;
+  const error = status === 401 ? 'error="invalid_token"' : 'error="insufficient_scope", scope="read"';
   res
-    .status(401)
-    .set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${headerSafe(message)}", resource_metadata="${metadata}"`)
+    .status(status)
+    .set('WWW-Authenticate', `Bearer ${error}, error_description="${headerSafe(message)}", resource_metadata="${metadata}"`)
     .json({ error: code, message, details: { resourceMetadata: metadata } });
 }
+const unauthorized = (req: Request, res: Response, code: string, message: string) => challenge(req, res, 401, code, message);
 
 export interface McpRouteDeps {
   orm: MikroORM;
   jwtSecret: string;
-  logger: Logger;
 }
 
 /** `/mcp` and its protected-resource metadata; mount before the web app's fallback. */
@@ -72,12 +73,15 @@ export function mcpRoutes(deps: McpRouteDeps): Router {
     const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
     if (!token) return unauthorized(req, res, 'unauthenticated', `Send Authorization: Bearer <personal access token> (${PERSONAL_TOKEN_PREFIX}…; create one with POST /api/v1/auth/tokens).`);
     if (!token.startsWith(PERSONAL_TOKEN_PREFIX)) return unauthorized(req, res, 'token_invalid', `The MCP server takes personal access tokens (${PERSONAL_TOKEN_PREFIX}…), not session tokens; create one with POST /api/v1/auth/tokens.`);
+    let principal;
     try {
-      await authenticate(deps.orm.em.fork(), deps.jwtSecret, authorization);
+      principal = await authenticate(deps.orm.em.fork(), deps.jwtSecret, authorization);
     } catch (err) {
       if (err instanceof HttpError && err.status === 401) return unauthorized(req, res, err.code, err.message);
       throw err;
     }
+    // Every tool reads before it acts (list_node_types, get_chain): a token without read cannot use the server.
+    if (!canRead(principal)) return challenge(req, res, 403, 'insufficient_scope', "This personal access token lacks the 'read' scope the MCP server needs; create a token with it.");
     const server = createMcpServer(apiClient(loopbackUrl(req), token));
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {

@@ -300,6 +300,11 @@ describe('the /mcp endpoint', () => {
     const session = await fetch(`${base}/mcp`, { method: 'POST', headers: { ...bearer(editor.token), 'Content-Type': 'application/json' }, body: '{}' });
     expect(session.status).toBe(401);
     expect(await session.json()).toMatchObject({ error: 'token_invalid' });
+    // A token without the read scope cannot use the server at all.
+    const { token } = await createToken(editor, ['runs'], 'runs-only');
+    const noRead = await fetch(`${base}/mcp`, { method: 'POST', headers: { ...bearer(token), 'Content-Type': 'application/json' }, body: '{}' });
+    expect(noRead.status).toBe(403);
+    expect(noRead.headers.get('www-authenticate')).toContain('error="insufficient_scope", scope="read"');
   });
 });
 
