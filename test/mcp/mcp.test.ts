@@ -3,6 +3,7 @@
 // tokens: an assistant script builds the greeting chain from nothing, a viewer's token
 // changes nothing, bad arguments are named, and a revoked token stops at once.
 
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -109,12 +110,24 @@ async function ok(client: Client, name: string, args: Record<string, unknown> = 
   return answer.json;
 }
 
+/** What docs/mcp.md's transcript shows of an answer (graphs and ids left out). */
+function abridged(name: string, answer: ToolAnswer['json']): unknown {
+  if (name === 'create_chain') return { slug: answer.slug, draftRevision: answer.draftRevision, draft: { nodes: answer.draft.nodes.map((n: { id: string }) => n.id) }, validation: answer.validation };
+  if (name === 'simulate') return { replies: answer.replies.map((r: { text: string }) => r.text), waitingAt: answer.waitingAt, ended: answer.ended };
+  if (name === 'publish') return { number: answer.number, note: answer.note, active: answer.active };
+  if (answer && typeof answer === 'object' && 'validation' in answer) {
+    const errors = (answer.validation.errors as { code: string; nodeId?: string }[]).map((e) => `${e.code}${e.nodeId ? `@${e.nodeId}` : ''}`);
+    return { revision: answer.revision, ok: answer.validation.ok, errors };
+  }
+  return answer;
+}
+
 /** The assistant's build: the greeting chain from nothing, validated, both branches simulated, published. */
 async function buildGreeting(client: Client, slug: string): Promise<{ chainId: string; transcript: string[] }> {
   const transcript: string[] = [];
   const step = async (name: string, args: Record<string, unknown>) => {
     const answer = await ok(client, name, args);
-    transcript.push(`→ ${name} ${JSON.stringify(args)}`);
+    transcript.push(`→ ${name} ${JSON.stringify(args)}`, `← ${JSON.stringify(abridged(name, answer))}`);
     return answer;
   };
   const types = await ok(client, 'list_node_types');
@@ -190,7 +203,9 @@ describe.each(['http', 'stdio'] as const)('MCP over %s', (kind) => {
     const { token } = await createToken(editor, ['read', 'edit', 'publish', 'runs'], `assistant-${kind}`);
     const client = await connect(kind, token);
     try {
-      const { chainId } = await buildGreeting(client, `greeting-mcp-${kind}`);
+      const { chainId, transcript } = await buildGreeting(client, `greeting-mcp-${kind}`);
+      // MCP_TRANSCRIPT=<file>: keep the build for docs/mcp.md.
+      if (process.env.MCP_TRANSCRIPT && kind === 'stdio') writeFileSync(process.env.MCP_TRANSCRIPT, `${transcript.join('\n')}\n`);
       const stored = await em().findOneOrFail(ChainSchema, { id: chainId });
       expect(stored.ownerId).toBe(editor.id);
       expect(stored.activeVersionId).not.toBeNull();
