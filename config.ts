@@ -73,6 +73,12 @@ const envSchema = z.object({
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   LOGIN_LOCKOUT: durationSeconds('15m'),
 
+  CHAINFLOW_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url('Use the API’s address, e.g. http://127.0.0.1:3000').optional()),
+  CHAINFLOW_TOKEN: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().startsWith('cfp_', 'Use a personal access token (cfp_…; create one with POST /api/v1/auth/tokens or in the web app)').optional(),
+  ),
+
   METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).max(65535).optional()),
   METRICS_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'Use at least 16 random characters (make one with: openssl rand -hex 24)').optional()),
 });
@@ -123,6 +129,12 @@ export interface Config {
     /** Port of the worker's Prometheus exporter (Temporal SDK metrics) on HOST; off when unset. */
     workerPort: number | undefined;
     /** When set, GET /metrics of the API needs `Authorization: Bearer <token>`. */
+    token: string | undefined;
+  };
+  /** `chainflow mcp`: the running API it bridges to and the personal access token it acts with. */
+  mcp: {
+    /** CHAINFLOW_URL; PUBLIC_URL (or HOST:PORT) when unset. */
+    url: string;
     token: string | undefined;
   };
   auth: {
@@ -184,6 +196,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       uiPort: e.TEMPORAL_UI_PORT,
     },
     metrics: { workerPort: e.METRICS_PORT, token: e.METRICS_TOKEN },
+    mcp: { url: e.CHAINFLOW_URL ?? e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`, token: e.CHAINFLOW_TOKEN },
     auth: {
       jwtSecret: e.JWT_SECRET || undefined,
       registration: e.REGISTRATION,

@@ -11,6 +11,7 @@ import { errorHandler, HttpError, notFoundHandler } from './errors.ts';
 import { API_PREFIX, buildOpenApiDocument, docsRoutes, type OpenApiDocument } from './openapi.ts';
 import { auditOperations } from './routes/audit.ts';
 import { authOperations } from './routes/auth.ts';
+import { personalTokenOperations } from './routes/personal-tokens.ts';
 import { chainOperations } from './routes/chains.ts';
 import { chainSharingOperations } from './routes/chain-sharing.ts';
 import { chatOperations } from './routes/chat.ts';
@@ -25,6 +26,7 @@ import { simulatorOperations } from './routes/simulator.ts';
 import { botOperations } from './routes/bots.ts';
 import { credentialOperations } from './routes/credentials.ts';
 import { createMetrics } from './routes/metrics.ts';
+import { mcpRoutes } from './mcp/http.ts';
 
 export interface AppDeps {
   orm: MikroORM;
@@ -93,6 +95,7 @@ export function apiOperations(
   return [
     ...meta,
     ...authOperations(auth),
+    ...personalTokenOperations(),
     ...userOperations(),
     ...chainOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...chainSharingOperations(),
@@ -159,6 +162,8 @@ export function createApp(deps: AppDeps): Express {
   mountOperations(api, operations, { orm: deps.orm, jwtSecret: auth.jwtSecret, rateLimiter });
   app.use(API_PREFIX, api);
   app.use('/api', notFoundHandler);
+  // MCP (docs/mcp.md): before the web app, whose fallback would answer every path.
+  app.use(mcpRoutes({ orm: deps.orm, jwtSecret: auth.jwtSecret }));
 
   if (deps.webDir && existsSync(join(deps.webDir, 'index.html'))) {
     const webDir = deps.webDir;

@@ -8,6 +8,7 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject } from 'zod-openapi';
 import { errorSchema } from './schemas/common.ts';
+import { mcpOpenApiPaths } from './mcp/openapi-paths.ts';
 import { CHAIN_FILE_TYPES, implicitErrors, type Operation } from './routes/define.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -92,6 +93,7 @@ function otherPaths(): ZodOpenApiPathsObject {
     })
     .meta({ id: 'Readiness' });
   return {
+    ...mcpOpenApiPaths(errorResponse),
     '/health': {
       get: {
         operationId: 'health',

@@ -11,6 +11,7 @@ import { importCommand } from './import-export.ts';
 import { userCommand } from './user.ts';
 import { backupCommand, restoreCommand } from './backup.ts';
 import { rotateKeyCommand } from './rotate-key.ts';
+import { mcpCommand } from './mcp.ts';
 
 const HELP = `chainflow <command>
 
@@ -40,6 +41,9 @@ Commands:
              lock-out); without --password one is generated and printed once
   user list  every account with its role and status (user commands use DATABASE_URL,
              or the embedded PostgreSQL of a running \`chainflow start\`)
+  mcp        an MCP server on stdin/stdout for AI assistants (Claude Desktop, Cursor…),
+             bridging to a running API: CHAINFLOW_URL and CHAINFLOW_TOKEN (a personal
+             access token); opens no database (docs/mcp.md)
   migration:create <name>
              write a new migration from the entity diff (needs DATABASE_URL)
   bundle [file]
@@ -77,6 +81,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'rotate-key':
       await rotateKeyCommand(config);
+      return;
+    case 'mcp':
+      await mcpCommand(config);
       return;
     case 'user':
       await userCommand(config, argv.slice(1));

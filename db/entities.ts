@@ -1,6 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { CredentialSchema } from './credential.ts';
 import { accountEntities } from './accounts.ts';
+import { PersonalTokenSchema } from './personal-tokens.ts';
 import { BotSchema } from './bots.ts';
 import { WebVisitorSchema } from './visitors.ts';
 
@@ -119,4 +120,4 @@ export const VariableSchema = defineEntity({
 });
 export type Variable = InferEntity<typeof VariableSchema>;
 
-export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema];
+export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema, PersonalTokenSchema];

@@ -6,6 +6,7 @@ import { ChainSchema, RunSchema } from '../../db/entities.ts';
 import { ACCESS_CHANNEL } from '../../db/notify.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { authenticate, type Principal as AccountPrincipal } from '../auth/principal.ts';
+import { canRead } from '../auth/personal-tokens.ts';
 import { HttpError } from '../errors.ts';
 import { can } from '../policy.ts';
 import { createEventsHub, type Topic } from './events-hub.ts';
@@ -38,6 +39,7 @@ export async function startLiveEvents(server: Server, opts: LiveOptions): Promis
         const principal = await authenticate(opts.orm.em.fork(), opts.jwtSecret, `Bearer ${token}`);
         const handle = { id: principal.user.id };
         principals.set(handle, principal);
+        if (principal.token) return { ok: true, principal: handle, expiresAt: principal.token.expiresAt };
         const { exp } = decodeJwt(token);
         return { ok: true, principal: handle, expiresAt: typeof exp === 'number' ? new Date(exp * 1000) : null };
       } catch (err) {
@@ -47,7 +49,7 @@ export async function startLiveEvents(server: Server, opts: LiveOptions): Promis
     },
     authorize: async (handle, topic: Topic) => {
       const principal = principals.get(handle);
-      if (!principal) return false;
+      if (!principal || !canRead(principal)) return false;
       const em = opts.orm.em.fork();
       const chainId = 'chainId' in topic ? topic.chainId : (await em.findOne(RunSchema, { id: topic.runId }, { fields: ['chainId'] }))?.chainId;
       if (!chainId) return false;

@@ -8,6 +8,7 @@ import multer from 'multer';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import { authenticate, type Principal } from '../auth/principal.ts';
+import { requireScopes } from '../auth/personal-tokens.ts';
 import { HttpError, validationError } from '../errors.ts';
 import { recordAudit, type AuditActor, type AuditInput } from '../services/audit.ts';
 
@@ -163,6 +164,7 @@ export function mountOperations(router: Router, operations: readonly Operation[]
       const authorization = req.headers.authorization;
       let principal: Principal | null = null;
       if (op.auth !== 'public' && authorization) principal = await authenticate(em, deps.jwtSecret, authorization);
+      if (principal) requireScopes(principal, op);
       else if (op.auth === 'bearer') {
         throw new HttpError(401, 'unauthenticated', 'Sign in first: send Authorization: Bearer <accessToken> (POST /api/v1/auth/login).');
       }

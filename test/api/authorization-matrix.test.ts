@@ -139,6 +139,21 @@ const matrix: Record<string, Row> = {
     },
   },
   'GET /api/v1/auth/me': { expect: signedIn(200), call: () => ({ url: '/api/v1/auth/me' }) },
+  // Personal access tokens: each caller's own (issue 20).
+  'POST /api/v1/auth/tokens': { expect: signedIn(201), call: () => ({ url: '/api/v1/auth/tokens', body: { name: 'matrix', scopes: ['read'] } }) },
+  'GET /api/v1/auth/tokens': { expect: signedIn(200), call: () => ({ url: '/api/v1/auth/tokens' }) },
+  'DELETE /api/v1/auth/tokens/:id': {
+    expect: signedIn(204),
+    call: async (actor) => {
+      const owner = actor === 'anonymous' ? fx.bystander : fx.accounts[actor];
+      const created = await t.api.post('/api/v1/auth/tokens').set(bearer(owner.token)).send({ name: 'matrix', scopes: ['read'] });
+      return { url: `/api/v1/auth/tokens/${created.body.id}` };
+    },
+  },
+  // MCP takes personal access tokens only: sessions' access tokens are refused like no token.
+  'POST /mcp': { expect: every(401), call: () => ({ url: '/mcp', body: { jsonrpc: '2.0', id: 1, method: 'ping' } }) },
+  'GET /.well-known/oauth-protected-resource': { expect: every(200), call: () => ({ url: '/.well-known/oauth-protected-resource' }) },
+  'GET /.well-known/oauth-protected-resource/mcp': { expect: every(200), call: () => ({ url: '/.well-known/oauth-protected-resource/mcp' }) },
   'POST /api/v1/auth/password': {
     expect: signedIn(200),
     // Same password again: the session is renewed, the actor keeps working with the new token.
