@@ -157,6 +157,10 @@ function networkMessage(error: unknown): string {
  *   writes. 429/5xx, network errors and timeouts → a retryable ApplicationFailure
  *   (Retry-After honoured). Other statuses → `{ ok: false, error.code: 'http_status' }`,
  *   still writing `responseVariable` so the chain can read the error body.
+ * - Every request carries an `Idempotency-Key` (see {@link idempotencyKey}). A POST or
+ *   PATCH whose answer was lost (timeout, dropped connection) is final unless the node
+ *   sets `retryUnsafe`. A cross-origin redirect of a request whose URL, query or re-sent
+ *   body used a secret fails with `http_redirect_secret`.
  * - No secret value appears in the result, its event, the failure messages or the logs.
  */
 export function createHttpActivities(deps: HttpDeps) {
