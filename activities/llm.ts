@@ -159,8 +159,9 @@ export function createLlmActivities(deps: LlmDeps) {
     messages.push({ role: 'user', content: prompt });
 
     const baseURL = credential.meta.baseUrl ?? DEFAULT_OPENAI_BASE_URL;
-    // Checked again at call time (the allow-list may have changed since the credential was saved).
-    const baseProblem = await outboundUrlProblem(baseURL, ssrf);
+    // Checked again at call time (the allow-list may have changed since the credential was
+    // saved); names are judged by the guard's connector when it resolves them.
+    const baseProblem = await outboundUrlProblem(baseURL, { ...ssrf, resolveNames: false });
     if (baseProblem !== undefined) return effectError('llm_ssrf_blocked', `The base URL of credential '${credential.name}' ${baseProblem}`);
     const isOpenAi = new URL(baseURL).hostname === 'api.openai.com';
     const params: ChatCompletionCreateParamsBase = {

@@ -444,11 +444,12 @@ export function guardedFetch(guard: SsrfGuard): GuardedFetch {
  * it is saved, so the mistake shows in the form rather than in a session: http(s) only,
  * no user info, and a host that is not (or does not resolve only to) a blocked address.
  * Names that do not resolve now pass: the call-time guard judges them again anyway.
- * Returns the problem, or undefined.
+ * `resolveNames: false` skips the lookup (at call time, where the connector resolves and
+ * judges names itself). Returns the problem, or undefined.
  *
  * @example await outboundUrlProblem('http://127.0.0.1:11434/v1') // 'its host 127.0.0.1 is a loopback address …'
  */
-export async function outboundUrlProblem(text: string, options: SsrfOptions = {}): Promise<string | undefined> {
+export async function outboundUrlProblem(text: string, options: SsrfOptions & { resolveNames?: boolean } = {}): Promise<string | undefined> {
   let url: URL;
   try {
     url = new URL(text);
@@ -461,7 +462,7 @@ export async function outboundUrlProblem(text: string, options: SsrfOptions = {}
   try {
     guard.checkUrl(url);
     const host = normalizeHost(url.hostname);
-    if (parseIp(host) || guard.hostAllowed(host)) return undefined;
+    if (parseIp(host) || guard.hostAllowed(host) || options.resolveNames === false) return undefined;
     const resolver = options.resolver ?? systemResolver;
     const answers = await Promise.race([resolver(host), new Promise<ResolvedAddress[]>((resolve) => setTimeout(() => resolve([]), 3000).unref())]).catch(() => []);
     const reasons = answers.map((answer) => guard.addressBlocked(answer.address, host));

@@ -46,9 +46,9 @@ const sandbox = createCodeSandbox({ poolSize: 2, queueDeadlineMs: 2000 });
 const { runCode } = createCodeActivities({ logger: logs.logger, sandbox });
 let httpRequest: ReturnType<typeof createHttpActivities>['httpRequest'];
 
-/** `relay.test` is allow-listed by name and answers with loopback, like an allowed internal proxy. */
+/** `relay.test` is allow-listed by name and answers with loopback, like an allowed internal proxy; `rebind.test` is not. */
 const resolver: Resolver = async (hostname) => {
-  if (hostname.toLowerCase() === 'relay.test') return [{ address: '127.0.0.1', family: 4 }];
+  if (hostname.toLowerCase() === 'relay.test' || hostname.toLowerCase() === 'rebind.test') return [{ address: '127.0.0.1', family: 4 }];
   throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
 };
 
@@ -90,6 +90,16 @@ describe('robustness row 2: the LLM client goes through the SSRF guard', () => {
     const result = await llmComplete({ ...effectInput(llmConfig({ credentialId: credential.id, model: 'gpt-test', prompt: 'hi', variable: 'session.reply' })), memory: [] });
     expect(result).toMatchObject({ ok: false, error: { code: 'llm_ssrf_blocked', message: expect.stringMatching(/127\.0\.0\.1.*loopback/) } });
     expect(JSON.stringify(result)).not.toContain('internal-service-banner');
+    expect(provider.requests.length).toBe(before);
+  });
+
+  it('judges a host name by the address it resolves to, where the connection is made', async () => {
+    const before = provider.requests.length;
+    const port = new URL(provider.baseUrl).port;
+    const credential = await createCredential(db.orm.em, box, { name: `rebind_llm_${randomUUID().slice(0, 6)}`, kind: 'openai', value: API_KEY, meta: { baseUrl: `http://rebind.test:${port}/v1` } });
+    const { llmComplete } = createLlmActivities({ orm: db.orm, logger: logs.logger, secretBox: box, ssrf: { allow: ['relay.test'], resolver }, llm: { timeoutMs: 5000 } });
+    const result = await llmComplete({ ...effectInput(llmConfig({ credentialId: credential.id, model: 'gpt-test', prompt: 'hi', variable: 'session.reply' })), memory: [] });
+    expect(result).toMatchObject({ ok: false, error: { code: 'llm_ssrf_blocked', message: expect.stringMatching(/rebind\.test \(127\.0\.0\.1\).*loopback/) } });
     expect(provider.requests.length).toBe(before);
   });
 
