@@ -1,6 +1,9 @@
 // A pool of worker threads running QuickJS (code-sandbox-worker.ts). User code never
 // runs on the activity worker's event loop: a runaway script costs one thread, which is
 // interrupted by QuickJS at its deadline and, should that fail, terminated by the host.
+// One chain cannot take the whole pool: each key (chain id) runs at most `perKeyLimit`
+// jobs at a time, the queue is served in order among keys under their limit, and a job
+// that waits longer than `queueDeadlineMs` is answered `code_busy` instead of running late.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -19,7 +22,7 @@ export interface SandboxJob {
 }
 
 /** Failure codes of the sandbox; they become `error.code` of the code node. */
-export type SandboxErrorCode = 'code_error' | 'code_timeout' | 'code_memory' | 'code_invalid_result' | 'code_output_too_large';
+export type SandboxErrorCode = 'code_error' | 'code_timeout' | 'code_memory' | 'code_invalid_result' | 'code_output_too_large' | 'code_busy' | 'code_cancelled';
 
 /** A thread's answer. `resultJson` is main's return value as JSON (undefined when it returned nothing). */
 export type SandboxReply =
@@ -31,6 +34,10 @@ type WorkerMessage = { type: 'started'; id: number } | { type: 'reply'; reply: S
 export interface CodeSandboxOptions {
   /** Threads running code at the same time; default min(4, CPUs). Further jobs queue. */
   poolSize?: number;
+  /** Jobs of one key (chain) running at the same time; default half the pool (at least 1). */
+  perKeyLimit?: number;
+  /** Longest wait in the queue before a job is answered `code_busy`; default 10 s. */
+  queueDeadlineMs?: number;
   /** Extra time after a job's limit before its thread is terminated; default 1000 ms. */
   hardKillGraceMs?: number;
   /** Largest result (JSON) in bytes; default 64 KiB. */
@@ -46,11 +53,23 @@ export interface SandboxRequest {
   variables: unknown;
   timeoutMs: number;
   memoryMb: number;
+  /** Whose job it is (the chain id): at most `perKeyLimit` jobs of one key run at once; no key, no such limit. */
+  key?: string;
+  /** Aborting drops a queued job, or stops a running one (its thread is replaced); the reply is `code_cancelled`. */
+  signal?: AbortSignal;
+}
+
+/** What the pool is doing, for heartbeats and tests. */
+export interface SandboxStats {
+  running: number;
+  queued: number;
 }
 
 export interface CodeSandbox {
   /** Runs `main(message, variables)` of the source; never throws for problems of the code. */
   run(request: SandboxRequest): Promise<SandboxReply>;
+  /** Running and queued jobs, in total or of one key. */
+  stats(key?: string): SandboxStats;
   /** Terminates every thread; pending runs resolve with an error. */
   close(): Promise<void>;
 }
@@ -63,7 +82,13 @@ interface Slot {
 
 interface Pending {
   job: SandboxJob;
+  /** Undefined: not limited per key. */
+  key: string | undefined;
   resolve: (reply: SandboxReply) => void;
+  /** The queue deadline (while queued). */
+  deadline?: NodeJS.Timeout;
+  /** Removes the abort listener. */
+  release?: () => void;
 }
 
 /** Time a thread may take to load QuickJS before its first job counts as stuck. */
@@ -80,6 +105,8 @@ const WORKER_URL = new URL('./code-sandbox-worker.ts', import.meta.url);
  */
 export function createCodeSandbox(options: CodeSandboxOptions = {}): CodeSandbox {
   const poolSize = Math.max(1, options.poolSize ?? Math.min(4, availableParallelism()));
+  const perKeyLimit = Math.max(1, Math.min(poolSize, options.perKeyLimit ?? Math.floor(poolSize / 2)));
+  const queueDeadlineMs = options.queueDeadlineMs ?? 10_000;
   const grace = options.hardKillGraceMs ?? 1000;
   const limits = {
     maxOutputBytes: options.maxOutputBytes ?? 64 * 1024,
@@ -98,8 +125,21 @@ export function createCodeSandbox(options: CodeSandboxOptions = {}): CodeSandbox
     slot.job = undefined;
     slot.timer = undefined;
     slot.worker.unref();
+    pending.release?.();
     pending.resolve(reply);
   };
+
+  /** Answers a job that has not started, taking it out of the queue. */
+  const dropQueued = (pending: Pending, reply: SandboxReply): void => {
+    const index = queue.indexOf(pending);
+    if (index < 0) return;
+    queue.splice(index, 1);
+    clearTimeout(pending.deadline);
+    pending.release?.();
+    pending.resolve(reply);
+  };
+
+  const runningOf = (key: string | undefined): number => slots.filter((slot) => slot.job?.key === key).length;
 
   const retire = (slot: Slot): void => {
     const index = slots.indexOf(slot);
@@ -150,10 +190,15 @@ export function createCodeSandbox(options: CodeSandboxOptions = {}): CodeSandbox
 
   const pump = (): void => {
     while (!closed && queue.length > 0) {
-      const slot = slots.find((s) => s.job === undefined) ?? (slots.length < poolSize ? spawn() : undefined);
-      if (!slot) return;
-      const pending = queue.shift();
+      // The oldest job whose key is under its limit; the others keep their place.
+      const index = queue.findIndex((candidate) => candidate.key === undefined || runningOf(candidate.key) < perKeyLimit);
+      if (index < 0) return;
+      const free = slots.find((s) => s.job === undefined);
+      if (!free && slots.length >= poolSize) return;
+      const slot = free ?? spawn();
+      const [pending] = queue.splice(index, 1);
       if (!pending) return;
+      clearTimeout(pending.deadline);
       slot.job = pending;
       slot.worker.ref();
       slot.timer = setTimeout(
@@ -176,14 +221,49 @@ export function createCodeSandbox(options: CodeSandboxOptions = {}): CodeSandbox
         memoryBytes: request.memoryMb * 1024 * 1024,
         ...limits,
       };
+      const cancelled = (): SandboxReply => ({ id: job.id, ok: false, code: 'code_cancelled', message: 'The code run was cancelled', logs: [] });
+      if (request.signal?.aborted) return Promise.resolve(cancelled());
       return new Promise<SandboxReply>((resolve) => {
-        queue.push({ job, resolve });
+        const pending: Pending = { job, key: request.key, resolve };
+        pending.deadline = setTimeout(
+          () =>
+            dropQueued(pending, {
+              id: job.id,
+              ok: false,
+              code: 'code_busy',
+              message: `The code sandbox was busy: the code waited ${queueDeadlineMs} ms for a free thread without starting`,
+              logs: [],
+            }),
+          queueDeadlineMs,
+        );
+        pending.deadline.unref();
+        const signal = request.signal;
+        if (signal) {
+          const onAbort = (): void => {
+            if (queue.includes(pending)) dropQueued(pending, cancelled());
+            else {
+              const slot = slots.find((s) => s.job === pending);
+              if (slot) kill(slot, cancelled());
+            }
+          };
+          signal.addEventListener('abort', onAbort, { once: true });
+          pending.release = () => signal.removeEventListener('abort', onAbort);
+        }
+        queue.push(pending);
         pump();
       });
     },
+    stats(key) {
+      const mine = (pending: Pending | undefined): boolean => pending !== undefined && (key === undefined || pending.key === key);
+      return { running: slots.filter((slot) => mine(slot.job)).length, queued: queue.filter(mine).length };
+    },
     async close() {
       closed = true;
-      for (const pending of queue.splice(0)) pending.resolve({ id: pending.job.id, ok: false, code: 'code_error', message: 'The code sandbox is shut down', logs: [] });
+      for (const pending of queue.splice(0)) {
+        clearTimeout(pending.deadline);
+        pending.release?.();
+        pending.resolve({ id: pending.job.id, ok: false, code: 'code_error', message: 'The code sandbox is shut down', logs: [] });
+      }
       const all = slots.splice(0);
       for (const slot of all) {
         clearTimeout(slot.timer);

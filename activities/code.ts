@@ -6,7 +6,11 @@ import { parseVariablePath, type JsonObject, type JsonValue } from '../chain/ind
 import type { CodeConfig } from '../chain/nodes/code.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createCodeSandbox, type CodeSandbox, type CodeSandboxOptions } from './code-sandbox.ts';
-import { effectError, effectOk, type EffectInput, type EffectResult, type VariableWrite } from './effects.ts';
+import { cancellationSignal, heartbeat } from './activity-context.ts';
+import { effectError, effectOk, retryableFailure, type EffectInput, type EffectResult, type VariableWrite } from './effects.ts';
+
+/** How often runCode heartbeats while its job waits or runs (the SDK throttles further). */
+const HEARTBEAT_EVERY_MS = 1000;
 
 /** What {@link createCodeActivities} needs. */
 export interface CodeDeps {
@@ -63,9 +67,33 @@ export function createCodeActivities(deps: CodeDeps) {
       run: scope.run ?? {},
     };
     const started = Date.now();
-    const reply = await sandbox.run({ source: config.source, message: variables.message, variables, timeoutMs: config.timeoutMs, memoryMb: config.memoryMb });
+    const signal = cancellationSignal();
+    // Heartbeats while queued or running: Temporal notices a dead worker, and a
+    // cancellation reaches us (it is delivered on heartbeats) and drops the queued job.
+    heartbeat({ ...sandbox.stats(input.chainId) });
+    const beat = setInterval(() => heartbeat({ ...sandbox.stats(input.chainId) }), HEARTBEAT_EVERY_MS);
+    let reply;
+    try {
+      reply = await sandbox.run({
+        source: config.source,
+        message: variables.message,
+        variables,
+        timeoutMs: config.timeoutMs,
+        memoryMb: config.memoryMb,
+        key: input.chainId,
+        ...(signal ? { signal } : {}),
+      });
+    } finally {
+      clearInterval(beat);
+    }
     const ms = Date.now() - started;
     const log = deps.logger.child({ runId: input.runId, chainId: input.chainId, nodeId: input.nodeId, activity: 'runCode' });
+    if (!reply.ok && reply.code === 'code_cancelled' && signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('The code run was cancelled');
+    if (!reply.ok && reply.code === 'code_busy') {
+      // Transient: other chains' code keeps the pool busy. Temporal retries with backoff.
+      log.warn({ ms, stats: sandbox.stats() }, 'code node waited too long for the sandbox');
+      throw retryableFailure('code_busy', reply.message);
+    }
     if (!reply.ok) {
       log.info({ code: reply.code, ms, consoleLines: reply.logs.length }, 'code node failed');
       return effectError(reply.code, reply.message);

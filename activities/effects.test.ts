@@ -20,6 +20,13 @@ describe('secret redaction', () => {
     expect(failed).toEqual({ ok: false, error: { code: 'http_status', status: 401, message: 'failed for [redacted]' }, set: [] });
   });
 
+  it('catches upper- and lower-cased secrets and their base64 forms', () => {
+    const token = secretNeedles(['sk_Live_0a1b2c3d']);
+    expect(redactText('key=SK_LIVE_0A1B2C3D and sk_live_0a1b2c3d', token)).toBe('key=[redacted] and [redacted]');
+    expect(redactText(`basic ${Buffer.from('sk_Live_0a1b2c3d').toString('base64')}`, token)).toBe('basic [redacted]');
+    expect(redactText(`url ${Buffer.from('sk_Live_0a1b2c3d').toString('base64url')}`, token)).toBe('url [redacted]');
+  });
+
   it('finds the secrets templates reference', () => {
     expect(referencedSecrets(['session.a', 'secrets.token', 'secrets.token', 'secrets.other', 'user.secrets'])).toEqual(['token', 'other']);
   });

@@ -2,6 +2,7 @@
 // llmComplete, runCode): what goes in, what comes out, and the small pure helpers every
 // effect activity uses to keep secrets out of what it returns.
 
+import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { JsonObject, JsonValue, ReadableScope } from '../chain/index.ts';
 
@@ -15,6 +16,23 @@ export interface EffectInput<C> {
   config: C;
   /** Variables snapshot without secrets (message, session, user, chat, bot, run). */
   scope: ReadableScope;
+  /**
+   * The session's run-event sequence number when the node ran (workflows/session.ts):
+   * with `runId` and `nodeId` it names this one call, the same on every retry and replay
+   * (see {@link idempotencyKey}). Absent in inputs recorded before it existed.
+   */
+  seq?: number;
+}
+
+/**
+ * The `Idempotency-Key` of an effect call: a hash of workflow id, node id and the
+ * session's event sequence at that node. Retries of the activity and replays of the
+ * workflow send the same key; the next visit of the node (a later seq) a new one.
+ *
+ * @example idempotencyKey({ runId: 'web:c:v', nodeId: 'pay', seq: 12 }) // 'cf-3b1f…' (32 hex digits)
+ */
+export function idempotencyKey(input: { runId: string; nodeId: string; seq?: number | undefined }): string {
+  return `cf-${createHash('sha256').update(`${input.runId}\n${input.nodeId}\n${input.seq ?? ''}`).digest('hex').slice(0, 32)}`;
 }
 
 /** One variable the workflow writes after the activity returns. */
@@ -66,8 +84,10 @@ import { MIN_SECRET_LENGTH } from '../db/credential-store.ts';
 
 /**
  * The strings to scrub for a set of secret values: each value, plus the encodings in
- * which it commonly travels (URL-encoded, JSON-escaped). Longest first, so a secret that
- * contains another is replaced whole.
+ * which it commonly travels (URL-encoded, JSON-escaped, base64 and base64url). Longest
+ * first, so a secret that contains another is replaced whole. {@link redactText} matches
+ * them case-insensitively, so an upper- or lower-cased secret is caught too (the compiler
+ * refuses filters on secrets; this is the second line).
  */
 export function secretNeedles(values: Iterable<string>): string[] {
   const needles = new Set<string>();
@@ -77,17 +97,34 @@ export function secretNeedles(values: Iterable<string>): string[] {
     needles.add(encodeURIComponent(value));
     needles.add(JSON.stringify(value).slice(1, -1));
     needles.add(new URLSearchParams({ v: value }).toString().slice(2));
+    const base64 = Buffer.from(value, 'utf8').toString('base64');
+    needles.add(base64);
+    needles.add(base64.replace(/=+$/, ''));
+    needles.add(base64.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_'));
   }
   return [...needles].filter((needle) => needle.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
 }
 
 export const REDACTED = '[redacted]';
 
-/** Replaces every needle (see {@link secretNeedles}) in a text. */
+const matchers = new Map<string, RegExp>();
+
+/** One case-insensitive pattern for a needle list (cached: activities redact often with the same list). */
+function matcherOf(needles: readonly string[]): RegExp {
+  const key = needles.join('\u0000');
+  let matcher = matchers.get(key);
+  if (!matcher) {
+    matcher = new RegExp(needles.map((needle) => needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi');
+    if (matchers.size >= 100) matchers.clear();
+    matchers.set(key, matcher);
+  }
+  return matcher;
+}
+
+/** Replaces every needle (see {@link secretNeedles}) in a text, ignoring case. */
 export function redactText(text: string, needles: readonly string[]): string {
-  let out = text;
-  for (const needle of needles) if (out.includes(needle)) out = out.split(needle).join(REDACTED);
-  return out;
+  if (needles.length === 0 || text === '') return text;
+  return text.replace(matcherOf(needles), REDACTED);
 }
 
 /** Deep copy of a JSON value with every needle removed from strings and object keys. */

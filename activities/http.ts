@@ -14,6 +14,7 @@ import {
   clip,
   effectError,
   effectOk,
+  idempotencyKey,
   parseRetryAfter,
   redactResult,
   redactText,
@@ -125,6 +126,17 @@ function isNetworkError(error: unknown): boolean {
   return false;
 }
 
+/** Errors of the connect phase: the request never left, so sending it again is safe. */
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function neverSent(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 6; current = current.cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECT_CODES.has(code)) return true;
+  }
+  return false;
+}
+
 function networkMessage(error: unknown): string {
   const parts: string[] = [];
   for (let current: unknown = error, depth = 0; current instanceof Error && depth < 6; current = current.cause, depth++) {
@@ -145,6 +157,10 @@ function networkMessage(error: unknown): string {
  *   writes. 429/5xx, network errors and timeouts → a retryable ApplicationFailure
  *   (Retry-After honoured). Other statuses → `{ ok: false, error.code: 'http_status' }`,
  *   still writing `responseVariable` so the chain can read the error body.
+ * - Every request carries an `Idempotency-Key` (see {@link idempotencyKey}). A POST or
+ *   PATCH whose answer was lost (timeout, dropped connection) is final unless the node
+ *   sets `retryUnsafe`. A cross-origin redirect of a request whose URL, query or re-sent
+ *   body used a secret fails with `http_redirect_secret`.
  * - No secret value appears in the result, its event, the failure messages or the logs.
  */
 export function createHttpActivities(deps: HttpDeps) {
@@ -220,6 +236,8 @@ export function createHttpActivities(deps: HttpDeps) {
       for (let i = headers.length - 1; i >= 0; i--) if (headers[i]?.name.toLowerCase() === 'content-type') headers.splice(i, 1);
     }
     if (!hasHeader('user-agent')) headers.push({ name: 'User-Agent', value: userAgent, sensitive: false });
+    // The same key on every retry and replay of this call; a node may set its own.
+    if (!hasHeader('idempotency-key')) headers.push({ name: 'Idempotency-Key', value: idempotencyKey(input), sensitive: false });
     // A rendered value with a line break (user input, say) must not become a retry or a
     // header injection: check every header once, up front.
     for (const h of headers) {
@@ -236,6 +254,13 @@ export function createHttpActivities(deps: HttpDeps) {
     const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
     const started = Date.now();
     let method: string = config.method;
+    // POST and PATCH are not idempotent: when their answer is lost (timeout, dropped
+    // connection) the server may have acted, so only a node that opts in retries them.
+    const unsafe = (config.method === 'POST' || config.method === 'PATCH') && config.retryUnsafe !== true;
+    const unsafeHint = `; ${config.method} is not retried after a lost answer, since the server may have acted on it. If the API honours the Idempotency-Key header, turn on 'Retry POST/PATCH after a timeout' (retryUnsafe)`;
+    // Secrets in the URL/query, or in a body a 307/308 would re-send, must not travel to another origin.
+    const urlSecrets = usesSecret(config.url) || config.query.some((pair) => usesSecret(pair.value));
+    const bodySecrets = (config.body.kind === 'json' && usesSecret(config.body.json)) || (config.body.kind === 'raw' && usesSecret(config.body.text)) || ((config.body.kind === 'form' || config.body.kind === 'multipart') && config.body.fields.some((f) => usesSecret(f.value)));
     let redirects = 0;
     let sendHeaders = headers;
     let sendBody = body?.body;
@@ -259,8 +284,21 @@ export function createHttpActivities(deps: HttpDeps) {
           if (next.protocol !== 'http:' && next.protocol !== 'https:') {
             return finish(effectError('http_invalid_redirect', `${describeUrl(url)} redirected to a ${next.protocol} URL`, { status: response.status }));
           }
-          if (next.origin !== url.origin) sendHeaders = sendHeaders.filter((h) => !h.sensitive);
-          if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+          const dropsBody = response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST');
+          if (next.origin !== url.origin) {
+            const carried = urlSecrets ? 'URL or query' : bodySecrets && sendBody !== undefined && !dropsBody ? 'body' : undefined;
+            if (carried !== undefined) {
+              return finish(
+                effectError(
+                  'http_redirect_secret',
+                  `${describeUrl(url)} redirected (${response.status}) to another origin, ${next.origin}; the request was not sent there because its ${carried} contains a secret. Request the final URL directly`,
+                  { status: response.status },
+                ),
+              );
+            }
+            sendHeaders = sendHeaders.filter((h) => !h.sensitive);
+          }
+          if (dropsBody) {
             method = method === 'HEAD' ? 'HEAD' : 'GET';
             sendBody = undefined;
             sendHeaders = sendHeaders.filter((h) => !h.name.toLowerCase().startsWith('content-'));
@@ -327,12 +365,15 @@ export function createHttpActivities(deps: HttpDeps) {
       if (error instanceof ApplicationFailure) throw error;
       if (isTimeout(error) || timeout.aborted) {
         log.warn({ method, url: redact(describeUrl(url)), timeoutMs: config.timeoutMs }, 'http request timed out');
-        throw retryableFailure('http_timeout', redact(`${method} ${describeUrl(url)} did not answer within ${config.timeoutMs} ms`));
+        const message = redact(`${method} ${describeUrl(url)} did not answer within ${config.timeoutMs} ms`);
+        if (unsafe && method === config.method && !neverSent(error)) return finish(effectError('http_timeout', `${message}${unsafeHint}`));
+        throw retryableFailure('http_timeout', message);
       }
       const message = redact(`${method} ${describeUrl(url)} failed: ${networkMessage(error)}`);
       log.warn({ err: message }, 'http request failed');
       // Anything but a network failure will fail the same way again: final, not retried.
       if (!isNetworkError(error)) return finish(effectError('http_failed', message));
+      if (unsafe && method === config.method && !neverSent(error)) return finish(effectError('http_network', `${message}${unsafeHint}`));
       throw retryableFailure('http_network', message);
     }
   }

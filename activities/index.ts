@@ -14,7 +14,7 @@ export interface ActivityDeps {
   orm: MikroORM;
   logger: Logger;
   secretBox: SecretBox;
-  /** SSRF allow-list and resolver of the HTTP node. */
+  /** SSRF allow-list and resolver of every outbound client (HTTP and LLM nodes). */
   ssrf?: HttpDeps['ssrf'];
   /** A shared QuickJS pool (close it on shutdown); one is made when absent. */
   sandbox?: CodeSandbox;
@@ -28,7 +28,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createEngineActivities(deps),
     ...createHttpActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) }),
-    ...createLlmActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox }),
+    ...createLlmActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) }),
     ...createCodeActivities({ logger: deps.logger, ...(deps.sandbox ? { sandbox: deps.sandbox } : {}) }),
     ...createPluginActivities(),
   };

@@ -15,6 +15,7 @@ import { CredentialError, credentialUseFor, loadCredential, type DecryptedCreden
 import {
   clip,
   effectError,
+  idempotencyKey,
   parseRetryAfter,
   redactResult,
   redactText,
@@ -24,6 +25,7 @@ import {
   type EffectResult,
   type MemoryTurn,
 } from './effects.ts';
+import { createSsrfGuard, findSsrfError, guardedFetch, GuardedRedirectError, outboundUrlProblem, type SsrfOptions } from './ssrf.ts';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
@@ -32,6 +34,8 @@ export interface LlmDeps {
   orm: MikroORM;
   logger: Logger;
   secretBox: SecretBox;
+  /** The HTTP node's SSRF allow-list and resolver: the provider's base URL is reached through the same guard. */
+  ssrf?: Pick<SsrfOptions, 'allow' | 'resolver'>;
   llm?: {
     /** Per request; default 90 s. The activity's start-to-close timeout must be longer. */
     timeoutMs?: number;
@@ -94,9 +98,12 @@ interface Completion {
  */
 export function createLlmActivities(deps: LlmDeps) {
   const timeoutMs = deps.llm?.timeoutMs ?? 90_000;
+  const ssrf: SsrfOptions = { allow: deps.ssrf?.allow ?? [], ...(deps.ssrf?.resolver ? { resolver: deps.ssrf.resolver } : {}) };
+  const guard = createSsrfGuard(ssrf);
+  const fetch = guardedFetch(guard);
 
-  async function complete(client: OpenAI, params: ChatCompletionCreateParamsBase, stream: boolean, signal: AbortSignal | undefined): Promise<Completion> {
-    const options = signal ? { signal } : {};
+  async function complete(client: OpenAI, params: ChatCompletionCreateParamsBase, stream: boolean, signal: AbortSignal | undefined, key: string): Promise<Completion> {
+    const options = { headers: { 'Idempotency-Key': key }, ...(signal ? { signal } : {}) };
     if (!stream) {
       const response = await client.chat.completions.create({ ...params, stream: false }, options);
       const choice = response.choices[0];
@@ -154,6 +161,10 @@ export function createLlmActivities(deps: LlmDeps) {
     messages.push({ role: 'user', content: prompt });
 
     const baseURL = credential.meta.baseUrl ?? DEFAULT_OPENAI_BASE_URL;
+    // Checked again at call time (the allow-list may have changed since the credential was
+    // saved); names are judged by the guard's connector when it resolves them.
+    const baseProblem = await outboundUrlProblem(baseURL, { ...ssrf, resolveNames: false });
+    if (baseProblem !== undefined) return effectError('llm_ssrf_blocked', `The base URL of credential '${credential.name}' ${baseProblem}`);
     const isOpenAi = new URL(baseURL).hostname === 'api.openai.com';
     const params: ChatCompletionCreateParamsBase = {
       model: config.model,
@@ -178,15 +189,25 @@ export function createLlmActivities(deps: LlmDeps) {
       maxRetries: 0,
       timeout: timeoutMs,
       logLevel: 'off',
+      fetch,
     });
     const stream = credential.meta.stream === true;
     const where = `model '${config.model}' at ${new URL(baseURL).host}`;
     const started = Date.now();
     let completion: Completion;
     try {
-      completion = await complete(client, params, stream, cancellationSignal());
+      completion = await complete(client, params, stream, cancellationSignal(), idempotencyKey(input));
     } catch (error) {
       if (error instanceof APIUserAbortError) throw error;
+      // Refused by the guard (a private target, or a redirect to one): final, and nothing
+      // of what such a target would answer comes back.
+      const blocked = findSsrfError(error);
+      if (blocked) {
+        log.warn({ host: blocked.host, address: blocked.address, reason: blocked.reason }, 'llm request blocked by the SSRF guard');
+        return finish(effectError('llm_ssrf_blocked', redact(`${where}: ${blocked.message}`)));
+      }
+      const redirect = error instanceof Error && error.cause instanceof GuardedRedirectError ? error.cause : undefined;
+      if (redirect) return finish(effectError('llm_redirect', redact(`${where}: ${redirect.message}`)));
       if (error instanceof APIConnectionTimeoutError) {
         log.warn({ model: config.model }, 'llm request timed out');
         throw retryableFailure('llm_timeout', `${where} did not answer within ${timeoutMs} ms`);

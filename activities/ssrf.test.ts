@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockedReason, createSsrfGuard, parseAllowList, parseIp, parseIpv4Loose, SsrfBlockedError } from './ssrf.ts';
+import { blockedReason, createSsrfGuard, outboundUrlProblem, parseAllowList, parseIp, parseIpv4Loose, SsrfBlockedError, type Resolver } from './ssrf.ts';
 
 describe('IPv4 spellings', () => {
   it('reads decimal, octal and hex forms as URL hosts do', () => {
@@ -105,5 +105,31 @@ describe('allow-list', () => {
     } finally {
       await guard.close();
     }
+  });
+});
+
+describe('checking a configured outbound URL (a credential baseUrl)', () => {
+  const resolver: Resolver = async (host) => {
+    if (host === 'intranet.test') return [{ address: '10.2.3.4', family: 4 }];
+    if (host === 'mixed.test') return [{ address: '10.2.3.4', family: 4 }, { address: '93.184.215.14', family: 4 }];
+    if (host === 'public.test') return [{ address: '93.184.215.14', family: 4 }];
+    throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+  };
+
+  it('refuses blocked literals, names that resolve only to blocked addresses, and user info', async () => {
+    expect(await outboundUrlProblem('http://2130706433/v1', { resolver })).toMatch(/127\.0\.0\.1 is a loopback address/);
+    expect(await outboundUrlProblem('http://[::ffff:169.254.169.254]/', { resolver })).toMatch(/cloud metadata/);
+    expect(await outboundUrlProblem('http://intranet.test/v1', { resolver })).toMatch(/resolves to 10\.2\.3\.4, a private address/);
+    expect(await outboundUrlProblem('https://u:p@public.test/v1', { resolver })).toMatch(/user name or password/);
+    expect(await outboundUrlProblem('ftp://public.test/', { resolver })).toMatch(/http or https/);
+    expect(await outboundUrlProblem('not a url', { resolver })).toBe('is not a URL');
+  });
+
+  it('accepts public hosts, allow-listed ones, and names it cannot resolve now (judged again at call time)', async () => {
+    expect(await outboundUrlProblem('https://public.test/v1', { resolver })).toBeUndefined();
+    expect(await outboundUrlProblem('https://mixed.test/v1', { resolver })).toBeUndefined();
+    expect(await outboundUrlProblem('https://unknown.test/v1', { resolver })).toBeUndefined();
+    expect(await outboundUrlProblem('http://intranet.test/v1', { resolver, allow: ['10.0.0.0/8'] })).toBeUndefined();
+    expect(await outboundUrlProblem('http://127.0.0.1:11434/v1', { resolver, allow: ['127.0.0.1'] })).toBeUndefined();
   });
 });

@@ -11,7 +11,7 @@
 
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
-import { Agent, buildConnector } from 'undici';
+import { Agent, buildConnector, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
 
 /** One DNS answer. */
 export interface ResolvedAddress {
@@ -370,4 +370,109 @@ export function findSsrfError(error: unknown): SsrfBlockedError | undefined {
     }
   }
   return undefined;
+}
+
+// ---- a guarded fetch for every outbound client -----------------------------------------
+
+/** Most redirects {@link guardedFetch} follows before failing. */
+export const MAX_GUARDED_REDIRECTS = 5;
+
+/** Redirects that could not be followed safely (too many, a non-http(s) target, a body that cannot be re-sent). */
+export class GuardedRedirectError extends Error {
+  override name = 'GuardedRedirectError';
+}
+
+/** Headers never forwarded to another origin on a redirect (credentials and account ids). */
+const CROSS_ORIGIN_DROP = /^(authorization|proxy-authorization|cookie|api-key|x-api-key|openai-organization|openai-project|idempotency-key)$|token|secret/i;
+
+/** A `fetch` with the signature of the global one (what the `openai` client and others accept). */
+export type GuardedFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/**
+ * A `fetch` for outbound clients (the LLM node's `openai` client; later embeddings,
+ * speech, document URLs) that goes through the SSRF guard: literal IP hosts are checked
+ * before connecting, names where the connection is made (resolved-address pinning, see
+ * {@link createSsrfGuard}), and redirects are followed hop by hop (at most
+ * {@link MAX_GUARDED_REDIRECTS}), each hop checked again, with credentials dropped when
+ * the origin changes. Blocked requests reject with an error whose cause chain holds an
+ * {@link SsrfBlockedError} (see {@link findSsrfError}).
+ *
+ * @example
+ * const guard = createSsrfGuard({ allow: config.httpAllowPrivate });
+ * const client = new OpenAI({ apiKey, baseURL, fetch: guardedFetch(guard) });
+ */
+export function guardedFetch(guard: SsrfGuard): GuardedFetch {
+  return async (input, init = {}) => {
+    const request = input instanceof Request ? input : undefined;
+    let url = new URL(request ? request.url : input instanceof URL ? input.href : input);
+    let method = (init.method ?? request?.method ?? 'GET').toUpperCase();
+    const headers = new Headers(init.headers ?? request?.headers);
+    let body: RequestInit['body'] = init.body ?? (request?.body ? await request.arrayBuffer() : undefined);
+    const signal = init.signal ?? request?.signal ?? null;
+    for (let hops = 0; ; hops++) {
+      guard.checkUrl(url);
+      // undici's own fetch: its Agent is the dispatcher (the global fetch may bundle another undici).
+      const response = await undiciFetch(url, {
+        method,
+        headers: [...headers],
+        body: body as UndiciRequestInit['body'],
+        redirect: 'manual',
+        dispatcher: guard.dispatcher,
+        signal,
+      });
+      const location = response.headers.get('location');
+      if (response.status < 300 || response.status >= 400 || location === null) return response as unknown as Response;
+      await response.body?.cancel().catch(() => {});
+      if (hops >= MAX_GUARDED_REDIRECTS) throw new GuardedRedirectError(`More than ${MAX_GUARDED_REDIRECTS} redirects, last from ${url.origin}${url.pathname}`);
+      const next = new URL(location, url);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new GuardedRedirectError(`${url.origin}${url.pathname} redirected to a ${next.protocol} URL`);
+      if (next.origin !== url.origin) for (const name of [...headers.keys()]) if (CROSS_ORIGIN_DROP.test(name)) headers.delete(name);
+      if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+        method = method === 'HEAD' ? 'HEAD' : 'GET';
+        body = undefined;
+        for (const name of [...headers.keys()]) if (name.startsWith('content-')) headers.delete(name);
+      } else if (body instanceof ReadableStream) {
+        throw new GuardedRedirectError(`${url.origin}${url.pathname} redirected (${response.status}) a request whose streamed body cannot be sent again`);
+      }
+      url = next;
+    }
+  };
+}
+
+/**
+ * Checks a URL someone configures for an outbound client (a credential's `baseUrl`) when
+ * it is saved, so the mistake shows in the form rather than in a session: http(s) only,
+ * no user info, and a host that is not (or does not resolve only to) a blocked address.
+ * Names that do not resolve now pass: the call-time guard judges them again anyway.
+ * `resolveNames: false` skips the lookup (at call time, where the connector resolves and
+ * judges names itself). Returns the problem, or undefined.
+ *
+ * @example await outboundUrlProblem('http://127.0.0.1:11434/v1') // 'its host 127.0.0.1 is a loopback address …'
+ */
+export async function outboundUrlProblem(text: string, options: SsrfOptions & { resolveNames?: boolean } = {}): Promise<string | undefined> {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'is not a URL';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be an http or https URL, not ${url.protocol}`;
+  if (url.username !== '' || url.password !== '') return 'must not carry a user name or password';
+  const guard = createSsrfGuard(options);
+  try {
+    guard.checkUrl(url);
+    const host = normalizeHost(url.hostname);
+    if (parseIp(host) || guard.hostAllowed(host) || options.resolveNames === false) return undefined;
+    const resolver = options.resolver ?? systemResolver;
+    const answers = await Promise.race([resolver(host), new Promise<ResolvedAddress[]>((resolve) => setTimeout(() => resolve([]), 3000).unref())]).catch(() => []);
+    const reasons = answers.map((answer) => guard.addressBlocked(answer.address, host));
+    const first = answers[0];
+    if (first && reasons.every((reason) => reason !== undefined)) return `its host ${host} resolves to ${first.address}, a ${reasons[0] ?? 'blocked'} address chains may not reach; an operator can allow-list it (HTTP_ALLOW_PRIVATE)`;
+    return undefined;
+  } catch (error) {
+    if (error instanceof SsrfBlockedError) return `its host ${error.host} is a ${error.reason} address chains may not reach; an operator can allow-list it (HTTP_ALLOW_PRIVATE)`;
+    throw error;
+  } finally {
+    await guard.close();
+  }
 }

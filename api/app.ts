@@ -40,6 +40,8 @@ export interface AppDeps {
   taskQueue: string;
   /** Decrypts credentials (webhook secrets). */
   secretBox?: SecretBox | undefined;
+  /** HTTP_ALLOW_PRIVATE: what a credential's baseUrl may point at despite the SSRF guard (checked when saved). */
+  httpAllowPrivate?: readonly string[] | undefined;
   /**
    * Accounts and sessions (JWT secret, registration mode, token lifetimes, rate limits).
    * Omitted fields take defaults; without a `jwtSecret` each app makes a random one,
@@ -57,7 +59,7 @@ export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', impor
 
 /** Every operation under /api/v1, in registration order (also the OpenAPI document's source). */
 export function apiOperations(
-  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox'> & { onRunStarted?: (channel: 'api' | 'web') => void },
+  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'httpAllowPrivate'> & { onRunStarted?: (channel: 'api' | 'web') => void },
   auth: AuthOptions,
   document: () => OpenApiDocument,
 ): Operation[] {
@@ -106,7 +108,7 @@ export function apiOperations(
     ...hookOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox }),
     ...runOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, temporalUiUrl: deps.temporalUiUrl, onRunStarted: deps.onRunStarted }),
     ...botOperations({ temporal: deps.temporal, secretBox: deps.secretBox }),
-    ...credentialOperations({ secretBox: deps.secretBox }),
+    ...credentialOperations({ secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
   ];
 }
 

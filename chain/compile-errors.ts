@@ -29,6 +29,7 @@ export const compileErrorCodes = [
   'template_invalid',
   'variable_unknown', // error for session.*/message.*, (warning) for user.*/chat.*/bot.*
   'secret_not_allowed', // secrets.* outside fields rendered inside activities
+  'secret_transformed', // a filter applied to secrets.* (or a secret as a filter argument)
   'subchain_unknown', // only when options.subchains is given
   'subchain_no_entry',
   'subchain_recursion', // chains call each other with no wait in between

@@ -92,6 +92,7 @@ const cases: Case[] = [
   { name: 'an unknown variable in an edge rule', code: 'variable_unknown', graph: () => chain([message('a'), message('b')], [createEdge('a', 'b', 'next', { rules: oneRule('session.flag', 'is_empty') })]), expected: { edgeId: 'a-next-b', field: 'rules.rules.0.field' }, message: /Edge 'a-next-b'.*unknown variable 'session.flag'/ },
   { name: 'a user variable nobody sets', code: 'variable_unknown', warning: true, graph: () => chain([message('a', '{{ user.nickname }}')]), expected: { nodeId: 'a' }, message: /unknown variable 'user.nickname' \(another chain may set it/ },
   { name: 'a secret in a message', code: 'secret_not_allowed', graph: () => chain([message('a', 'Token: {{ secrets.token }}')]), expected: { nodeId: 'a', field: 'text' }, message: /uses 'secrets.token', but secrets are only available in HTTP request/ },
+  { name: 'a filter on a secret', code: 'secret_transformed', graph: () => chain([createNode('h', 'http', { url: 'https://api.example.com/?k={{ secrets.token | upper }}' })]), expected: { nodeId: 'h', field: 'url' }, message: /Node 'h' \(http\), field 'url': \{\{ secrets.token \| upper \}\} applies 'upper' to a secret/ },
   { name: 'a call to an unpublished chain', code: 'subchain_unknown', graph: () => chain([createNode('call', 'subchain', { chainRef: 'billing' })]), options: { subchains: {} }, expected: { nodeId: 'call', field: 'chainRef' }, message: /no published chain 'billing'/ },
   {
     name: 'a call to a chain without api or any start',

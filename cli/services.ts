@@ -133,6 +133,7 @@ export async function runApi(config: Config): Promise<void> {
     temporalUiUrl: config.temporal.uiUrl,
     taskQueue: config.temporal.taskQueue,
     secretBox,
+    httpAllowPrivate: config.httpAllowPrivate,
     trustProxy: config.trustProxy,
     metricsToken: config.metrics.token,
     auth: {

@@ -3,6 +3,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { CredentialSchema, credentialContext, type Credential, type CredentialMeta } from '../../db/credential.ts';
 import { checkCredential, createCredential, CredentialError, MIN_SECRET_LENGTH } from '../../db/credential-store.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
+import { outboundUrlProblem } from '../../activities/ssrf.ts';
 import { HttpError } from '../errors.ts';
 import type { Principal } from '../auth/principal.ts';
 import { authorize, credentialGrantRole, credentialRoleName, visibleCredentials, type Action } from '../policy.ts';
@@ -27,6 +28,8 @@ const tags: [string] = ['credentials'];
 export interface CredentialDeps {
   /** Encrypts values; without it, storing one answers 503. */
   secretBox?: SecretBox | undefined;
+  /** HTTP_ALLOW_PRIVATE: hosts and ranges an `openai` credential's baseUrl may point at despite the SSRF guard. */
+  httpAllowPrivate?: readonly string[] | undefined;
 }
 
 /** A credential as the API shows it: never the value, not even a part of it. */
@@ -69,6 +72,13 @@ const credentialGrant = <T extends { role: Parameters<typeof credentialRoleName>
 /** The field a {@link checkCredential} problem is about. */
 const fieldOf = (problem: string) => (/meta/.test(problem) ? 'body.meta' : /value/.test(problem) ? 'body.value' : /kind/.test(problem) ? 'body.kind' : 'body.name');
 const invalid = (problem: string) => new HttpError(400, 'invalid_credential', `${fieldOf(problem)}: ${problem}`, { field: fieldOf(problem) });
+
+/** An `openai` baseUrl the worker's SSRF guard would refuse (loopback, private, metadata…), refused now. */
+async function checkBaseUrl(deps: CredentialDeps, kind: string, meta: CredentialMeta): Promise<void> {
+  if (kind !== 'openai' || meta.baseUrl === undefined) return;
+  const problem = await outboundUrlProblem(meta.baseUrl, { allow: deps.httpAllowPrivate ?? [] });
+  if (problem) throw new HttpError(400, 'invalid_credential', `body.meta.baseUrl: ${problem}`, { field: 'body.meta.baseUrl' });
+}
 
 const nameTaken = (name: string) => new HttpError(409, 'credential_exists', `A credential named '${name}' exists; pick another name or update that one.`, { field: 'body.name' });
 
@@ -142,6 +152,7 @@ export function credentialOperations(deps: CredentialDeps): Operation[] {
         const meta = (body.meta ?? {}) as CredentialMeta;
         const problem = checkCredential({ name: body.name, kind: body.kind, value: body.value, meta });
         if (problem) throw invalid(problem);
+        await checkBaseUrl(deps, body.kind, meta);
         if (await em.findOne(CredentialSchema, { name: body.name })) throw nameTaken(body.name);
         let row: Credential;
         try {
@@ -190,6 +201,7 @@ export function credentialOperations(deps: CredentialDeps): Operation[] {
         // The stored value passed these checks when it was stored: only a new one is measured.
         const problem = checkCredential({ name, kind: row.kind, meta, value: body.value ?? 'x'.repeat(MIN_SECRET_LENGTH) });
         if (problem) throw invalid(problem);
+        if (body.meta !== undefined) await checkBaseUrl(deps, row.kind, meta);
         if (name !== row.name) {
           if (await em.findOne(CredentialSchema, { name, id: { $ne: row.id } })) throw nameTaken(name);
           const users = await usersOf(em, row, true);

@@ -5,7 +5,7 @@ import type { Graph, GraphEdge } from '../graph.ts';
 import { ruleVariables } from '../rules.ts';
 import { builtinVariables } from '../scope.ts';
 import { closest } from '../suggest.ts';
-import { parseTemplate } from '../template.ts';
+import { parseTemplate, type ParsedTemplate } from '../template.ts';
 import type { CheckedNode } from './nodes.ts';
 import { edgeWhere, nodeWhere, type Report } from './report.ts';
 
@@ -83,6 +83,7 @@ export function checkVariables(checked: ReadonlyMap<string, CheckedNode>, validE
         report.add({ code: 'template_invalid', nodeId: node.id, field: ref.field, message: `${nodeWhere(node, ref.field)}: ${problem.message}`, fix: "Fix the {{ … }} expression, or write \\{{ for a literal '{{'" });
       }
       for (const variable of template.variables) checkVariable(variable, nodeWhere(node, ref.field), { nodeId: node.id }, ref.field, ref.secrets ?? false);
+      if (ref.secrets) checkSecretTransforms(template, nodeWhere(node, ref.field), node.id, ref.field, report);
     }
     for (const ref of spec.rules?.(config) ?? []) {
       for (const read of ruleVariables(ref.rules)) {
@@ -98,3 +99,35 @@ export function checkVariables(checked: ReadonlyMap<string, CheckedNode>, validE
     }
   }
 }
+
+/**
+ * A secret may only be inserted as it is: `{{ secrets.K | upper }}` (or a secret as a
+ * filter argument) would produce a form of the value that redaction cannot recognise, so
+ * it could reach session.error, run events and history.
+ */
+function checkSecretTransforms(template: ParsedTemplate, where: string, nodeId: string, field: string, report: Report): void {
+  for (const part of template.parts) {
+    if (part.kind !== 'expr') continue;
+    const { operand, filters } = part.expr;
+    const secretOperand = operand.kind === 'path' && operand.path.split('.')[0] === 'secrets';
+    const secretArg = filters.flatMap((filter) => filter.args).find((arg) => arg.kind === 'path' && arg.path.split('.')[0] === 'secrets');
+    if (secretOperand && filters.length > 0) {
+      report.add({
+        code: 'secret_transformed',
+        nodeId,
+        field,
+        message: `${where}: ${part.source} applies '${filters.map((filter) => filter.name).join(' | ')}' to a secret; secrets are inserted only as they are`,
+        fix: `Write {{ ${operand.path} }} without filters, and store the value in the form the API needs`,
+      });
+    } else if (secretArg?.kind === 'path') {
+      report.add({
+        code: 'secret_transformed',
+        nodeId,
+        field,
+        message: `${where}: ${part.source} passes '${secretArg.path}' to a filter; secrets are inserted only as they are`,
+        fix: `Insert {{ ${secretArg.path} }} on its own`,
+      });
+    }
+  }
+}
+

@@ -55,6 +55,15 @@ export const httpConfigSchema = z.object({
     l('Stores { status, headers, body }', 'Сохраняет { status, headers, body }'),
     'variable',
   ),
+  retryUnsafe: field(
+    z.boolean().optional(),
+    l('Retry POST/PATCH after a timeout', 'Повторять POST/PATCH после таймаута'),
+    l(
+      "Off: a POST or PATCH whose answer did not arrive (timeout, connection lost) is not sent again, since the server may have acted on it. Turn on when the API honours the Idempotency-Key header every request carries.",
+      'Выключено: POST или PATCH, ответ на который не пришёл (таймаут, обрыв соединения), не отправляется повторно — сервер мог его уже выполнить. Включите, если API учитывает заголовок Idempotency-Key, который есть у каждого запроса.',
+    ),
+    'switch',
+  ),
   credentialId: field(credentialIdSchema.optional(), l('Credential', 'Учётные данные'), l('Adds authentication (bearer, basic or header) inside the request activity', 'Добавляет аутентификацию (bearer, basic или заголовок) при выполнении запроса'), 'credential'),
 });
 export type HttpConfig = z.infer<typeof httpConfigSchema>;

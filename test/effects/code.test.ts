@@ -102,7 +102,8 @@ describe('code node: errors and limits', () => {
       return result;
     });
     const timer = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => order.push('timer'));
-    const quick = run('function main(m) { return { "session.n": m.n * 2 } }', {}, { message: { n: 21 } }).then((result) => {
+    // Another chain's run: runs of one chain share at most half the pool (robustness row 7).
+    const quick = runCode({ ...effectInput(codeConfig({ source: 'function main(m) { return { "session.n": m.n * 2 } }' }), { message: { n: 21 } }), chainId: 'chain-2' }).then((result) => {
       order.push('quick');
       return result;
     });

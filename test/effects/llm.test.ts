@@ -22,7 +22,7 @@ beforeAll(async () => {
   credentialId = (await createCredential(db.orm.em, box, { name: 'local_llm', kind: 'openai', value: API_KEY, meta: { baseUrl: provider.baseUrl } })).id;
   streamingId = (await createCredential(db.orm.em, box, { name: 'local_llm_stream', kind: 'openai', value: API_KEY, meta: { baseUrl: provider.baseUrl, stream: true } })).id;
   await createCredential(db.orm.em, box, { name: 'not_llm', kind: 'bearer', value: 'some-token' });
-  ({ llmComplete } = createLlmActivities({ orm: db.orm, logger: logs.logger, secretBox: box, llm: { timeoutMs: 10_000 } }));
+  ({ llmComplete } = createLlmActivities({ orm: db.orm, logger: logs.logger, secretBox: box, ssrf: { allow: ['127.0.0.1/32'] }, llm: { timeoutMs: 10_000 } }));
 });
 
 afterAll(async () => {

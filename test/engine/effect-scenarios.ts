@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { createChain, createEdge, createNode } from '../../chain/testing.ts';
 import { createCredential } from '../../db/credential-store.ts';
+import { idempotencyKey } from '../../activities/effects.ts';
 import { json, startOpenAiServer, startTestServer } from '../effects/support/servers.ts';
 import { publishGraph, runEvents, send, startSession, texts, type DialogueHarness } from '../support/dialogue.ts';
 
@@ -36,8 +37,13 @@ export function effectScenarios(harness: () => DialogueHarness): Record<'http' |
           say('err', 'Failed: {{ session.error.code }} {{ session.error.status }}'),
         ];
         const edges = [createEdge('start', 'call'), createEdge('call', 'ok', 'ok'), createEdge('call', 'err', 'error')];
-        expect(texts(await send(await session(nodes('/orders/42'), edges), 'ann'))).toEqual(['Order is paid']);
+        const handle = await session(nodes('/orders/42'), edges);
+        expect(texts(await send(handle, 'ann'))).toEqual(['Order is paid']);
         expect(server.requests.at(-1)?.headers['x-user']).toBe('ann');
+        // Robustness row 8: the key comes from workflow id, node id and the session's event sequence.
+        const key = server.requests.at(-1)?.headers['idempotency-key'];
+        const seqs = Array.from({ length: 100 }, (_, seq) => seq).filter((seq) => idempotencyKey({ runId: handle.workflowId, nodeId: 'call', seq }) === key);
+        expect(seqs).toHaveLength(1);
         expect(texts(await send(await session(nodes('/broken'), edges), 'ann'))).toEqual(['Failed: http_status 404']);
       } finally {
         await server.close();

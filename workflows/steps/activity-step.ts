@@ -17,9 +17,13 @@ export const EFFECT_ACTIVITY_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
 };
 
-/** The input of an effect activity: the node's raw config and a variables snapshot (no secrets). */
+/**
+ * The input of an effect activity: the node's raw config, a variables snapshot (no
+ * secrets) and the session's event sequence here, from which the activity derives the
+ * call's Idempotency-Key (reading it schedules nothing: command order is unchanged).
+ */
 export function effectInput<C>(session: Session, node: { id: string; config: C }, workflowId: string): EffectInput<C> {
-  return { runId: workflowId, chainId: session.input.chainId, nodeId: node.id, config: node.config, scope: session.scope() };
+  return { runId: workflowId, chainId: session.input.chainId, nodeId: node.id, config: node.config, scope: session.scope(), seq: session.state.seq };
 }
 
 /** The HTTP status a retryable failure carries in its details (see activities/effects.ts). */
