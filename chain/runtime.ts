@@ -22,3 +22,4 @@ export { regexTest } from './regex.ts';
 export type { ChainIR, IrNode, BuiltinIrNode, PluginIrNode, IrEdge } from './ir.ts';
 export type { NodeActivity, PluginActivity } from './nodes/index.ts';
 export type { JsonObject, JsonValue } from './json.ts';
+export { sanitizeForStorage, findUnstorable, clipText, utf8Length } from './storable.ts';

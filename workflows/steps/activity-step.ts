@@ -3,7 +3,7 @@
 
 import { ActivityFailure, ApplicationFailure, type ActivityOptions } from '@temporalio/workflow';
 import type { EffectInput, EffectResult } from '../../activities/effects.ts';
-import type { IrNode } from '../../chain/runtime.ts';
+import { clipText, type IrNode } from '../../chain/runtime.ts';
 import type { Session } from '../session.ts';
 import type { StepResult } from './types.ts';
 
@@ -16,6 +16,9 @@ export const EFFECT_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '150 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
 };
+
+/** Error messages are clipped to this many characters wherever they enter history. */
+export const ERROR_MESSAGE_LIMIT = 1024;
 
 /** The input of an effect activity: the node's raw config and a variables snapshot (no secrets). */
 export function effectInput<C>(session: Session, node: { id: string; config: C }, workflowId: string): EffectInput<C> {
@@ -45,16 +48,28 @@ export async function runEffect(session: Session, node: IrNode, event: string, c
     const status = cause instanceof ApplicationFailure ? statusOf(cause.details) : undefined;
     result = { ok: false, error: { code, message: cause?.message ?? err.message, ...(status !== undefined ? { status } : {}) }, set: [] };
   }
-  for (const write of result.set) session.set(write.variable, write.value);
+  const undo = session.snapshot();
+  try {
+    for (const write of result.set) session.set(write.variable, write.value);
+  } catch (err) {
+    // A result that would take the state over its cap: nothing of it is kept (writes
+    // already applied are undone), and the node leaves through 'error'.
+    if (!(err instanceof ApplicationFailure && err.type === 'state_too_large')) throw err;
+    undo();
+    result = { ok: false, error: { code: 'state_too_large', message: err.message }, set: [] };
+  }
   if (result.ok) {
     session.emit(`${event}.ok`, result.event ?? {}, node.id);
     return { kind: 'port', port: 'ok' };
   }
-  const error = { nodeId: node.id, code: result.error.code, message: result.error.message, ...(result.error.status !== undefined ? { status: result.error.status } : {}) };
+  // Clipped: the message enters history (session.error, run events, the failure).
+  const message = clipText(result.error.message, ERROR_MESSAGE_LIMIT);
+  const error = { nodeId: node.id, code: result.error.code, message, ...(result.error.status !== undefined ? { status: result.error.status } : {}) };
   session.frame.session = { ...session.frame.session, error };
   session.emit('node.error', error, node.id);
   if ((node.next.error ?? []).length === 0) {
-    throw ApplicationFailure.nonRetryable(`Node "${node.id}" (${node.type}) failed: ${result.error.message}. Connect its 'error' port to handle failures.`, 'node_failed');
+    const type = result.error.code === 'state_too_large' ? 'state_too_large' : 'node_failed';
+    throw ApplicationFailure.nonRetryable(`Node "${node.id}" (${node.type}) failed: ${message}. Connect its 'error' port to handle failures.`, type);
   }
   return { kind: 'port', port: 'error' };
 }

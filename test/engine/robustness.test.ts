@@ -1,0 +1,260 @@
+// Issue 11 "Robustness", rows 1, 5, 6 and 10, on the real stack (real PostgreSQL, real
+// Temporal, the real worker and API). Each describe names its row.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import pg from 'pg';
+import type { WorkflowHandle } from '@temporalio/client';
+import { graphSchema } from '../../chain/index.ts';
+import { importChain, publishChain } from '../../api/services/chain-service.ts';
+import { messageSignal, stateQuery, stopSignal, upgradeSignal, type dialogue, type DialogueInput } from '../../temporal/contracts.ts';
+import { createChain, createEdge, createNode } from '../../chain/testing.ts';
+import { RunSchema } from '../../db/entities.ts';
+import { eventually } from '../support/stack.ts';
+import { publishGraph, runEvents, send, startSession, texts } from '../support/dialogue.ts';
+import { historyText } from '../api/support/fixtures.ts';
+import { bearer, registerAdmin, startApi, type Account, type ApiHarness } from '../api/support/api.ts';
+
+let t: ApiHarness;
+let admin: Account;
+
+beforeAll(async () => {
+  t = await startApi('robust');
+  admin = await registerAdmin(t.api);
+});
+afterAll(async () => t?.close());
+
+const sql = <T = Record<string, unknown>>(text: string, params: unknown[] = []) => t.h.db.orm.em.getConnection().execute<T[]>(text, params);
+const runsOf = (chainId: string) => t.h.db.orm.em.fork().count(RunSchema, { chainId });
+
+/** any → ask (name) → message echoing it; web chat on; an API start too. */
+function echoChain(slug: string) {
+  return createChain({
+    slug,
+    webChat: { enabled: true },
+    nodes: [
+      createNode('start', 'start', { trigger: { kind: 'any' } }),
+      createNode('api', 'start', { trigger: { kind: 'api' } }),
+      createNode('ask', 'ask', { prompt: 'Name?', variable: 'session.name' }),
+      createNode('m', 'message', { text: 'Hi {{ session.name }}' }),
+    ],
+    edges: [createEdge('start', 'ask'), createEdge('api', 'ask'), createEdge('ask', 'm')],
+  });
+}
+
+describe('robustness row 1: code points PostgreSQL cannot store', () => {
+  const BAD = { nul: 'a\u0000b', surrogate: 'a\ud800b', lowSurrogate: '\udfffz' };
+
+  it('web chat: every field a visitor controls answers 400 naming it, and nothing starts', async () => {
+    const chain = await publishGraph(t.h.db, echoChain('nul-chat'));
+    const url = `/api/v1/chat/${chain.slug}/visitor-nul/messages`;
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ text: BAD.nul }, 'body.text'],
+      [{ text: BAD.surrogate }, 'body.text'],
+      [{ text: BAD.lowSurrogate }, 'body.text'],
+      [{ text: 'hi', firstName: BAD.nul }, 'body.firstName'],
+      [{ buttonId: BAD.nul }, 'body.buttonId'],
+      [{ buttonId: 'b1', value: BAD.surrogate }, 'body.value'],
+      [{ id: BAD.nul, text: 'hi' }, 'body.id'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await request(t.app).post(url).send(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error).toBe('validation_failed');
+      expect(res.body.message).toContain(field);
+      expect(res.body.message).toMatch(/U\+(0000|D800|DFFF).*cannot be stored/);
+    }
+    expect(await runsOf(chain.chainId)).toBe(0);
+    // The visitor is not wedged: a clean message is answered at once.
+    const ok = await request(t.app).post(url).send({ text: 'hello 😀' });
+    expect(ok.status).toBe(200);
+    expect(ok.body.replies.map((r: { text: string }) => r.text)).toEqual(['Name?']);
+    const next = await request(t.app).post(url).send({ text: 'Ann 😀' });
+    expect(next.body.replies.map((r: { text: string }) => r.text)).toEqual(['Hi Ann 😀']);
+  });
+
+  it('runs API: input keys and values at any depth, and messages, answer 400 naming the field', async () => {
+    const chain = await publishGraph(t.h.db, echoChain('nul-runs'));
+    const start = (input: unknown) => t.api.post('/api/v1/runs').set(bearer(admin.token)).send({ chain: chain.slug, input });
+    const badKey = await start({ ['na\u0000me']: 1 });
+    expect(badKey.status).toBe(400);
+    expect(badKey.body.message).toMatch(/^body\.input\.na\u0000me: Contains U\+0000/);
+    const deep = await start({ order: { items: ['ok', BAD.surrogate] } });
+    expect(deep.status).toBe(400);
+    expect(deep.body.message).toMatch(/^body\.input\.order\.items\.1: Contains U\+D800/);
+    expect(await runsOf(chain.chainId)).toBe(0);
+
+    const started = await start({ order: { items: ['ok'] } });
+    expect(started.status).toBe(201);
+    const path = `/api/v1/runs/${encodeURIComponent(started.body.id)}/messages?wait=true`;
+    const bad = await t.api.post(path).set(bearer(admin.token)).send({ text: BAD.nul });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('body.text');
+    const good = await t.api.post(path).set(bearer(admin.token)).send({ text: 'Bob' });
+    expect(good.status).toBe(200);
+    expect(good.body.replies.map((r: { text: string }) => r.text)).toEqual(['Hi Bob']);
+  });
+
+  it('webhooks: NUL and lone surrogates in JSON keys and values are replaced, and the session runs', async () => {
+    const chain = await publishGraph(
+      t.h.db,
+      createChain({
+        slug: 'nul-hook',
+        nodes: [
+          createNode('hook', 'start', { trigger: { kind: 'webhook', hookId: 'in', auth: { mode: 'none' } } }),
+          createNode('m', 'message', { text: 'Got {{ run.order.customer }}' }),
+          createNode('e', 'end', { outcome: 'done' }),
+        ],
+        edges: [createEdge('hook', 'm'), createEdge('m', 'e')],
+      }),
+    );
+    const body = JSON.stringify({ order: { customer: 'A\u0000nn\ud800', ['k\u0000ey']: ['x\udc00'] } });
+    const res = await request(t.app).post(`/api/v1/hooks/${chain.slug}/in?q=${encodeURIComponent('v\u0000')}`).set('content-type', 'application/json').send(body);
+    expect(res.status).toBe(202);
+    expect(await t.h.client.workflow.getHandle(res.body.runId).result()).toMatchObject({ outcome: 'done' });
+    const events = await runEvents(t.h.db, res.body.runId);
+    expect(events.find((e) => e.type === 'message.out')?.payload.text).toBe('Got A\uFFFDnn\uFFFD');
+    const history = await historyText(t.h.client, res.body.runId);
+    expect(history).toContain('A\uFFFDnn\uFFFD');
+    expect(history).not.toMatch(/\\u0000|\\ud800|\\udc00|\u0000/i);
+    const stored = await sql<{ payload: unknown }>(`select payload from run_event where run_id = ? and type = 'session.start'`, [res.body.runId]);
+    expect(stored).toHaveLength(1);
+  });
+
+  it('a value a node produced is replaced at the flush, and a flush that fails for good ends the session with a clear error', async () => {
+    // A code node returns NUL and a lone surrogate: the flush stores them replaced.
+    const coded = await publishGraph(
+      t.h.db,
+      createChain({
+        slug: 'nul-code',
+        nodes: [
+          createNode('start', 'start', { trigger: { kind: 'api' } }),
+          createNode('c', 'code', { source: 'function main() { return "x\\u0000y\\ud800"; }', variable: 'session.out' }),
+          createNode('m', 'message', { text: '{{ session.out }}' }),
+          createNode('e', 'end', { outcome: 'done' }),
+        ],
+        edges: [createEdge('start', 'c'), createEdge('c', 'm', 'ok'), createEdge('m', 'e')],
+      }),
+    );
+    const handle = await startSession(t.h.client, t.h.taskQueue, coded, { entry: 'api', channel: 'api' });
+    expect(await handle.result()).toMatchObject({ outcome: 'done' });
+    const out = await runEvents(t.h.db, handle.workflowId);
+    expect(out.find((e) => e.type === 'message.out')?.payload.text).toBe('x\uFFFDy\uFFFD');
+
+    // A database that refuses the session's events for good (a trigger the test adds,
+    // raising "program limit exceeded" for message.in rows of this chain's runs).
+    const chain = await publishGraph(t.h.db, echoChain('flush-fails'));
+    await sql(`create or replace function robust_refuse() returns trigger language plpgsql as $$
+      begin raise exception 'row is too big (test)' using errcode = '54000'; end $$`);
+    await sql(`create trigger robust_refuse before insert on run_event for each row
+      when (new.type = 'message.in' and new.run_id like 'web:${chain.chainId}:%') execute function robust_refuse()`);
+    try {
+      const session = await startSession(t.h.client, t.h.taskQueue, chain);
+      const began = Date.now();
+      // The visitor is answered (the session ended), not left waiting.
+      expect(await send(session, 'hi')).toMatchObject({ ended: true, replies: [] });
+      const failure = await session.result().then(
+        () => undefined,
+        (err: Error & { cause?: Error & { type?: string } }) => err.cause,
+      );
+      expect(failure?.type).toBe('persistence_failed');
+      expect(failure?.message).toMatch(/could not be saved.*SQLSTATE 54000.*row is too big/);
+      expect(Date.now() - began).toBeLessThan(20_000);
+      const [run] = await sql<{ status: string }>(`select status from run where id = ?`, [session.workflowId]);
+      expect(run?.status).toBe('failed');
+      const failed = (await runEvents(t.h.db, session.workflowId)).find((e) => e.type === 'session.failed');
+      expect(String(failed?.payload.message)).toMatch(/SQLSTATE 54000.*row is too big/);
+    } finally {
+      await sql(`drop trigger if exists robust_refuse on run_event`);
+    }
+  });
+});
+
+describe('robustness row 6: stop and upgrade during the flush before continue-as-new', () => {
+  // any → ask → message → ask …, two messages per run: after the second message the
+  // session flushes `session.continued` and continues as new. A trigger the test adds
+  // makes that flush wait on an advisory lock the test holds (a real database lock), with
+  // a short workflow-task timeout so the SDK heartbeats the task and the signal is
+  // delivered to the workflow while the flush still waits.
+  const LOOP = (slug: string, text: string, askId: string) =>
+    createChain({
+      slug,
+      nodes: [
+        createNode('start', 'start', { trigger: { kind: 'any' } }),
+        createNode(askId, 'ask', { prompt: 'Name?', variable: 'session.name' }),
+        createNode('m', 'message', { text: `${text} {{ session.name }}` }),
+      ],
+      edges: [createEdge('start', askId), createEdge(askId, 'm'), createEdge('m', askId)],
+    });
+
+  async function atTheFlush(versionId: string, chainId: string, lockKey: number, signal: (handle: WorkflowHandle<typeof dialogue>) => Promise<void>) {
+    const visitor = `v${lockKey}`;
+    const workflowId = `web:${chainId}:${visitor}`;
+    const holder = new pg.Client({ connectionString: t.h.db.url });
+    await holder.connect();
+    await holder.query('select pg_advisory_lock($1)', [lockKey]);
+    await sql(`create or replace function robust_hold() returns trigger language plpgsql as $$
+      begin perform pg_advisory_xact_lock(${lockKey}); return new; end $$`);
+    await sql(`create trigger robust_hold_${lockKey} before insert on run_event for each row
+      when (new.type = 'session.continued' and new.run_id = '${workflowId}') execute function robust_hold()`);
+    try {
+      const input: DialogueInput = {
+        chainId,
+        versionId,
+        channel: 'web',
+        owners: { user: `web:${visitor}`, chat: `web:${visitor}`, bot: `chain:${chainId}` },
+        limits: { messagesPerRun: 2 },
+      };
+      const handle = await t.h.client.workflow.start<typeof dialogue>('dialogue', { taskQueue: t.h.taskQueue, workflowId, args: [input], workflowTaskTimeout: '2s' });
+      const firstRunId = handle.firstExecutionRunId;
+      expect(texts(await send(handle, 'hi'))).toEqual(['Name?']);
+      await handle.signal(messageSignal, { id: `second-${lockKey}`, text: 'Ann' });
+      await eventually(async () => {
+        const rows = await sql<{ n: number }>(`select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ? and not granted`, [lockKey]);
+        return rows[0]?.n === 1 || undefined;
+      }, 'the flush waiting on the lock');
+      await signal(handle);
+      // Released only once a workflow task that ran after the signal has completed: the
+      // handler ran while the flush still waited.
+      await eventually(async () => {
+        const events = (await t.h.client.workflow.getHandle(workflowId, firstRunId).fetchHistory()).events ?? [];
+        const at = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes && e.workflowExecutionSignaledEventAttributes.signalName !== 'message');
+        return (at >= 0 && events.slice(at).some((e) => e.workflowTaskCompletedEventAttributes)) || undefined;
+      }, 'the signal delivered during the flush');
+      await holder.query('select pg_advisory_unlock($1)', [lockKey]);
+      return { handle, firstRunId };
+    } finally {
+      await holder.end();
+      await sql(`drop trigger if exists robust_hold_${lockKey} on run_event`);
+    }
+  }
+
+  it('a stop sent then ends the session as stopped instead of continuing as new without it', async () => {
+    const chain = await publishGraph(t.h.db, LOOP('stop-at-flush', 'Hi', 'q'));
+    const { handle, firstRunId } = await atTheFlush(chain.versionId, chain.chainId, 61001, (h) => h.signal(stopSignal, 'closed by test'));
+    expect(await t.h.client.workflow.getHandle(handle.workflowId, firstRunId).result()).toMatchObject({ outcome: 'closed by test' });
+    const events = (await t.h.client.workflow.getHandle(handle.workflowId, firstRunId).fetchHistory()).events ?? [];
+    expect(events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(false);
+    const [run] = await sql<{ status: string }>(`select status from run where id = ?`, [handle.workflowId]);
+    expect(run?.status).toBe('stopped');
+  });
+
+  it('an upgrade sent then moves the session to the new version', async () => {
+    const em = t.h.db.orm.em.fork();
+    const { chain, version } = await importChain(em, graphSchema.parse({ ...LOOP(`upgrade-at-flush-${Date.now()}`, 'v1:', 'q'), webChat: { enabled: true } }));
+    chain.draftGraph = graphSchema.parse({ ...LOOP(chain.slug, 'v2:', 'q2') }) as unknown as Record<string, unknown>;
+    const second = await publishChain(em, chain);
+    const { handle } = await atTheFlush(version.id, chain.id, 61002, (h) => h.signal(upgradeSignal, { versionId: second.id, nodeMap: { q: 'q2' } }));
+    const latest = t.h.client.workflow.getHandle<typeof dialogue>(handle.workflowId);
+    const view = await eventually(async () => {
+      const v = await latest.query(stateQuery);
+      return v.versionId === second.id ? v : undefined;
+    }, 'the upgrade applied');
+    expect(view).toMatchObject({ versionNumber: 2, currentNode: 'q2' });
+    expect(texts(await send(latest, 'Bob'))).toEqual(['v2: Bob', 'Name?']);
+    const events = await runEvents(t.h.db, handle.workflowId);
+    expect(events.some((e) => e.type === 'session.upgraded')).toBe(true);
+    // Continuing as new is not a failure.
+    expect(events.filter((e) => e.type === 'session.failed')).toEqual([]);
+  });
+});
