@@ -11,7 +11,7 @@ export { resolveDelay } from './delay-time.ts';
 export { parseCommand, findEntry, resolveLanguage, localizeMessage, localizeAsk } from './entries.ts';
 export { evaluateRules } from './rules.ts';
 export type { Rule, RuleGroup } from './rules-schema.ts';
-export { renderTemplate, valueToText } from './template.ts';
+export { parseTemplate, renderTemplate, valueToText } from './template.ts';
 export { getVariable, setVariable, unsetVariable, createScope } from './scope.ts';
 export type { Scope, ReadableScope } from './scope.ts';
 export { parseDuration } from './duration.ts';

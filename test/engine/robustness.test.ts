@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import pg from 'pg';
+import { createServer, type Server } from 'node:http';
+import { HttpError } from '../../api/errors.ts';
 import type { WorkflowHandle } from '@temporalio/client';
 import { graphSchema } from '../../chain/index.ts';
 import { importChain, publishChain } from '../../api/services/chain-service.ts';
@@ -19,7 +21,7 @@ let t: ApiHarness;
 let admin: Account;
 
 beforeAll(async () => {
-  t = await startApi('robust');
+  t = await startApi('robust', { httpAllow: ['127.0.0.1', '::1'] });
   admin = await registerAdmin(t.api);
 });
 afterAll(async () => t?.close());
@@ -256,5 +258,130 @@ describe('robustness row 6: stop and upgrade during the flush before continue-as
     expect(events.some((e) => e.type === 'session.upgraded')).toBe(true);
     // Continuing as new is not a failure.
     expect(events.filter((e) => e.type === 'session.failed')).toEqual([]);
+  });
+});
+
+describe('robustness row 5: bounded session state, clipped errors, lean activity inputs, IR size', () => {
+  const limits = { maxStateBytes: 60_000 };
+  const big = (n: number) => `function main() { return "${'x'.repeat(10)}".repeat(${n / 10}); }`;
+
+  it('the write that passes the cap leaves through error, or fails the session with state_too_large naming the variable', async () => {
+    const chain = await publishGraph(
+      t.h.db,
+      createChain({
+        slug: 'state-cap',
+        nodes: [
+          createNode('start', 'start', { trigger: { kind: 'api' } }),
+          createNode('a', 'code', { source: big(35_000), variable: 'session.a' }),
+          createNode('b', 'code', { source: big(35_000), variable: 'session.b' }),
+          createNode('caught', 'message', { text: 'caught {{ session.error.code }} at {{ session.error.nodeId }}' }),
+          createNode('twice', 'set', { assignments: [{ variable: 'session.c', value: '{{ session.a }}{{ session.a }}' }] }),
+        ],
+        edges: [createEdge('start', 'a'), createEdge('a', 'b', 'ok'), createEdge('b', 'caught', 'error'), createEdge('caught', 'twice')],
+      }),
+    );
+    const handle = await startSession(t.h.client, t.h.taskQueue, chain, { entry: 'api', channel: 'api', limits });
+    const failure = await handle.result().then(
+      () => undefined,
+      (err: Error & { cause?: Error & { type?: string } }) => err.cause,
+    );
+    const events = await runEvents(t.h.db, handle.workflowId);
+    // b's result would pass the cap: not kept, and b leaves through 'error'.
+    const error = events.find((e) => e.type === 'node.error')?.payload;
+    expect(error).toMatchObject({ nodeId: 'b', code: 'state_too_large' });
+    expect(String(error?.message)).toContain('session.b');
+    expect(events.find((e) => e.type === 'message.out')?.payload.text).toBe('caught state_too_large at b');
+    expect(events.some((e) => e.type === 'variable.set' && e.payload.variable === 'session.b')).toBe(false);
+    // The set node has no 'error' port: the session fails, naming the variable.
+    expect(failure?.type).toBe('state_too_large');
+    expect(failure?.message).toMatch(/session\.c .*over its limit of 60000/);
+    const [run] = await sql<{ status: string }>(`select status from run where id = ?`, [handle.workflowId]);
+    expect(run?.status).toBe('failed');
+  });
+
+  it('error messages are clipped (~1 KB) in session.error, run events and the failure', async () => {
+    const chain = await publishGraph(
+      t.h.db,
+      createChain({
+        slug: 'long-error',
+        nodes: [
+          createNode('start', 'start', { trigger: { kind: 'api' } }),
+          createNode('c', 'code', { source: 'function main() { throw new Error("boom ".repeat(2000)); }', variable: 'session.r' }),
+        ],
+        edges: [createEdge('start', 'c')],
+      }),
+    );
+    const handle = await startSession(t.h.client, t.h.taskQueue, chain, { entry: 'api', channel: 'api' });
+    const failure = await handle.result().then(
+      () => undefined,
+      (err: Error & { cause?: Error }) => err.cause,
+    );
+    expect(failure?.message).toContain('boom boom');
+    expect(failure?.message.length).toBeLessThan(1300);
+    const events = await runEvents(t.h.db, handle.workflowId);
+    for (const e of events.filter((x) => x.type === 'node.error' || x.type === 'session.failed')) expect(String(e.payload.message).length).toBeLessThan(1300);
+    expect(events.some((e) => e.type === 'node.error')).toBe(true);
+  });
+
+  it('an HTTP activity receives only the variables its templates reference', async () => {
+    let server: Server | undefined;
+    try {
+      server = createServer((req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ path: req.url }));
+      });
+      await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as { port: number }).port;
+      const chain = await publishGraph(
+        t.h.db,
+        createChain({
+          slug: 'lean-input',
+          variables: [
+            { name: 'session.id', type: 'string' },
+            { name: 'session.huge', type: 'string' },
+            { name: 'user.tier', type: 'string' },
+          ],
+          nodes: [
+            createNode('start', 'start', { trigger: { kind: 'api' } }),
+            createNode('fill', 'code', { source: 'function main() { return { "session.huge": "h".repeat(40000), "session.id": "42", "user.tier": "gold" }; }' }),
+            createNode('get', 'http', { method: 'GET', url: `http://127.0.0.1:${port}/items/{{ session.id }}?tier={{ user.tier | upper }}`, responseVariable: 'session.reply' }),
+            createNode('e', 'end', { outcome: 'done' }),
+          ],
+          edges: [createEdge('start', 'fill'), createEdge('fill', 'get', 'ok'), createEdge('get', 'e', 'ok')],
+        }),
+      );
+      const handle = await startSession(t.h.client, t.h.taskQueue, chain, { entry: 'api', channel: 'api' });
+      expect(await handle.result()).toMatchObject({ outcome: 'done' });
+      const history = await handle.fetchHistory();
+      const scheduled = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'httpRequest');
+      const payload = scheduled?.activityTaskScheduledEventAttributes?.input?.payloads?.[0]?.data;
+      const input = JSON.parse(Buffer.from(payload ?? new Uint8Array()).toString('utf8')) as { scope: Record<string, Record<string, unknown>> };
+      expect(input.scope.session).toEqual({ id: '42' });
+      expect(input.scope.user).toEqual({ tier: 'gold' });
+      expect(JSON.stringify(input).length).toBeLessThan(5000);
+      const reply = (await runEvents(t.h.db, handle.workflowId)).find((e) => e.type === 'variable.set' && e.payload.variable === 'session.reply');
+      expect(JSON.stringify(reply?.payload.value)).toContain('/items/42?tier=GOLD');
+    } finally {
+      server?.close();
+    }
+  });
+
+  it('publish refuses a chain whose IR is over 256 KB, with a clear message', async () => {
+    const source = `function main() { return 1; }\n// ${'p'.repeat(95_000)}`;
+    const graph = createChain({
+      slug: `huge-${Date.now()}`,
+      nodes: [
+        createNode('start', 'start', { trigger: { kind: 'api' } }),
+        ...['c1', 'c2', 'c3'].map((id) => createNode(id, 'code', { source, variable: `session.${id}` })),
+      ],
+      edges: [createEdge('start', 'c1'), createEdge('c1', 'c2', 'ok'), createEdge('c2', 'c3', 'ok')],
+    });
+    const refused = await importChain(t.h.db.orm.em.fork(), graphSchema.parse(graph)).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(HttpError);
+    expect(refused).toMatchObject({ status: 422, code: 'chain_too_large' });
+    expect((refused as HttpError).message).toMatch(/is \d+ KB, over the 256 KB limit: split it into sub-chains/);
   });
 });

@@ -3,7 +3,7 @@
 
 import { ActivityFailure, ApplicationFailure, type ActivityOptions } from '@temporalio/workflow';
 import type { EffectInput, EffectResult } from '../../activities/effects.ts';
-import { clipText, type IrNode } from '../../chain/runtime.ts';
+import { clipText, parseTemplate, type IrNode, type JsonObject, type Scope } from '../../chain/runtime.ts';
 import type { Session } from '../session.ts';
 import type { StepResult } from './types.ts';
 
@@ -20,9 +20,49 @@ export const EFFECT_ACTIVITY_OPTIONS: ActivityOptions = {
 /** Error messages are clipped to this many characters wherever they enter history. */
 export const ERROR_MESSAGE_LIMIT = 1024;
 
-/** The input of an effect activity: the node's raw config and a variables snapshot (no secrets). */
-export function effectInput<C>(session: Session, node: { id: string; config: C }, workflowId: string): EffectInput<C> {
-  return { runId: workflowId, chainId: session.input.chainId, nodeId: node.id, config: node.config, scope: session.scope() };
+/**
+ * The input of an effect activity: the node's raw config and a variables snapshot (no
+ * secrets). With `only: 'referenced'` (http, llm) the snapshot holds only the variables
+ * the config's templates and variable fields name (plus `message.*`), so big variables
+ * a node does not use never travel into its activity's input in history. Code and plugin
+ * nodes get every scope (`main(message, variables)` may read any of them).
+ */
+export function effectInput<C>(session: Session, node: { id: string; config: C }, workflowId: string, only: 'all' | 'referenced' = 'all'): EffectInput<C> {
+  const scope = only === 'referenced' ? referencedScope(session.scope(), node.config) : session.scope();
+  return { runId: workflowId, chainId: session.input.chainId, nodeId: node.id, config: node.config, scope };
+}
+
+const SNAPSHOT_SCOPES = ['session', 'user', 'chat', 'bot', 'run'] as const;
+const VARIABLE_FIELD = /^(session|user|chat|bot|run|message)(?:\.[^.\s{}]+)+$/;
+
+/** The scope cut down to the top-level variables `config` reads (see {@link effectInput}). */
+export function referencedScope(scope: Scope, config: unknown): Scope {
+  const whole = new Set<string>();
+  const names = new Map<string, Set<string>>();
+  const read = (path: string): void => {
+    const [scopeName, name] = path.split(/[.[\]]/);
+    if (scopeName === undefined || !(SNAPSHOT_SCOPES as readonly string[]).includes(scopeName)) return;
+    if (!name) whole.add(scopeName);
+    else names.set(scopeName, (names.get(scopeName) ?? new Set()).add(name));
+  };
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') {
+      if (value.includes('{{')) for (const path of parseTemplate(value).variables) read(path);
+      else if (VARIABLE_FIELD.test(value)) read(value);
+    } else if (Array.isArray(value)) value.forEach(walk);
+    else if (typeof value === 'object' && value !== null) Object.values(value).forEach(walk);
+  };
+  walk(config);
+  const pick = (name: (typeof SNAPSHOT_SCOPES)[number]): JsonObject => {
+    if (whole.has(name)) return scope[name];
+    const out: JsonObject = {};
+    for (const key of names.get(name) ?? []) {
+      const value = scope[name][key];
+      if (value !== undefined) out[key] = value;
+    }
+    return out;
+  };
+  return { message: scope.message, session: pick('session'), user: pick('user'), chat: pick('chat'), bot: pick('bot'), run: pick('run') };
 }
 
 /** The HTTP status a retryable failure carries in its details (see activities/effects.ts). */
