@@ -6,6 +6,9 @@ import request from 'supertest';
 import pg from 'pg';
 import { createServer, type Server } from 'node:http';
 import { HttpError } from '../../api/errors.ts';
+import { randomUUID } from 'node:crypto';
+import { syncCleanupSchedule } from '../../temporal/schedules.ts';
+import { ConfigError, loadConfig } from '../../config.ts';
 import type { WorkflowHandle } from '@temporalio/client';
 import { graphSchema } from '../../chain/index.ts';
 import { importChain, publishChain } from '../../api/services/chain-service.ts';
@@ -383,5 +386,93 @@ describe('robustness row 5: bounded session state, clipped errors, lean activity
     expect(refused).toBeInstanceOf(HttpError);
     expect(refused).toMatchObject({ status: 422, code: 'chain_too_large' });
     expect((refused as HttpError).message).toMatch(/is \d+ KB, over the 256 KB limit: split it into sub-chains/);
+  });
+});
+
+describe('robustness row 10: retention cleanup as a daily Temporal Schedule', () => {
+  it('parses the retention settings, with documented defaults', () => {
+    expect(loadConfig({}).retention).toEqual({ auditEntryDays: 365, runEventDays: 90, refreshTokenDays: 30, variableDays: 365, inviteDays: 30, draftVersionDays: 7 });
+    expect(loadConfig({ RETENTION_RUN_EVENT_DAYS: '14', RETENTION_VARIABLE_DAYS: '0' }).retention).toMatchObject({ runEventDays: 14, variableDays: 0 });
+    expect(() => loadConfig({ RETENTION_AUDIT_DAYS: 'soon' })).toThrow(ConfigError);
+    expect(() => loadConfig({ RETENTION_AUDIT_DAYS: 'soon' })).toThrow(/RETENTION_AUDIT_DAYS/);
+  });
+
+  it('removes rows past retention and keeps rows in use', async () => {
+    const ago = (days: number) => new Date(Date.now() - days * 86_400_000);
+    const ahead = (days: number) => new Date(Date.now() + days * 86_400_000);
+    const chain = await publishGraph(t.h.db, echoChain('retention'));
+    const mark = randomUUID().slice(0, 8);
+
+    await sql(`insert into audit_entry (at, action, summary) values (?, ?, '{}'), (?, ?, '{}')`, [ago(400), `old-${mark}`, ago(1), `new-${mark}`]);
+
+    const closedRun = `run:closed-${mark}`;
+    const liveRun = `run:live-${mark}`;
+    for (const [id, status, closed] of [[closedRun, 'completed', ago(100)], [liveRun, 'waiting', null]] as const) {
+      await sql(`insert into run (id, chain_id, version_id, channel, status, started_at, updated_at, closed_at) values (?, ?, ?, 'api', ?, ?, ?, ?)`, [id, chain.chainId, chain.versionId, status, ago(120), ago(100), closed]);
+      await sql(`insert into run_event (run_id, seq, type, payload, at) values (?, 0, 'session.start', '{}', ?)`, [id, ago(110)]);
+    }
+
+    const family = randomUUID();
+    const lone = randomUUID();
+    const token = (fam: string, created: Date, expires: Date, used: Date | null) =>
+      sql(`insert into refresh_token (id, user_id, family_id, token_hash, created_at, expires_at, used_at) values (?, ?, ?, ?, ?, ?, ?) returning id`, [randomUUID(), admin.id, fam, randomUUID().replaceAll('-', ''), created, expires, used]);
+    await token(family, ago(60), ago(30), ago(40)); // superseded and old: removed
+    await token(family, ago(40), ahead(5), null); // the family's newest, still valid: kept
+    await token(lone, ago(80), ago(50), null); // expired long ago: removed
+
+    const variable = (scope: string, owner: string, name: string, updated: Date) =>
+      sql(`insert into variable (id, scope, owner_key, name, value, updated_at) values (?, ?, ?, ?, '1', ?)`, [randomUUID(), scope, owner, name, updated]);
+    await variable('user', `web:${mark}`, 'stale', ago(400));
+    await variable('user', `web:${mark}`, 'fresh', ago(2));
+    await variable('bot', `chain:${chain.chainId}`, 'counter', ago(400)); // the chain exists: kept
+
+    const invite = (created: Date, expires: Date, used: Date | null) =>
+      sql(`insert into invite (id, code_hash, role, created_at, expires_at, used_at) values (?, ?, 'viewer', ?, ?, ?)`, [randomUUID(), randomUUID().replaceAll('-', ''), created, expires, used]);
+    await invite(ago(60), ago(45), ago(40)); // used long ago: removed
+    await invite(ago(60), ago(40), null); // expired long ago: removed
+    await invite(ago(40), ahead(10), null); // still open: kept
+
+    const draft = async (created: Date) => {
+      const id = randomUUID();
+      await sql(`insert into chain_version (id, chain_id, kind, number, graph, ir, hash, note, created_at) select ?, chain_id, 'draft', null, graph, ir, ?, '', ? from chain_version where id = ?`, [id, id.replaceAll('-', ''), created, chain.versionId]);
+      return id;
+    };
+    const oldDraft = await draft(ago(10));
+    const usedDraft = await draft(ago(10));
+    const newDraft = await draft(ago(1));
+    await sql(`insert into run (id, chain_id, version_id, channel, status, started_at, updated_at) values (?, ?, ?, 'web', 'waiting', ?, ?)`, [`web:${chain.chainId}:sim-${mark}`, chain.chainId, usedDraft, ago(10), ago(10)]);
+
+    const scheduleId = `test:retention-${mark}`;
+    await syncCleanupSchedule(t.h.client, { taskQueue: t.h.taskQueue, retention: loadConfig({}).retention, scheduleId });
+    const schedule = t.h.client.schedule.getHandle(scheduleId);
+    try {
+      const described = await schedule.describe();
+      expect(described.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 3 }], minute: [{ start: 17 }] });
+      expect(described.action).toMatchObject({ workflowType: 'retentionCleanup' });
+      await schedule.trigger();
+      await eventually(async () => {
+        const info = await schedule.describe();
+        const recent = info.info.recentActions[0];
+        if (!recent) return undefined;
+        const run = await t.h.client.workflow.getHandle(recent.action.workflow.workflowId, recent.action.workflow.firstExecutionRunId).describe();
+        return run.status.name === 'COMPLETED' || undefined;
+      }, 'the cleanup run');
+    } finally {
+      await schedule.delete();
+    }
+
+    const count = async (text: string, params: unknown[]) => (await sql<{ n: number }>(`select count(*)::int as n from ${text}`, params))[0]?.n;
+    expect(await count(`audit_entry where action = ?`, [`old-${mark}`])).toBe(0);
+    expect(await count(`audit_entry where action = ?`, [`new-${mark}`])).toBe(1);
+    expect(await count(`run_event where run_id = ?`, [closedRun])).toBe(0);
+    expect(await count(`run_event where run_id = ?`, [liveRun])).toBe(1);
+    expect(await count(`refresh_token where family_id = ?`, [family])).toBe(1);
+    expect(await count(`refresh_token where family_id = ? and expires_at > now()`, [family])).toBe(1);
+    expect(await count(`refresh_token where family_id = ?`, [lone])).toBe(0);
+    expect(await count(`refresh_token where user_id = ? and created_at > now() - interval '1 day'`, [admin.id])).toBeGreaterThan(0);
+    expect((await sql<{ name: string }>(`select name from variable where owner_key in (?, ?) order by name`, [`web:${mark}`, `chain:${chain.chainId}`])).map((r) => r.name)).toEqual(['counter', 'fresh']);
+    expect(await count(`invite where created_at < now() - interval '39 days'`, [])).toBe(1);
+    expect((await sql<{ id: string }>(`select id from chain_version where id in (?, ?, ?) order by created_at`, [oldDraft, usedDraft, newDraft])).map((r) => r.id).sort()).toEqual([usedDraft, newDraft].sort());
+    expect(await count(`chain_version where id = ?`, [chain.versionId])).toBe(1);
   });
 });
