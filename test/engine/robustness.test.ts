@@ -83,7 +83,7 @@ describe('robustness row 1: code points PostgreSQL cannot store', () => {
     const start = (input: unknown) => t.api.post('/api/v1/runs').set(bearer(admin.token)).send({ chain: chain.slug, input });
     const badKey = await start({ ['na\u0000me']: 1 });
     expect(badKey.status).toBe(400);
-    expect(badKey.body.message).toMatch(/^body\.input\.na\u0000me: Contains U\+0000/);
+    expect(badKey.body.message.startsWith('body.input.na\u0000me: Contains U+0000')).toBe(true);
     const deep = await start({ order: { items: ['ok', BAD.surrogate] } });
     expect(deep.status).toBe(400);
     expect(deep.body.message).toMatch(/^body\.input\.order\.items\.1: Contains U\+D800/);
@@ -121,7 +121,8 @@ describe('robustness row 1: code points PostgreSQL cannot store', () => {
     expect(events.find((e) => e.type === 'message.out')?.payload.text).toBe('Got A\uFFFDnn\uFFFD');
     const history = await historyText(t.h.client, res.body.runId);
     expect(history).toContain('A\uFFFDnn\uFFFD');
-    expect(history).not.toMatch(/\\u0000|\\ud800|\\udc00|\u0000/i);
+    expect(history).not.toMatch(/\\u0000|\\ud800|\\udc00/i);
+    expect(history.includes('\u0000')).toBe(false);
     const stored = await sql<{ payload: unknown }>(`select payload from run_event where run_id = ? and type = 'session.start'`, [res.body.runId]);
     expect(stored).toHaveLength(1);
   });
