@@ -12,7 +12,7 @@ import { ConfigError, loadConfig } from '../../config.ts';
 import type { WorkflowHandle } from '@temporalio/client';
 import { graphSchema } from '../../chain/index.ts';
 import { importChain, publishChain } from '../../api/services/chain-service.ts';
-import { messageSignal, stateQuery, stopSignal, upgradeSignal, type dialogue, type DialogueInput } from '../../temporal/contracts.ts';
+import { messageSignal, stateQuery, upgradeSignal, type dialogue, type DialogueInput } from '../../temporal/contracts.ts';
 import { createChain, createEdge, createNode } from '../../chain/testing.ts';
 import { RunSchema } from '../../db/entities.ts';
 import { eventually } from '../support/stack.ts';
@@ -237,7 +237,11 @@ describe('robustness row 6: stop and upgrade during the flush before continue-as
 
   it('a stop sent then ends the session as stopped instead of continuing as new without it', async () => {
     const chain = await publishGraph(t.h.db, LOOP('stop-at-flush', 'Hi', 'q'));
-    const { handle, firstRunId } = await atTheFlush(chain.versionId, chain.chainId, 61001, (h) => h.signal(stopSignal, 'closed by test'));
+    // Through the API: it answers 202, so the stop must happen.
+    const { handle, firstRunId } = await atTheFlush(chain.versionId, chain.chainId, 61001, async (h) => {
+      const res = await t.api.post(`/api/v1/runs/${encodeURIComponent(h.workflowId)}/cancel`).set(bearer(admin.token)).send({ reason: 'closed by test' });
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+    });
     expect(await t.h.client.workflow.getHandle(handle.workflowId, firstRunId).result()).toMatchObject({ outcome: 'closed by test' });
     const events = (await t.h.client.workflow.getHandle(handle.workflowId, firstRunId).fetchHistory()).events ?? [];
     expect(events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(false);
