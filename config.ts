@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { checkDuration } from './chain/duration.ts';
+import type { RetentionSettings } from './activities/cleanup.ts';
 
 /** A duration like '15m', '30d' or 'PT1H' (chain/duration.ts), as seconds. */
 const durationSeconds = (fallback: string) =>
@@ -29,6 +30,9 @@ const optionalDurationMs = z
     }
     return check.ms;
   });
+
+/** Days to keep rows of one kind; 0 keeps them forever. */
+const retentionDays = (fallback: number) => z.coerce.number().int('Use a whole number of days (0 keeps forever)').min(0).max(36_500).default(fallback);
 
 /**
  * Chainflow's configuration, parsed once from the environment with zod. Nothing else
@@ -78,6 +82,12 @@ const envSchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.string().startsWith('cfp_', 'Use a personal access token (cfp_…; create one with POST /api/v1/auth/tokens or in the web app)').optional(),
   ),
+  RETENTION_AUDIT_DAYS: retentionDays(365),
+  RETENTION_RUN_EVENT_DAYS: retentionDays(90),
+  RETENTION_REFRESH_TOKEN_DAYS: retentionDays(30),
+  RETENTION_VARIABLE_DAYS: retentionDays(365),
+  RETENTION_INVITE_DAYS: retentionDays(30),
+  RETENTION_DRAFT_VERSION_DAYS: retentionDays(7),
 
   METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).max(65535).optional()),
   METRICS_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'Use at least 16 random characters (make one with: openssl rand -hex 24)').optional()),
@@ -137,6 +147,8 @@ export interface Config {
     url: string;
     token: string | undefined;
   };
+  /** Days each kind of row is kept (0: forever); the daily retention cleanup applies them. */
+  retention: RetentionSettings;
   auth: {
     /** HS256 key of access tokens; when unset (not in production) it is generated into DATA_DIR/jwt-secret. */
     jwtSecret: string | undefined;
@@ -197,6 +209,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     metrics: { workerPort: e.METRICS_PORT, token: e.METRICS_TOKEN },
     mcp: { url: e.CHAINFLOW_URL ?? e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`, token: e.CHAINFLOW_TOKEN },
+    retention: {
+      auditEntryDays: e.RETENTION_AUDIT_DAYS,
+      runEventDays: e.RETENTION_RUN_EVENT_DAYS,
+      refreshTokenDays: e.RETENTION_REFRESH_TOKEN_DAYS,
+      variableDays: e.RETENTION_VARIABLE_DAYS,
+      inviteDays: e.RETENTION_INVITE_DAYS,
+      draftVersionDays: e.RETENTION_DRAFT_VERSION_DAYS,
+    },
     auth: {
       jwtSecret: e.JWT_SECRET || undefined,
       registration: e.REGISTRATION,

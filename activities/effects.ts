@@ -74,7 +74,8 @@ export function effectOk(set: VariableWrite[], event?: JsonObject): EffectResult
 
 /** A final failure, routed through the `error` port. */
 export function effectError(code: string, message: string, options: { status?: number; set?: VariableWrite[] } = {}): EffectResult {
-  const error: EffectError = { code, message };
+  // Clipped (~1 KB): the message is stored in workflow history and session.error.
+  const error: EffectError = { code, message: clip(message, 1024) };
   if (options.status !== undefined) error.status = options.status;
   return { ok: false, error, set: options.set ?? [] };
 }
@@ -175,7 +176,7 @@ export function clip(text: string, max: number): string {
 export function retryableFailure(type: string, message: string, options: { retryAfterMs?: number; status?: number } = {}): ApplicationFailure {
   return ApplicationFailure.create({
     type,
-    message,
+    message: clip(message, 1024),
     nonRetryable: false,
     // Details reach the workflow with the failure: the status, for session.error.
     details: options.status !== undefined ? [{ status: options.status }] : [],

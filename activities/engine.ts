@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { versionIrOf, type ChainIR, type JsonObject, type JsonValue } from '../chain/index.ts';
+import { clipText, sanitizeForStorage, versionIrOf, type ChainIR, type JsonObject, type JsonValue } from '../chain/index.ts';
 import { ChainVersionSchema } from '../db/entities.ts';
 import { RUN_EVENTS_CHANNEL } from '../db/notify.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -78,6 +78,23 @@ async function writeVariables(em: EntityManager, writes: VariableWriteRecord[]):
   }
 }
 
+/**
+ * SQLSTATE classes that no retry can fix: 22 data exception (e.g. 22P05 untranslatable
+ * character, 22P02 invalid JSON), 54 program limit exceeded (a row or value too big).
+ */
+const PERMANENT_SQLSTATE = /^(22|54)/;
+
+/**
+ * A database error the same input hits again: a non-retryable failure (`persistence_failed`)
+ * with a clipped message, so the session ends with a clear error instead of retrying.
+ */
+function permanentFailure(err: unknown, what: string): unknown {
+  const e = err as { sqlState?: unknown; code?: unknown; message?: unknown } | null;
+  const state = typeof e?.sqlState === 'string' ? e.sqlState : typeof e?.code === 'string' ? e.code : '';
+  if (!PERMANENT_SQLSTATE.test(state)) return err;
+  return ApplicationFailure.nonRetryable(`${what} failed permanently (SQLSTATE ${state}): ${clipText(String(e?.message ?? err), 500)}`, 'persistence_failed');
+}
+
 /** IRs by version id, per worker process. Versions are immutable, so entries never go stale. */
 const irCache = new Map<string, LoadedVersion>();
 const IR_CACHE_LIMIT = 500;
@@ -123,7 +140,13 @@ export function createEngineActivities({ orm, logger }: EngineDeps) {
     /** Upserts (or deletes, for null) persisted variables. */
     async saveVariables(writes: VariableWriteRecord[]): Promise<void> {
       if (writes.length === 0) return;
-      await orm.em.fork().transactional(async (em) => writeVariables(em, writes));
+      const clean = sanitizeForStorage(writes);
+      await orm.em
+        .fork()
+        .transactional(async (em) => writeVariables(em, clean))
+        .catch((err: unknown) => {
+          throw permanentFailure(err, 'Saving variables');
+        });
     },
 
     /**
@@ -134,7 +157,10 @@ export function createEngineActivities({ orm, logger }: EngineDeps) {
      * replay that follows may number different events with the same seq — the replayed
      * ones are what history says happened.
      */
-    async flushRunEvents(input: FlushInput): Promise<void> {
+    async flushRunEvents(raw: FlushInput): Promise<void> {
+      // What an HTTP response, an LLM or a plugin returned may hold code points
+      // PostgreSQL cannot store (NUL, lone surrogates): replaced here, the last line.
+      const input = sanitizeForStorage(raw);
       const conn = orm.em.getConnection();
       await orm.em.fork().transactional(async (em) => {
         const tx = em.getTransactionContext();
@@ -174,6 +200,8 @@ export function createEngineActivities({ orm, logger }: EngineDeps) {
           'run',
           tx,
         );
+      }).catch((err: unknown) => {
+        throw permanentFailure(err, 'Saving the session (run events and variables)');
       });
       logger.debug({ runId: input.runId, events: input.events.length }, 'run events flushed');
     },

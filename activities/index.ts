@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { NodeActivityName } from '../chain/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
+import { createCleanupActivities } from './cleanup.ts';
 import { createCodeActivities } from './code.ts';
 import type { CodeSandbox } from './code-sandbox.ts';
 import { createEngineActivities } from './engine.ts';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLlmActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) }),
     ...createCodeActivities({ logger: deps.logger, ...(deps.sandbox ? { sandbox: deps.sandbox } : {}) }),
     ...createPluginActivities(),
+    ...createCleanupActivities({ orm: deps.orm, logger: deps.logger }),
   };
 }
 

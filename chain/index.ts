@@ -78,4 +78,5 @@ export type { StoredColumn, StoredDraft, StoredVersion } from './stored.ts';
 export { sha256Hex } from './hash.ts';
 export { canonicalJson } from './json.ts';
 export type { JsonValue, JsonObject } from './json.ts';
+export { sanitizeForStorage, findUnstorable, locateUnstorable, hasUnstorable, describeUnstorable, clipText, utf8Length, REPLACEMENT } from './storable.ts';
 export { greetingGraph } from './examples.ts';

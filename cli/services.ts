@@ -14,6 +14,7 @@ import { secretBoxFor } from '../lib/secret-key.ts';
 import { createActivities } from '../activities/index.ts';
 import { createApp } from '../api/app.ts';
 import { reconcileTriggers } from '../api/services/triggers.ts';
+import { syncCleanupSchedule } from '../temporal/schedules.ts';
 import { startLiveEvents } from '../api/live/index.ts';
 import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
 import { seedExamples } from './seed.ts';
@@ -157,6 +158,9 @@ export async function runApi(config: Config): Promise<void> {
   if (reconciled) logger.info(reconciled, 'schedules reconciled');
   // A fresh installation gets its one-time setup token (DATA_DIR/setup-token; `npm start` prints the link).
   if (await ensureSetupToken(orm.em.fork(), config.dataDir)) logger.info({ file: setupTokenPath(config.dataDir) }, 'no admin yet: open the setup link (its token is in the file) to make the first admin');
+  await syncCleanupSchedule(temporal, { taskQueue: config.temporal.taskQueue, retention: config.retention }).catch((err: unknown) => {
+    logger.warn({ err }, 'the retention cleanup schedule could not be created; it is retried at the next start');
+  });
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -86,7 +86,8 @@ export type Run = InferEntity<typeof RunSchema>;
 export const RunEventSchema = defineEntity({
   name: 'RunEvent',
   tableName: 'run_event',
-  indexes: [{ properties: ['runId', 'id'] }],
+  // `at`: the retention cleanup finds old events by it.
+  indexes: [{ properties: ['runId', 'id'] }, { properties: ['at'] }],
   properties: {
     id: p.bigint('string').primary().autoincrement(),
     runId: p.string().length(300),
@@ -107,6 +108,8 @@ export const VariableSchema = defineEntity({
   name: 'Variable',
   tableName: 'variable',
   uniques: [{ properties: ['scope', 'ownerKey', 'name'] }],
+  // `updatedAt`: the retention cleanup finds stale variables by it.
+  indexes: [{ properties: ['updatedAt'] }],
   properties: {
     id: p.uuid().primary(),
     /** user, chat or bot. */

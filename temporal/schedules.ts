@@ -1,5 +1,6 @@
 import { ScheduleNotFoundError, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { ChainIR } from '../chain/index.ts';
+import type { RetentionSettings } from '../activities/cleanup.ts';
 import { ChainIdKey, ChannelKey, type dialogue, type DialogueInput } from './contracts.ts';
 
 /** The Temporal Schedule of one schedule-trigger start node. */
@@ -96,4 +97,31 @@ export async function syncSchedules(client: Client, opts: SyncSchedulesOptions):
     }
   }
   return { upserted, deleted };
+}
+
+/** The Schedule of the daily retention cleanup. */
+export const CLEANUP_SCHEDULE_ID = 'chainflow:retention-cleanup';
+
+/**
+ * Creates or updates the daily retention cleanup (03:17 UTC), a `retentionCleanup`
+ * workflow with the configured retention. Idempotent: run at every API start, so changed
+ * RETENTION_* settings take effect with the next start.
+ */
+export async function syncCleanupSchedule(client: Client, opts: { taskQueue: string; retention: RetentionSettings; scheduleId?: string }): Promise<string> {
+  const scheduleId = opts.scheduleId ?? CLEANUP_SCHEDULE_ID;
+  const options: ScheduleOptions = {
+    scheduleId,
+    spec: { cronExpressions: ['17 3 * * *'], timezone: 'UTC' },
+    action: { type: 'startWorkflow', workflowType: 'retentionCleanup', workflowId: scheduleId, taskQueue: opts.taskQueue, args: [opts.retention] },
+    policies: { overlap: 'SKIP', catchupWindow: '1 day' },
+    state: { note: 'Chainflow: deletes rows past their retention (RETENTION_* settings)' },
+  };
+  const handle = client.schedule.getHandle(scheduleId);
+  try {
+    await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: { ...previous.policies, ...options.policies } }));
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+    await client.schedule.create(options);
+  }
+  return scheduleId;
 }

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  ContinueAsNew,
   continueAsNew,
   patched,
   proxyActivities,
@@ -12,12 +13,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { findEntry, mapNode, setVariable, type JsonObject, type JsonValue } from '../chain/runtime.ts';
+import { clipText, findEntry, mapNode, setVariable, type JsonObject, type JsonValue } from '../chain/runtime.ts';
 import type { EngineActivities, VariableWriteRecord } from '../activities/engine.ts';
 import { messageSignal, sendUpdate, stateQuery, stopSignal, upgradeSignal } from './definitions.ts';
 import { advance, resumeThrough, resumeWithReply } from './interpreter.ts';
 import { BotIdKey, ChainIdKey, ChainVersionKey, ChannelKey, CurrentNodeKey } from './search-attributes.ts';
-import { Session } from './session.ts';
+import { Session, STATE_CAP, stateBytes, stateTooLarge } from './session.ts';
+import { ERROR_MESSAGE_LIMIT } from './steps/activity-step.ts';
 import {
   DEFAULT_LIMITS,
   type DialogueInput,
@@ -29,10 +31,16 @@ import {
   type UpgradeRequest,
 } from './types.ts';
 
+// Bounded: ~2 minutes of retries (a database restart), then the session fails with
+// `persistence_failed` instead of retrying forever. Errors no retry can fix (a value
+// PostgreSQL refuses) are non-retryable (activities/engine.ts). The retry policy of a
+// local activity is not in the command stream; the backoff stays below the SDK's
+// local-retry threshold (1 minute), so retries never become timers.
 const local = proxyLocalActivities<Pick<EngineActivities, 'loadChainVersion' | 'flushRunEvents'>>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500ms', maximumInterval: '30s' },
+  retry: { initialInterval: '500ms', maximumInterval: '30s', maximumAttempts: 10 },
 });
+
 const engine = proxyActivities<Pick<EngineActivities, 'loadVariables' | 'saveVariables' | 'deliverMessage'>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumInterval: '1 minute' },
@@ -41,6 +49,8 @@ const engine = proxyActivities<Pick<EngineActivities, 'loadVariables' | 'saveVar
 /** patched() ids: each marks an interpreter change that altered the command order. */
 export const FLUSH_SAVES_VARIABLES = 'flush-saves-variables';
 export const BATCH_BURSTS = 'batch-bursts';
+export const RECHECK_INTERRUPTS = 'recheck-interrupts';
+export const CONTINUE_IS_NOT_FAILURE = 'continue-is-not-failure';
 
 interface Ticket {
   done: boolean;
@@ -64,6 +74,20 @@ function initialState(input: DialogueInput): SessionState {
     turns: [],
     dirty: [],
   };
+}
+
+/**
+ * The run-event flush; when it fails for good (retries exhausted, or a value PostgreSQL
+ * refuses), the session fails with `persistence_failed` rather than spinning.
+ */
+async function flush(input: Parameters<EngineActivities['flushRunEvents']>[0]): Promise<void> {
+  try {
+    await local.flushRunEvents(input);
+  } catch (err) {
+    if (!(err instanceof ActivityFailure || err instanceof ApplicationFailure)) throw err;
+    const cause = clipText((err instanceof ActivityFailure ? err.cause?.message : undefined) ?? err.message, ERROR_MESSAGE_LIMIT);
+    throw ApplicationFailure.nonRetryable(`The session could not be saved to the database and stops: ${cause}`, 'persistence_failed');
+  }
 }
 
 /** Rejects malformed messages before they reach workflow history. */
@@ -156,7 +180,7 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
     const currentNode = session.ended ? null : session.currentNode();
     const events = session.pending;
     session.pending = [];
-    await local.flushRunEvents({
+    await flush({
       runId: workflowInfo().workflowId,
       executionId: workflowInfo().runId,
       run: {
@@ -230,9 +254,19 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
         if (state.inbox.length === 0 && allHandlersFinished()) {
           session.emit('session.continued', { messages: session.messagesThisRun, historyLength: info.historyLength });
           await waitPoint('waiting');
-          if (state.inbox.length === 0 && allHandlersFinished()) {
+          // A stop or upgrade that arrived during the flushes (the API answered 202) is
+          // handled here rather than lost with the run (since RECHECK_INTERRUPTS; before,
+          // the session continued as new without it).
+          const recheck = interrupted() && patched(RECHECK_INTERRUPTS);
+          if (state.inbox.length === 0 && allHandlersFinished() && !recheck) {
+            // A state over its cap would exceed the payload limit of continue-as-new and
+            // wedge the session: it fails instead (writes are capped, but sub-chain inputs
+            // and the inbox are not).
+            const bytes = stateBytes(state);
+            if (bytes > limits.maxStateBytes && patched(STATE_CAP)) throw stateTooLarge(largestVariable(session), bytes, limits.maxStateBytes);
             return await continueAsNew<typeof dialogue>({ ...input, versionId: session.rootVersionId, resume: state });
           }
+          if (recheck && stopReason) break;
         }
       }
       if (pendingUpgrade) {
@@ -302,9 +336,17 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
       }
     }
   } catch (err) {
+    // continueAsNew() throws to end the run; since CONTINUE_IS_NOT_FAILURE that is not
+    // recorded as a failure (before, every continue-as-new flushed `session.failed`).
+    if (err instanceof ContinueAsNew && patched(CONTINUE_IS_NOT_FAILURE)) throw err;
     session.ended = true;
-    session.emit('session.failed', { message: err instanceof Error ? err.message : String(err) });
-    await waitPoint('failed');
+    session.emit('session.failed', { message: clipText(err instanceof Error ? err.message : String(err), ERROR_MESSAGE_LIMIT) });
+    try {
+      await waitPoint('failed');
+    } catch (flushErr) {
+      // The failure could not be saved either: the session still ends, with the first error.
+      if (!(flushErr instanceof ApplicationFailure && flushErr.type === 'persistence_failed')) throw flushErr;
+    }
     throw err;
   }
 
@@ -361,6 +403,19 @@ async function applyUpgrade(session: Session, request: UpgradeRequest, loadIr: (
   state.versionNumber = versionNumber;
   if (versionNumber !== null) upsertSearchAttributes([{ key: ChainVersionKey, value: versionNumber }]);
   session.emit('session.upgraded', { from, to: request.versionId, versionNumber, node: rootNode });
+}
+
+/** The variable with the biggest JSON, to name in a state_too_large failure. */
+function largestVariable(session: Session): string {
+  let best = { name: 'the session state', size: -1 };
+  const scopes = { session: session.frame.session, user: session.state.user, chat: session.state.chat, bot: session.state.bot, run: session.frame.run };
+  for (const [scope, values] of Object.entries(scopes)) {
+    for (const [key, value] of Object.entries(values)) {
+      const size = JSON.stringify(value)?.length ?? 0;
+      if (size > best.size) best = { name: `${scope}.${key}`, size };
+    }
+  }
+  return best.name;
 }
 
 /** Declared defaults for variables the session does not have yet. */

@@ -1,4 +1,6 @@
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import {
+  clipText,
   getVariable,
   parseCommand,
   renderTemplate,
@@ -10,6 +12,7 @@ import {
   type JsonValue,
   type ReadableScope,
   type Scope,
+  utf8Length,
 } from '../chain/runtime.ts';
 import type {
   DialogueInput,
@@ -22,6 +25,24 @@ import type {
 } from './types.ts';
 
 const PERSISTED = new Set(['user', 'chat', 'bot']);
+const SCOPES = ['session', 'user', 'chat', 'bot'] as const;
+
+/** patched() id of the state cap (checked only when a write passes it). */
+export const STATE_CAP = 'state-cap';
+
+/** UTF-8 bytes of the state's JSON: what continue-as-new carries. */
+export function stateBytes(state: SessionState): number {
+  return utf8Length(JSON.stringify(state));
+}
+
+/** The failure of a write that passes the state cap (leaves through 'error' where there is one). */
+export function stateTooLarge(variable: string, bytes: number, limit: number): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    clipText(`Writing ${variable} would make the session's state ${bytes} bytes, over its limit of ${limit}; store less in ${variable} (map only the fields you need)`, 1024),
+    'state_too_large',
+    { variable, bytes, limit },
+  );
+}
 const TRANSCRIPT_TAIL = 50;
 const MAX_TURNS = 50;
 
@@ -94,23 +115,53 @@ export class Session {
     };
   }
 
-  /** Applies a scope produced by chain/ helpers back to the frame and shared scopes. */
-  applyScope(next: Scope): void {
+  /**
+   * Applies a scope produced by chain/ helpers back to the frame and shared scopes. A
+   * write that takes the state over `limits.maxStateBytes` is undone and throws
+   * `state_too_large` naming the variable (`variable`, else the biggest one changed).
+   */
+  applyScope(next: Scope, variable?: string): void {
     const before = this.scope();
-    for (const name of ['user', 'chat', 'bot'] as const) {
+    const dirty = [...this.state.dirty];
+    let biggest = { name: variable ?? '', size: -1 };
+    for (const name of SCOPES) {
       for (const key of new Set([...Object.keys(before[name]), ...Object.keys(next[name])])) {
-        if (JSON.stringify(before[name][key]) !== JSON.stringify(next[name][key])) this.markDirty(`${name}.${key}`);
+        const after = JSON.stringify(next[name][key]);
+        if (JSON.stringify(before[name][key]) === after) continue;
+        if (name !== 'session') this.markDirty(`${name}.${key}`);
+        if (variable === undefined && (after?.length ?? 0) > biggest.size) biggest = { name: `${name}.${key}`, size: after?.length ?? 0 };
       }
     }
     this.state.user = next.user;
     this.state.chat = next.chat;
     this.state.bot = next.bot;
     this.frame.session = next.session;
+    const bytes = stateBytes(this.state);
+    if (bytes > this.limits.maxStateBytes && patched(STATE_CAP)) {
+      this.state.user = before.user;
+      this.state.chat = before.chat;
+      this.state.bot = before.bot;
+      this.frame.session = before.session;
+      this.state.dirty = dirty;
+      throw stateTooLarge(biggest.name || 'a variable', bytes, this.limits.maxStateBytes);
+    }
+  }
+
+  /** A function that puts the variables (and their dirty marks) back as they are now. */
+  snapshot(): () => void {
+    const { user, chat, bot } = this.state;
+    const frame = this.frame;
+    const session = frame.session;
+    const dirty = [...this.state.dirty];
+    return () => {
+      Object.assign(this.state, { user, chat, bot, dirty });
+      frame.session = session;
+    };
   }
 
   /** Sets one variable (`session.x`, `user.name`, …); user/chat/bot changes are saved at the next wait. */
   set(variable: string, value: JsonValue): void {
-    this.applyScope(setVariable(this.scope(), variable, value));
+    this.applyScope(setVariable(this.scope(), variable, value), variable);
     this.emit('variable.set', { variable, value: summarize(value) });
   }
 

@@ -73,6 +73,13 @@ export interface SessionLimits {
   stepsPerWait: number;
   /** Depth of nested sub-chain calls. */
   maxCallDepth: number;
+  /**
+   * Cap on the session's state (variables, inbox, turns… — what continue-as-new carries),
+   * in UTF-8 bytes of its JSON; headroom below Temporal's 2 MB payload limit. The write
+   * that passes it leaves its node through 'error', else fails the session with
+   * `state_too_large`.
+   */
+  maxStateBytes: number;
 }
 
 export const DEFAULT_LIMITS: SessionLimits = {
@@ -80,6 +87,7 @@ export const DEFAULT_LIMITS: SessionLimits = {
   dedupeWindow: 1000,
   stepsPerWait: 1000,
   maxCallDepth: 16,
+  maxStateBytes: 1_000_000,
 };
 
 /** One level of the call stack: the root chain or a sub-chain called inline. */

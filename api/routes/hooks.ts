@@ -1,17 +1,18 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
-import { versionIrOf, type JsonObject } from '../../chain/index.ts';
+import { sanitizeForStorage, versionIrOf, type JsonObject } from '../../chain/index.ts';
 import { ChainVersionSchema } from '../../db/entities.ts';
 import { loadCredential } from '../../db/credential-store.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import { ChainIdKey, ChannelKey, type dialogue, type DialogueInput } from '../../temporal/contracts.ts';
 import { HttpError } from '../errors.ts';
 import { defineOperation, type Operation } from './define.ts';
+import { storable } from '../schemas/common.ts';
 import { findChain } from '../services/chain-service.ts';
 
 export const hookParamsSchema = z.object({
-  chainIdOrSlug: z.string().min(1).max(100),
+  chainIdOrSlug: storable(z.string().min(1).max(100)),
   hookId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "Use the hook id of the chain's webhook start node (lowercase letters, digits, '-')"),
 });
 
@@ -104,13 +105,15 @@ export function hookOperations(deps: HookDeps): Operation[] {
         }
         const query: JsonObject = {};
         for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string') query[k] = v;
-        const run: JsonObject = {
+        // Strangers' JSON: code points PostgreSQL cannot store (NUL, lone surrogates) in
+        // keys and values are replaced before the payload reaches history (chain/storable.ts).
+        const run: JsonObject = sanitizeForStorage({
           ...(payload && typeof payload === 'object' && !Array.isArray(payload) ? (payload as JsonObject) : {}),
           payload: payload as JsonObject,
           query,
           headers,
           hookId: params.hookId,
-        };
+        });
         const runId = `run:${randomUUID()}`;
         const input: DialogueInput = {
           chainId: chain.id,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dateTime } from './common.ts';
+import { dateTime, storable } from './common.ts';
 
 export const visitorIdSchema = z
   .string()
@@ -7,23 +7,23 @@ export const visitorIdSchema = z
   .meta({ description: 'Your visitor id (kept in the browser); one session per chain and visitor' });
 
 export const chatParamsSchema = z.strictObject({
-  chainIdOrSlug: z.string().min(1).max(100).meta({ description: 'Chain id (UUID) or slug' }),
+  chainIdOrSlug: storable(z.string().min(1).max(100)).meta({ description: 'Chain id (UUID) or slug' }),
   visitorId: visitorIdSchema.refine((v) => !v.startsWith('sim-'), "Visitor ids starting with 'sim-' are reserved for the editor's simulator; use another id"),
 });
 
 export const simulateParamsSchema = z.strictObject({
-  id: z.string().min(1).max(100).meta({ description: 'Chain id (UUID) or slug' }),
+  id: storable(z.string().min(1).max(100)).meta({ description: 'Chain id (UUID) or slug' }),
   visitorId: visitorIdSchema,
 });
 
 export const chatMessageSchema = z
   .strictObject({
-    id: z.string().min(1).max(200).optional().describe('Client message id; a repeated id is processed once'),
-    text: z.string().max(4096).optional(),
-    buttonId: z.string().min(1).max(64).optional(),
-    value: z.string().max(200).optional(),
+    id: storable(z.string().min(1).max(200)).optional().describe('Client message id; a repeated id is processed once'),
+    text: storable(z.string().max(4096)).optional(),
+    buttonId: storable(z.string().min(1).max(64)).optional(),
+    value: storable(z.string().max(200)).optional(),
     language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z]{2,4})?$/, "A language code like 'en' or 'ru'").optional(),
-    firstName: z.string().max(100).optional(),
+    firstName: storable(z.string().max(100)).optional(),
   })
   .refine((m) => m.text !== undefined || m.buttonId !== undefined, { message: 'Send text or a buttonId', path: ['text'] })
   .meta({ id: 'ChatMessage' });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import 'zod-openapi';
+import { describeUnstorable, locateUnstorable } from '../../chain/index.ts';
 
 /** Every error response: `{error, message, details}` (api/errors.ts). */
 export const errorSchema = z
@@ -39,3 +40,23 @@ export const idParamsSchema = z.strictObject({ id: uuidSchema.meta({ description
 /** A date in a response (serialised by JSON.stringify as ISO 8601). */
 export const dateTime = z.iso.datetime().meta({ description: 'ISO 8601 date-time' });
 export const nullableDateTime = dateTime.nullable();
+
+/**
+ * Refuses text PostgreSQL cannot store (U+0000, lone UTF-16 surrogates): chain/storable.ts.
+ * Use on every string and JSON field a stranger controls, before it reaches workflow
+ * history: `storable(z.string().max(100))`, `storable(z.record(z.string(), z.unknown()))`.
+ * The issue names the field (and, in JSON, the key path) and the fix.
+ */
+export function storable<T extends z.ZodType>(schema: T): T {
+  return schema.superRefine((value, ctx) => {
+    const found = locateUnstorable(value);
+    if (!found) return;
+    const codePoint = describeUnstorable(found.text) ?? 'U+0000';
+    const where = found.path.length === 0 ? '' : ` (at ${JSON.stringify(found.path.map(String).join('.'))})`;
+    ctx.addIssue({
+      code: 'custom',
+      message: `Contains ${codePoint}${where}, which cannot be stored; remove NUL characters and unpaired surrogates`,
+      path: found.path,
+    });
+  }) as T;
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dateTime, listOf, nullableDateTime, pagingShape, uuidSchema } from './common.ts';
+import { dateTime, listOf, nullableDateTime, pagingShape, storable, uuidSchema } from './common.ts';
 import { outboundMessageSchema, visitorIdSchema } from './chat.ts';
 
 /**
@@ -93,7 +93,7 @@ export const runDetailSchema = runSchema
 
 export const startRunBodySchema = z
   .strictObject({
-    chain: z.string().min(1).max(100).meta({ description: 'Chain id (UUID) or slug' }),
+    chain: storable(z.string().min(1).max(100)).meta({ description: 'Chain id (UUID) or slug' }),
     versionId: uuidSchema.optional().meta({ description: 'A published version of the chain (default: the active one)' }),
     version: z.number().int().min(1).optional().meta({ description: 'A published version number (instead of versionId)' }),
     channel: z.enum(['api', 'web']).default('api').meta({ description: "'api' (workflow run:{uuid}) or 'web' (workflow web:{chainId}:{visitorId}: the visitor's web-chat session)" }),
@@ -101,7 +101,7 @@ export const startRunBodySchema = z
       .refine((v) => !v.startsWith('sim-'), "Visitor ids starting with 'sim-' are reserved for the editor's simulator; use another id")
       .optional()
       .meta({ description: "Required with channel 'web'" }),
-    input: jsonRecord.default({}).meta({ description: 'Input variables: run.* in the chain' }),
+    input: storable(jsonRecord).default({}).meta({ description: 'Input variables: run.* in the chain' }),
   })
   .refine((b) => !(b.versionId !== undefined && b.version !== undefined), { message: 'Send versionId or version, not both', path: ['version'] })
   .refine((b) => b.channel !== 'web' || b.visitorId !== undefined, { message: "Channel 'web' needs a visitorId (the visitor whose web-chat session this is)", path: ['visitorId'] })
@@ -152,7 +152,7 @@ export const sendResultSchema = z
 export const queuedMessageSchema = z.object({ runId: z.string(), messageId: z.string() }).meta({ id: 'QueuedRunMessage' });
 
 export const reasonBodySchema = z
-  .strictObject({ reason: z.string().min(1).max(200).optional().meta({ description: "Recorded as the session's outcome (cancel) or the termination reason (terminate)" }) })
+  .strictObject({ reason: storable(z.string().min(1).max(200)).optional().meta({ description: "Recorded as the session's outcome (cancel) or the termination reason (terminate)" }) })
   .meta({ id: 'RunStopRequest' });
 
 export const terminatedSchema = z.object({ runId: z.string(), status: z.literal('terminated'), reason: z.string() }).meta({ id: 'RunTerminated' });
@@ -161,10 +161,10 @@ export const cancelAcceptedSchema = z.object({ runId: z.string(), reason: z.stri
 
 export const bulkCancelBodySchema = z
   .strictObject({
-    chainId: z.string().min(1).max(100).meta({ description: 'Chain id (UUID) or slug (required)' }),
+    chainId: storable(z.string().min(1).max(100)).meta({ description: 'Chain id (UUID) or slug (required)' }),
     versionId: uuidSchema.optional(),
     status: z.enum(liveStatuses).optional().meta({ description: 'Only running or only waiting sessions (default: both)' }),
-    reason: z.string().min(1).max(200).optional(),
+    reason: storable(z.string().min(1).max(200)).optional(),
   })
   .meta({ id: 'BulkCancelRequest' });
 
@@ -177,7 +177,7 @@ export const migrateBodySchema = z
     fromVersionId: uuidSchema,
     toVersionId: uuidSchema.meta({ description: 'A published version of the same chain' }),
     nodeMap: z
-      .record(z.string().min(1).max(200), z.string().min(1).max(200))
+      .record(storable(z.string().min(1).max(200)), storable(z.string().min(1).max(200)))
       .default({})
       .meta({ description: 'Old node id → new node id; unmapped ids stay the same' }),
     dryRun: z.boolean().default(false).meta({ description: 'List what would move without sending anything' }),

@@ -112,6 +112,24 @@ export async function validateGraph(em: EntityManager, graph: Graph, as?: Princi
   return { ok: denied.length === 0, errors: denied, warnings: result.warnings };
 }
 
+/**
+ * Largest compiled chain (IR JSON, UTF-8 bytes) that can be published. Every session
+ * records its versions' IRs in its workflow history (`loadChainVersion` is a local
+ * activity), so this bounds that cost well below Temporal's 2 MB payload limit.
+ */
+export const MAX_IR_BYTES = 256 * 1024;
+
+function checkIrSize(chain: Chain, ir: unknown): void {
+  const bytes = Buffer.byteLength(JSON.stringify(ir), 'utf8');
+  if (bytes <= MAX_IR_BYTES) return;
+  throw new HttpError(
+    422,
+    'chain_too_large',
+    `The compiled chain "${chain.slug}" is ${Math.ceil(bytes / 1024)} KB, over the ${MAX_IR_BYTES / 1024} KB limit: split it into sub-chains or move long texts and code out of it.`,
+    { bytes, limit: MAX_IR_BYTES },
+  );
+}
+
 /** Publishes a chain's draft: a new immutable, numbered version, made active. */
 export async function publishChain(
   em: EntityManager,
@@ -120,6 +138,7 @@ export async function publishChain(
 ): Promise<ChainVersion> {
   const graph = draftGraphOf(chain);
   const { ir } = await compileGraph(em, graph, opts.as);
+  checkIrSize(chain, ir);
   const same = await em.findOne(ChainVersionSchema, { chainId: chain.id, kind: 'published', hash: ir.hash }, { fields: ['id', 'number'] });
   if (same) {
     throw new HttpError(

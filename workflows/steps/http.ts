@@ -9,5 +9,5 @@ const { httpRequest } = proxyActivities<Pick<Activities, NodeActivity<'http'>>>(
 
 /** http: one request through the `httpRequest` activity (secrets are resolved there). */
 export function httpStep(session: Session, node: IrNodeOf<'http'>, workflowId: string): Promise<StepResult> {
-  return runEffect(session, node, 'http', () => httpRequest(effectInput(session, node, workflowId)));
+  return runEffect(session, node, 'http', () => httpRequest(effectInput(session, node, workflowId, 'referenced')));
 }

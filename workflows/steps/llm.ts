@@ -15,5 +15,5 @@ const { llmComplete } = proxyActivities<Pick<Activities, NodeActivity<'llm'>>>(E
 export function llmStep(session: Session, node: IrNodeOf<'llm'>, workflowId: string): Promise<StepResult> {
   const turns = node.config.memory.turns;
   const memory = turns > 0 ? session.state.turns.slice(-turns * 2 - 1, -1) : [];
-  return runEffect(session, node, 'llm', () => llmComplete({ ...effectInput(session, node, workflowId), memory }));
+  return runEffect(session, node, 'llm', () => llmComplete({ ...effectInput(session, node, workflowId, 'referenced'), memory }));
 }
