@@ -73,6 +73,11 @@ const envSchema = z.object({
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   LOGIN_LOCKOUT: durationSeconds('15m'),
 
+  TELEGRAM_API_ROOT: z
+    .url({ protocol: /^https?$/, error: 'Use the http(s) URL of a Bot API server, like https://api.telegram.org (no /bot<token> part)' })
+    .default('https://api.telegram.org')
+    .transform((url) => url.replace(/\/+$/, '')),
+
   METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).max(65535).optional()),
   METRICS_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'Use at least 16 random characters (make one with: openssl rand -hex 24)').optional()),
 });
@@ -119,6 +124,8 @@ export interface Config {
     devPort: number;
     uiPort: number;
   };
+  /** Bot API server new bots talk to unless told otherwise (TELEGRAM_API_ROOT), without a trailing '/'. */
+  telegramApiRoot: string;
   metrics: {
     /** Port of the worker's Prometheus exporter (Temporal SDK metrics) on HOST; off when unset. */
     workerPort: number | undefined;
@@ -183,6 +190,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
     },
+    telegramApiRoot: e.TELEGRAM_API_ROOT,
     metrics: { workerPort: e.METRICS_PORT, token: e.METRICS_TOKEN },
     auth: {
       jwtSecret: e.JWT_SECRET || undefined,

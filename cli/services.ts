@@ -15,6 +15,7 @@ import { createActivities } from '../activities/index.ts';
 import { createApp } from '../api/app.ts';
 import { reconcileTriggers } from '../api/services/triggers.ts';
 import { startLiveEvents } from '../api/live/index.ts';
+import { startTelegramGateways } from '../api/telegram/gateway.ts';
 import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -134,6 +135,7 @@ export async function runApi(config: Config): Promise<void> {
     secretBox,
     trustProxy: config.trustProxy,
     metricsToken: config.metrics.token,
+    telegram: { apiRoot: config.telegramApiRoot, publicUrl: config.publicUrl },
     auth: {
       // Unset outside production: generated once into DATA_DIR/jwt-secret (0600) and reused.
       jwtSecret,
@@ -158,9 +160,12 @@ export async function runApi(config: Config): Promise<void> {
     server.once('error', reject);
   });
   const live = await startLiveEvents(server, { orm, databaseUrl: databaseUrl(config), jwtSecret, logger });
+  // Bot API gateways: this process runs those whose lease it wins (one per bot across replicas).
+  const telegram = await startTelegramGateways({ orm, temporal, taskQueue: config.temporal.taskQueue, logger, databaseUrl: databaseUrl(config), secretBox });
   logger.info({ url: config.publicUrl }, 'api listening');
   onStopSignal(async () => {
     logger.info('api shutting down');
+    await telegram.close();
     await live.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());

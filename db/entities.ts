@@ -2,6 +2,7 @@ import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { CredentialSchema } from './credential.ts';
 import { accountEntities } from './accounts.ts';
 import { BotSchema } from './bots.ts';
+import { telegramEntities } from './telegram.ts';
 
 /**
  * The engine's entities (DESIGN.md: the engine owns Chain, ChainVersion, Run, RunEvent,
@@ -110,4 +111,4 @@ export const VariableSchema = defineEntity({
 });
 export type Variable = InferEntity<typeof VariableSchema>;
 
-export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema];
+export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, ...telegramEntities];

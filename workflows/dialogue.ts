@@ -38,6 +38,9 @@ const engine = proxyActivities<Pick<EngineActivities, 'loadVariables' | 'saveVar
   retry: { initialInterval: '1s', maximumInterval: '1 minute' },
 });
 
+/** Failure type of `deliverMessage` when the Telegram user blocked the bot (activities/telegram.ts). */
+const BLOCKED_FAILURE = 'telegram_blocked';
+
 /** patched() ids: each marks an interpreter change that altered the command order. */
 export const FLUSH_SAVES_VARIABLES = 'flush-saves-variables';
 export const BATCH_BURSTS = 'batch-bursts';
@@ -141,6 +144,12 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
         session.emit('delivery.failed', { count: replies.length, message: err.cause?.message ?? err.message });
+        // The user blocked the bot: the session ends with outcome 'blocked' (no earlier
+        // history has this failure type, so older sessions replay unchanged).
+        if (err.cause instanceof ApplicationFailure && err.cause.type === BLOCKED_FAILURE) {
+          if (session.ended) session.outcome = 'blocked';
+          else stopReason ??= 'blocked';
+        }
       }
     }
     const writes: VariableWriteRecord[] = state.dirty.map((name) => {

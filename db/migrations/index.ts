@@ -3,6 +3,7 @@ import { Migration20261122035318_engine } from './0001-engine.ts';
 import { Migration20261122040825_credentials } from './0002-credentials.ts';
 import { Migration20261122042513_accounts } from './0003-accounts.ts';
 import { Migration20261122050742_bots } from './0004-bots.ts';
+import { Migration20261201190000_telegram } from './0010-telegram.ts';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so the same list
@@ -14,4 +15,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122040825_credentials', class: Migration20261122040825_credentials },
   { name: 'Migration20261122042513_accounts', class: Migration20261122042513_accounts },
   { name: 'Migration20261122050742_bots', class: Migration20261122050742_bots },
+  { name: 'Migration20261201190000_telegram', class: Migration20261201190000_telegram },
 ];

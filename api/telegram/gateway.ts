@@ -1,0 +1,190 @@
+import pg from 'pg';
+import { botSecretContext } from '../../db/bots.ts';
+import { BOTS_CHANNEL } from '../../db/notify.ts';
+import type { SecretBox } from '../../lib/secret-box.ts';
+import type { DispatchDeps } from './dispatch.ts';
+import { BotPoller } from './poller.ts';
+import { DEFAULT_INBOUND_LIMITS, type InboundLimits } from './rate-limit.ts';
+
+export interface GatewayOptions extends DispatchDeps {
+  /** The database the bots live in; the lease needs its own connection to it. */
+  databaseUrl: string;
+  secretBox: SecretBox;
+  /** How often the gateways look for bots to take (and take over); default 2 s. */
+  reconcileMs?: number;
+  /** Long-poll timeout of getUpdates in seconds; default 25. */
+  pollTimeoutSeconds?: number;
+  inbound?: InboundLimits;
+}
+
+export interface TelegramGateways {
+  /** Ids of the bots whose gateway this process runs. */
+  held(): string[];
+  /** Updates this process handed to sessions, per bot. */
+  handled(botId: string): number;
+  /** Looks at the bots now (also done on every change NOTIFY and every `reconcileMs`). */
+  reconcile(): Promise<void>;
+  /** Stops every gateway and releases the leases. */
+  close(): Promise<void>;
+}
+
+interface WantedBot {
+  id: string;
+  encrypted_secret: string;
+  api_root: string;
+  mode: 'polling' | 'webhook';
+  chain_id: string;
+}
+
+interface Held {
+  fingerprint: string;
+  poller: BotPoller | undefined;
+}
+
+const fingerprintOf = (b: WantedBot) => `${b.encrypted_secret}|${b.api_root}|${b.mode}|${b.chain_id}`;
+
+/** The advisory lock of a bot's gateway (one 64-bit key per bot id). */
+const LOCK_KEY = "hashtextextended('chainflow:telegram-gateway:' || $1::text, 0)";
+
+/**
+ * The Telegram gateways of one API process. Exactly one gateway runs per enabled
+ * `telegram_bot` with an answering chain across all API processes: a process runs a
+ * bot's gateway only while it holds the bot's session-level advisory lock on its own
+ * PostgreSQL connection (the lease). When the process dies, its connection closes and
+ * PostgreSQL releases the locks; another process takes them at its next look, within
+ * `reconcileMs`. Changes (enable, disable, new token, new Bot API server, mode, chain,
+ * deletion) arrive by NOTIFY on `chainflow_bots` and take effect without a restart.
+ */
+export async function startTelegramGateways(opts: GatewayOptions): Promise<TelegramGateways> {
+  const log = opts.logger;
+  const held = new Map<string, Held>();
+  const reconcileMs = opts.reconcileMs ?? 2000;
+  let lease: pg.Client | undefined;
+  let closed = false;
+  let running: Promise<void> | undefined;
+  let again = false;
+
+  const setStatus = async (botId: string, status: 'stopped' | 'running' | 'error', lastError: string | null) => {
+    await opts.orm.em.getConnection().execute('update bot set status = ?, last_error = ? where id = ?', [status, lastError, botId]);
+  };
+
+  async function stopHeld(botId: string, release: boolean): Promise<void> {
+    const h = held.get(botId);
+    if (!h) return;
+    held.delete(botId);
+    await h.poller?.stop();
+    if (release && lease) await lease.query(`select pg_advisory_unlock(${LOCK_KEY})`, [botId]).catch(() => undefined);
+  }
+
+  /** The lease connection is gone: every lock with it. Stop everything; the next look reconnects. */
+  async function leaseLost(err: unknown): Promise<void> {
+    const lost = lease;
+    lease = undefined;
+    if (lost) log.warn({ message: err instanceof Error ? err.message : String(err), bots: [...held.keys()] }, 'telegram: lease connection lost; stopping the gateways it held');
+    for (const id of [...held.keys()]) await stopHeld(id, false);
+    await lost?.end().catch(() => undefined);
+  }
+
+  async function connectLease(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: opts.databaseUrl, application_name: 'chainflow-telegram-lease' });
+    client.on('error', (err) => void leaseLost(err));
+    client.on('end', () => {
+      if (lease === client) void leaseLost(new Error('connection ended'));
+    });
+    client.on('notification', (n) => {
+      if (n.channel === BOTS_CHANNEL) void look();
+    });
+    await client.connect();
+    await client.query(`listen ${BOTS_CHANNEL}`);
+    return client;
+  }
+
+  async function reconcileOnce(): Promise<void> {
+    if (closed) return;
+    if (!lease) {
+      try {
+        lease = await connectLease();
+      } catch (err) {
+        log.warn({ message: err instanceof Error ? err.message : String(err) }, 'telegram: could not open the lease connection; retrying');
+        lease = undefined;
+        return;
+      }
+    }
+    const conn = opts.orm.em.getConnection();
+    const wanted = await conn.execute<WantedBot[]>(
+      `select id, encrypted_secret, api_root, mode, chain_id from bot
+        where kind = 'telegram_bot' and enabled and chain_id is not null and mode = 'polling'`,
+    );
+    const byId = new Map(wanted.map((b) => [b.id, b]));
+    for (const [id, h] of [...held]) {
+      const want = byId.get(id);
+      if (want && fingerprintOf(want) === h.fingerprint) continue;
+      await stopHeld(id, true);
+      if (!want) await setStatus(id, 'stopped', null).catch(() => undefined);
+      log.info({ botId: id, reason: want ? 'changed' : 'disabled or deleted' }, 'telegram: gateway stopped');
+    }
+    for (const bot of wanted) {
+      if (held.has(bot.id) || closed || !lease) continue;
+      const got = await lease.query<{ locked: boolean }>(`select pg_try_advisory_lock(${LOCK_KEY}) as locked`, [bot.id]);
+      if (!got.rows[0]?.locked) continue;
+      let token: string;
+      try {
+        token = opts.secretBox.decrypt(bot.encrypted_secret, botSecretContext(bot.id));
+      } catch {
+        await setStatus(bot.id, 'error', 'The token cannot be decrypted with CHAINFLOW_SECRET_KEY (rotated without this key?); PATCH the bot with its token again.');
+        held.set(bot.id, { fingerprint: fingerprintOf(bot), poller: undefined });
+        continue;
+      }
+      const poller = new BotPoller({
+        bot: { id: bot.id, chainId: bot.chain_id, token, apiRoot: bot.api_root },
+        deps: opts,
+        limits: opts.inbound ?? DEFAULT_INBOUND_LIMITS,
+        pollTimeoutSeconds: opts.pollTimeoutSeconds ?? 25,
+        setStatus: (status, lastError) => setStatus(bot.id, status, lastError),
+      });
+      held.set(bot.id, { fingerprint: fingerprintOf(bot), poller });
+      poller.start();
+      log.info({ botId: bot.id, apiRoot: bot.api_root }, 'telegram: gateway started (long polling)');
+    }
+  }
+
+  /** Runs reconcileOnce, never two at once; a request while one runs runs it once more. */
+  function look(): Promise<void> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await reconcileOnce();
+        } catch (err) {
+          log.warn({ message: err instanceof Error ? err.message : String(err) }, 'telegram: reconciling the gateways failed; retrying');
+        }
+      } while (again && !closed);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  await look();
+  const timer = setInterval(() => void look(), reconcileMs);
+  timer.unref();
+
+  return {
+    held: () => [...held.entries()].filter(([, h]) => h.poller).map(([id]) => id),
+    handled: (botId) => held.get(botId)?.poller?.handled ?? 0,
+    reconcile: look,
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      await running;
+      for (const id of [...held.keys()]) await stopHeld(id, true);
+      const l = lease;
+      lease = undefined;
+      await l?.end().catch(() => undefined);
+    },
+  };
+}
