@@ -107,7 +107,10 @@ export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
     if (chat?.blocked_at) {
       throw ApplicationFailure.nonRetryable(`The user blocked bot "${bot.name}" (since ${new Date(chat.blocked_at).toISOString()}); nothing is sent until they write again.`, TELEGRAM_FAILURES.blocked);
     }
-    const runId = activityContext()?.info.workflowExecution?.workflowId ?? `direct:${input.chatKey}`;
+    // Reply ids count per workflow id but start again in the chat's next session: the
+    // execution's run id keeps two sessions' replies apart (a retry has the same one).
+    const execution = activityContext()?.info.workflowExecution;
+    const runId = execution ? `${execution.workflowId}/${execution.runId}` : `direct:${input.chatKey}`;
     const api = telegramApi(token, bot.apiRoot, 30);
     let keyboardShown = chat?.reply_keyboard ?? false;
     const delivered: string[] = [];

@@ -21,7 +21,7 @@ export type TelegramChat = InferEntity<typeof TelegramChatSchema>;
 
 /**
  * One outbound message of a session sent to Telegram: `(runId, messageId)` is the
- * session's workflow id and the reply's id (stable under replay), so a retried
+ * session's `{workflowId}/{temporalRunId}` and the reply's id (stable under replay), so a retried
  * `deliverMessage` skips what it sent before. `telegramMessageIds` are the ids Telegram
  * gave the message's parts (a long text is split).
  */

@@ -44,6 +44,7 @@ const BLOCKED_FAILURE = 'telegram_blocked';
 /** patched() ids: each marks an interpreter change that altered the command order. */
 export const FLUSH_SAVES_VARIABLES = 'flush-saves-variables';
 export const BATCH_BURSTS = 'batch-bursts';
+export const NEXT_SESSION = 'next-session';
 
 interface Ticket {
   done: boolean;
@@ -61,7 +62,7 @@ function initialState(input: DialogueInput): SessionState {
     chat: {},
     bot: {},
     message: {},
-    inbox: [],
+    inbox: input.next ?? [],
     seen: [],
     seq: 0,
     turns: [],
@@ -324,6 +325,13 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
     await waitPoint('stopped');
   } else {
     await waitPoint('completed');
+  }
+  // A chat's messages that arrived as the session ended (a signal after its last wait)
+  // would be lost with it: since NEXT_SESSION they start the chat's next session.
+  const chat = input.channel === 'telegram_bot' || input.channel === 'telegram_user';
+  if (chat && !stopReason && state.inbox.length > 0 && patched(NEXT_SESSION)) {
+    const next = state.inbox.filter((m) => !state.seen.includes(m.id));
+    if (next.length > 0) return await continueAsNew<typeof dialogue>({ chainId: input.chainId, versionId: session.rootVersionId, channel: input.channel, ...(input.botId ? { botId: input.botId } : {}), owners: input.owners, ...(input.limits ? { limits: input.limits } : {}), next });
   }
   return { outcome: session.outcome, endedAt: new Date(Date.now()).toISOString() };
 }

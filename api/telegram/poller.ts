@@ -132,6 +132,7 @@ export class BotPoller {
         continue;
       }
       errorStreak = 0;
+      this.log.trace({ botId, updates: updates.length }, 'telegram: getUpdates answered');
       await this.report('running', null);
       if (updates.length === 0) {
         // A server that does not hold the poll answers at once: back off instead of spinning.
@@ -170,6 +171,7 @@ export class BotPoller {
       try {
         await dispatchUpdate(this.opts.deps, this.opts.bot, routed);
         this.handled += 1;
+        this.log.debug({ botId, updateId: update.update_id, chatId: routed.chatId }, 'telegram: update handed to its session');
         break;
       } catch (err) {
         const wait = errorBackoffMs(attempt);

@@ -92,7 +92,7 @@ export interface ApiHarness {
 }
 
 /** App dependencies a test may set besides auth (the secret box defaults to the harness's). */
-export type ExtraDeps = Partial<Pick<AppDeps, 'secretBox' | 'metricsToken' | 'temporalUiUrl' | 'trustProxy'>>;
+export type ExtraDeps = Partial<Pick<AppDeps, 'secretBox' | 'metricsToken' | 'temporalUiUrl' | 'trustProxy' | 'telegram'>>;
 
 /**
  * Database, worker and app for one test file; `auth` overrides the defaults (rate limit
