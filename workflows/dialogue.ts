@@ -148,6 +148,7 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
         // The user blocked the bot: the session ends with outcome 'blocked' (no earlier
         // history has this failure type, so older sessions replay unchanged).
         if (err.cause instanceof ApplicationFailure && err.cause.type === BLOCKED_FAILURE) {
+          session.emit('session.blocked', {});
           if (session.ended) session.outcome = 'blocked';
           else stopReason ??= 'blocked';
         }
