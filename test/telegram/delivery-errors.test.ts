@@ -117,6 +117,27 @@ describe('Telegram delivery errors', () => {
   });
 });
 
+describe('long texts and retries', () => {
+  it('splits a long text on word boundaries, and a retry after a 5xx sends only the parts still missing', async () => {
+    const words = Array.from({ length: 1500 }, (_, i) => `w${i}`).join(' ');
+    const { bot } = await botFor('long_bot', [{ id: 'long', type: 'message', data: { text: words } }]);
+    const kim = s.server.createUser({ first_name: 'Kim' });
+    // The first part is held back a moment, so the fault below hits the second one.
+    const slow = s.server.inject({ fault: { type: 'slow', delayMs: 1000 }, method: 'sendMessage', token: bot.token, times: 1 });
+    kim.send(bot, 'hi');
+    await s.server.waitFor(() => sendMessages(bot).length >= 1 || undefined, { what: 'the first part in flight', timeout: 15_000 });
+    const broken = s.server.inject({ fault: { type: 'server_error', status: 502, description: 'Bad Gateway' }, method: 'sendMessage', token: bot.token, times: 1 });
+    await s.server.waitFor(() => s.server.transcript(bot, kim.chat).filter((e) => e.from === 'bot').length >= 2 || undefined, { what: 'two parts', timeout: 20_000 });
+    expect(slow.hits).toBe(1);
+    expect(broken.hits).toBe(1);
+    expect(sendMessages(bot).map((c) => c.status)).toEqual([200, 502, 200]);
+    const parts = s.server.transcript(bot, kim.chat).filter((e) => e.from === 'bot').map((e) => e.message.text ?? '');
+    expect(parts).toHaveLength(2);
+    for (const part of parts) expect(part.length).toBeLessThanOrEqual(4096);
+    expect(parts.join(' ')).toBe(words);
+  });
+});
+
 describe('Bot API servers that differ from Telegram’s', () => {
   it('backs off when getUpdates returns at once, and survives error bodies that are not the Bot API’s', async () => {
     const quirky = await TelegramTestServer.start({ quirks: { ignoreTimeout: true } });

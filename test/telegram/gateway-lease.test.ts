@@ -59,6 +59,24 @@ describe('gateway leases in one database', () => {
     await other.close();
   });
 
+  it('a per-bot inbound limit slows a burst down without losing or reordering an update', async () => {
+    const g = await s.gateways({ inbound: { perSecond: 4, burst: 1 } });
+    try {
+      const bot = s.server.createBot({ username: 'limited_in_bot' });
+      const botId = await s.addBot(bot, chainId);
+      await eventually(async () => (g.held().includes(botId) ? true : undefined), 'the gateway');
+      const users = Array.from({ length: 5 }, (_, i) => s.server.createUser({ first_name: `U${i}` }));
+      const sent = Date.now();
+      for (const u of users) u.sendCommand(bot, '/start');
+      for (const u of users) expect((await u.nextMessage({ timeout: 20_000 })).text).toBe("Hi! I'm the greeting bot. What's your name?");
+      // One at once, then four at 4 a second: the last update waits about a second.
+      expect(Date.now() - sent).toBeGreaterThanOrEqual(900);
+      expect(g.handled(botId)).toBe(5);
+    } finally {
+      await g.close();
+    }
+  });
+
   it('disabling, enabling, re-pointing and deleting take effect without a restart', async () => {
     const g = await s.gateways();
     const bot = s.server.createBot({ username: 'switched_bot' });
