@@ -23,6 +23,7 @@ import { userOperations } from './routes/users.ts';
 import { runOperations } from './routes/runs.ts';
 import { botOperations, type BotTelegramOptions } from './routes/bots.ts';
 import { credentialOperations } from './routes/credentials.ts';
+import { telegramOperations } from './routes/telegram.ts';
 import { createMetrics } from './routes/metrics.ts';
 
 export interface AppDeps {
@@ -59,7 +60,7 @@ export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', impor
 
 /** Every operation under /api/v1, in registration order (also the OpenAPI document's source). */
 export function apiOperations(
-  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'telegram'> & { onRunStarted?: (channel: 'api' | 'web') => void },
+  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'telegram'> & { logger?: Logger } & { onRunStarted?: (channel: 'api' | 'web') => void },
   auth: AuthOptions,
   document: () => OpenApiDocument,
 ): Operation[] {
@@ -107,6 +108,7 @@ export function apiOperations(
     ...runOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, temporalUiUrl: deps.temporalUiUrl, onRunStarted: deps.onRunStarted }),
     ...botOperations({ temporal: deps.temporal, secretBox: deps.secretBox, telegram: deps.telegram }),
     ...credentialOperations({ secretBox: deps.secretBox }),
+    ...telegramOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),
   ];
 }
 

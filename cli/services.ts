@@ -161,7 +161,7 @@ export async function runApi(config: Config): Promise<void> {
   });
   const live = await startLiveEvents(server, { orm, databaseUrl: databaseUrl(config), jwtSecret, logger });
   // Bot API gateways: this process runs those whose lease it wins (one per bot across replicas).
-  const telegram = await startTelegramGateways({ orm, temporal, taskQueue: config.temporal.taskQueue, logger, databaseUrl: databaseUrl(config), secretBox });
+  const telegram = await startTelegramGateways({ orm, temporal, taskQueue: config.temporal.taskQueue, logger, databaseUrl: databaseUrl(config), secretBox, publicUrl: config.publicUrl });
   logger.info({ url: config.publicUrl }, 'api listening');
   onStopSignal(async () => {
     logger.info('api shutting down');

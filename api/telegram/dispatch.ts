@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { ChainSchema } from '../../db/entities.ts';
 import { telegramOwners, telegramWorkflowId } from '../../db/telegram.ts';
@@ -7,7 +7,8 @@ import { BotIdKey, ChainIdKey, ChannelKey, messageSignal, type dialogue, type Di
 import type { RoutedUpdate } from './updates.ts';
 
 export interface DispatchDeps {
-  orm: MikroORM;
+  /** For the poller; the webhook route passes its request's entity manager instead. */
+  orm?: MikroORM | undefined;
   temporal: Client;
   taskQueue: string;
   logger: Logger;
@@ -25,8 +26,7 @@ export interface DispatchBot {
  * version when none runs). The user writing again lifts a block recorded by delivery.
  * Returns false when the update is not for a session (the chain has no published version).
  */
-export async function dispatchUpdate(deps: DispatchDeps, bot: DispatchBot, routed: Extract<RoutedUpdate, { kind: 'message' }>): Promise<boolean> {
-  const em = deps.orm.em.fork();
+export async function dispatchUpdate(deps: DispatchDeps, em: EntityManager, bot: DispatchBot, routed: Extract<RoutedUpdate, { kind: 'message' }>): Promise<boolean> {
   const chain = await em.findOne(ChainSchema, { id: bot.chainId }, { fields: ['id', 'activeVersionId'] });
   if (!chain?.activeVersionId) {
     deps.logger.warn({ botId: bot.id, chainId: bot.chainId }, 'telegram: the answering chain has no published version; the update is dropped (publish the chain)');

@@ -1,12 +1,17 @@
 import pg from 'pg';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { botSecretContext } from '../../db/bots.ts';
 import { BOTS_CHANNEL } from '../../db/notify.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import type { DispatchDeps } from './dispatch.ts';
 import { BotPoller } from './poller.ts';
 import { DEFAULT_INBOUND_LIMITS, type InboundLimits } from './rate-limit.ts';
+import { WebhookKeeper } from './webhook-keeper.ts';
 
 export interface GatewayOptions extends DispatchDeps {
+  orm: MikroORM;
+  /** PUBLIC_URL: where Telegram reaches webhook-mode bots (`{publicUrl}/api/v1/telegram/{botId}/webhook`). */
+  publicUrl?: string;
   /** The database the bots live in; the lease needs its own connection to it. */
   databaseUrl: string;
   secretBox: SecretBox;
@@ -39,6 +44,7 @@ interface WantedBot {
 interface Held {
   fingerprint: string;
   poller: BotPoller | undefined;
+  webhook: WebhookKeeper | undefined;
 }
 
 const fingerprintOf = (b: WantedBot) => `${b.encrypted_secret}|${b.api_root}|${b.mode}|${b.chain_id}`;
@@ -68,11 +74,13 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
     await opts.orm.em.getConnection().execute('update bot set status = ?, last_error = ? where id = ?', [status, lastError, botId]);
   };
 
-  async function stopHeld(botId: string, release: boolean): Promise<void> {
+  /** `unwanted`: the bot was disabled, deleted or left without a chain (its webhook goes too). */
+  async function stopHeld(botId: string, release: boolean, unwanted = false): Promise<void> {
     const h = held.get(botId);
     if (!h) return;
     held.delete(botId);
     await h.poller?.stop();
+    await h.webhook?.stop(unwanted);
     if (release && lease) await lease.query(`select pg_advisory_unlock(${LOCK_KEY})`, [botId]).catch(() => undefined);
   }
 
@@ -113,13 +121,13 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
     const conn = opts.orm.em.getConnection();
     const wanted = await conn.execute<WantedBot[]>(
       `select id, encrypted_secret, api_root, mode, chain_id from bot
-        where kind = 'telegram_bot' and enabled and chain_id is not null and mode = 'polling'`,
+        where kind = 'telegram_bot' and enabled and chain_id is not null`,
     );
     const byId = new Map(wanted.map((b) => [b.id, b]));
     for (const [id, h] of [...held]) {
       const want = byId.get(id);
       if (want && fingerprintOf(want) === h.fingerprint) continue;
-      await stopHeld(id, true);
+      await stopHeld(id, true, !want);
       if (!want) await setStatus(id, 'stopped', null).catch(() => undefined);
       log.info({ botId: id, reason: want ? 'changed' : 'disabled or deleted' }, 'telegram: gateway stopped');
     }
@@ -132,7 +140,21 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
         token = opts.secretBox.decrypt(bot.encrypted_secret, botSecretContext(bot.id));
       } catch {
         await setStatus(bot.id, 'error', 'The token cannot be decrypted with CHAINFLOW_SECRET_KEY (rotated without this key?); PATCH the bot with its token again.');
-        held.set(bot.id, { fingerprint: fingerprintOf(bot), poller: undefined });
+        held.set(bot.id, { fingerprint: fingerprintOf(bot), poller: undefined, webhook: undefined });
+        continue;
+      }
+      if (bot.mode === 'webhook') {
+        const webhook = new WebhookKeeper({
+          bot: { id: bot.id, token, apiRoot: bot.api_root },
+          orm: opts.orm,
+          secretBox: opts.secretBox,
+          logger: log,
+          publicUrl: opts.publicUrl,
+          setStatus: (status, lastError) => setStatus(bot.id, status, lastError),
+        });
+        held.set(bot.id, { fingerprint: fingerprintOf(bot), poller: undefined, webhook });
+        webhook.start();
+        log.info({ botId: bot.id, apiRoot: bot.api_root }, 'telegram: gateway started (webhook)');
         continue;
       }
       const poller = new BotPoller({
@@ -142,7 +164,7 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
         pollTimeoutSeconds: opts.pollTimeoutSeconds ?? 25,
         setStatus: (status, lastError) => setStatus(bot.id, status, lastError),
       });
-      held.set(bot.id, { fingerprint: fingerprintOf(bot), poller });
+      held.set(bot.id, { fingerprint: fingerprintOf(bot), poller, webhook: undefined });
       poller.start();
       log.info({ botId: bot.id, apiRoot: bot.api_root }, 'telegram: gateway started (long polling)');
     }
@@ -174,7 +196,7 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
   timer.unref();
 
   return {
-    held: () => [...held.entries()].filter(([, h]) => h.poller).map(([id]) => id),
+    held: () => [...held.entries()].filter(([, h]) => h.poller ?? h.webhook).map(([id]) => id),
     handled: (botId) => held.get(botId)?.poller?.handled ?? 0,
     reconcile: look,
     async close() {

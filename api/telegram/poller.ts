@@ -1,4 +1,5 @@
 import { Bot, type Api } from 'grammy';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Update } from 'grammy/types';
 import type { Logger } from '../../lib/logger.ts';
 import { describeTelegramFailure, telegramFailure } from '../../lib/telegram-api.ts';
@@ -11,7 +12,7 @@ export const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 
 export interface PollerOptions {
   bot: DispatchBot & { token: string; apiRoot: string };
-  deps: DispatchDeps;
+  deps: DispatchDeps & { orm: MikroORM };
   limits: InboundLimits;
   /** Long-poll timeout in seconds (Telegram holds getUpdates open this long). */
   pollTimeoutSeconds: number;
@@ -169,7 +170,7 @@ export class BotPoller {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        await dispatchUpdate(this.opts.deps, this.opts.bot, routed);
+        await dispatchUpdate(this.opts.deps, this.opts.deps.orm.em.fork(), this.opts.bot, routed);
         this.handled += 1;
         this.log.debug({ botId, updateId: update.update_id, chatId: routed.chatId }, 'telegram: update handed to its session');
         break;
