@@ -65,7 +65,7 @@ describe('Bot API test server: texts and markup', () => {
     expect((await bot.api.sendMessage(alice.id, `<b>${'y'.repeat(4096)}</b>`, { parse_mode: 'HTML' })).text).toHaveLength(4096);
     await expect(bot.api.sendMessage(alice.id, '   ')).rejects.toMatchObject({ description: 'Bad Request: message text is empty' });
     const ok = await bot.api.sendMessage(alice.id, 'pick', { reply_markup: { inline_keyboard: [[{ text: 'ё', callback_data: 'ё'.repeat(32) }]] } });
-    expect(ok.reply_markup?.inline_keyboard[0]?.[0]?.callback_data).toHaveLength(32);
+    expect(ok.reply_markup?.inline_keyboard[0]?.[0]).toEqual({ text: 'ё', callback_data: 'ё'.repeat(32) });
     await expect(bot.api.sendMessage(alice.id, 'pick', { reply_markup: { inline_keyboard: [[{ text: 'a', callback_data: 'x'.repeat(65) }]] } })).rejects.toMatchObject({ description: 'Bad Request: BUTTON_DATA_INVALID' });
     await expect(bot.api.sendMessage(alice.id, 'pick', { reply_markup: { inline_keyboard: [[{ text: 'a', callback_data: '' }]] } })).rejects.toMatchObject({ description: 'Bad Request: BUTTON_DATA_INVALID' });
     await expect(bot.api.sendMessage(alice.id, 'pick', { reply_markup: { inline_keyboard: [[{ text: 'plain' } as never]] } })).rejects.toMatchObject({ description: 'Bad Request: text buttons are unallowed in the inline keyboard' });
@@ -174,5 +174,44 @@ describe('Bot API test server: faults', () => {
     expect(res.headers.get('content-type')).toBe('text/html');
     expect(await res.text()).toContain('<h1>404 Not Found</h1>');
     expect(await rejection(bot.api.sendMessage(alice.id, '<b>', { parse_mode: 'HTML' }))).toBeInstanceOf(HttpError);
+  });
+});
+
+describe('Bot API test server: send limits', () => {
+  it('answers 429 above the per-chat and per-group rates when asked to enforce them', async () => {
+    const limited = await TelegramTestServer.start({ sendLimits: 'telegram' });
+    try {
+      const b = limited.createBot({ username: 'paced_bot' });
+      const u = limited.createUser({ first_name: 'Eve' });
+      const other = limited.createUser({ first_name: 'Frank' });
+      const group = limited.createGroup({ title: 'Busy', members: [u] });
+      group.addBot(b, { by: u });
+      u.send(b, 'hi');
+      other.send(b, 'hi');
+      const api = new Bot(b.token, { client: { apiRoot: limited.apiRoot } }).api;
+      await api.sendMessage(u.id, 'first');
+      await expect(api.sendMessage(u.id, 'second at once')).rejects.toMatchObject({ error_code: 429, parameters: { retry_after: 1 } });
+      // Another chat is not affected by the first chat's rate.
+      expect((await api.sendMessage(other.id, 'elsewhere')).text).toBe('elsewhere');
+      expect(limited.transcript(b, u.chat).filter((e) => e.from === 'bot').map((e) => e.message.text)).toEqual(['first']);
+      expect(limited.calls.filter((c) => c.method === 'sendMessage').map((c) => c.status)).toEqual([200, 429, 200]);
+    } finally {
+      await limited.close();
+    }
+    const groups = await TelegramTestServer.start({ sendLimits: { perGroupPerMinute: 2 } });
+    try {
+      const b = groups.createBot({ username: 'group_paced_bot' });
+      const u = groups.createUser({ first_name: 'Grace' });
+      const group = groups.createGroup({ title: 'Quiet', members: [u] });
+      group.addBot(b, { by: u });
+      const api = new Bot(b.token, { client: { apiRoot: groups.apiRoot } }).api;
+      await api.sendMessage(group.id, 'one');
+      await api.sendMessage(group.id, 'two');
+      const err = await rejection(api.sendMessage(group.id, 'three'));
+      expect(err).toMatchObject({ error_code: 429 });
+      expect((err as GrammyError).parameters.retry_after).toBeGreaterThan(55);
+    } finally {
+      await groups.close();
+    }
   });
 });

@@ -20,7 +20,7 @@ const polling = (token: string): Promise<true> => server.waitFor(() => server.bo
 describe('Bot API test server: long polling', () => {
   it('serves a grammY bot started with bot.start(): /start with a payload, inline buttons, the answered press, the edit', async () => {
     const info = server.createBot({ username: 'greeter_bot' });
-    const alice = server.createUser({ first_name: 'Alice', language_code: 'en' });
+    const alice = server.createUser({ first_name: 'Alice', language_code: 'en', bot: info });
     const bot = grammyBot(info.token);
     bot.command('start', (ctx) =>
       ctx.reply(`Hello, <b>${ctx.from?.first_name}</b>! payload=${ctx.match} lang=${ctx.from?.language_code}`, {
@@ -33,7 +33,7 @@ describe('Bot API test server: long polling', () => {
     });
     const running = bot.start({ timeout: 30 });
     try {
-      alice.sendCommand(info, '/start ref42');
+      alice.sendCommand('/start ref42');
       const hello = await alice.nextMessage({ timeout: 10_000 });
       expect(hello.text).toBe('Hello, Alice! payload=ref42 lang=en');
       expect(hello.entities).toEqual([{ type: 'bold', offset: 7, length: 5 }]);
@@ -112,12 +112,28 @@ describe('Bot API test server: long polling', () => {
     const left = await bot.api.getUpdates({ offset: joined[1]!.update_id + 1, allowed_updates: [] });
     expect(left.map((u) => u.message?.left_chat_member?.id)).toEqual([dave.id]);
 
+    await bot.api.sendMessage(group.id, 'Hello, group');
+    expect((await group.nextMessage()).text).toBe('Hello, group');
     dave.sendInGroup(group, '/help@group_bot');
     group.removeBot(info, { by: owner });
     const last = await bot.api.getUpdates({ offset: left[0]!.update_id + 1 });
     expect(last[0]?.message?.entities).toEqual([{ type: 'bot_command', offset: 0, length: 15 }]);
     expect(last[1]?.my_chat_member?.new_chat_member.status).toBe('kicked');
     await expect(bot.api.sendMessage(group.id, 'still here?')).rejects.toMatchObject({ error_code: 403, description: 'Forbidden: bot was kicked from the group chat' });
+  });
+
+  it('marks commands, links, mentions and hashtags in what users write, without overlaps', async () => {
+    const info = server.createBot({ username: 'reader_bot' });
+    const erin = server.createUser({ first_name: 'Erin' });
+    erin.send(info, '/start@reader_bot see https://example.org/#top and @someone #tag');
+    const [update] = await grammyBot(info.token).api.getUpdates();
+    expect(update?.message?.entities).toEqual([
+      { type: 'bot_command', offset: 0, length: 17 },
+      { type: 'url', offset: 22, length: 24 },
+      { type: 'mention', offset: 51, length: 8 },
+      { type: 'hashtag', offset: 60, length: 4 },
+    ]);
+    expect(() => erin.send('no bot given')).toThrow(/pass the bot/);
   });
 
   it('ends the older of two concurrent pollers with 409 Conflict (bot.start() rejects)', async () => {

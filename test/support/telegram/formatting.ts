@@ -351,15 +351,21 @@ export function parseMarkdown(text: string): FormattedText {
   return { text: out, entities: sortEntities(entities) };
 }
 
-/** Bot commands, URLs, mentions and hashtags Telegram finds in a user's plain text. */
+/** Bot commands, URLs, mentions and hashtags Telegram finds in a user's plain text (never overlapping). */
 export function detectEntities(text: string): MessageEntity[] {
   const entities: MessageEntity[] = [];
   const patterns: [RegExp, MessageEntity['type']][] = [
+    [/\bhttps?:\/\/[^\s]+/g, 'url'],
     [/(?<![\w/])\/[a-zA-Z0-9_]{1,32}(?:@[a-zA-Z0-9_]{3,32})?(?![\w/])/g, 'bot_command'],
     [/(?<!\w)@[a-zA-Z0-9_]{5,32}(?!\w)/g, 'mention'],
     [/(?<!\w)#[\p{L}0-9_]+/gu, 'hashtag'],
-    [/\bhttps?:\/\/[^\s]+/g, 'url'],
   ];
-  for (const [re, type] of patterns) for (const m of text.matchAll(re)) entities.push({ type, offset: m.index, length: m[0].length });
+  for (const [re, type] of patterns) {
+    for (const m of text.matchAll(re)) {
+      const [start, end] = [m.index, m.index + m[0].length];
+      if (entities.some((e) => start < e.offset + e.length && e.offset < end)) continue;
+      entities.push({ type, offset: start, length: m[0].length });
+    }
+  }
   return sortEntities(entities);
 }

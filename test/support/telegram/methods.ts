@@ -85,6 +85,7 @@ function replyTo(params: Params, conv: Conversation): Message | undefined {
 
 function newMessage(ctx: MethodContext, conv: Conversation, content: Partial<Message>, markup: ReplyMarkup | undefined): Message {
   const reply = replyTo(ctx.params, conv);
+  ctx.server.pacer?.admit(ctx.bot.id, conv.chat);
   const message: Message = {
     message_id: conv.nextMessageId++,
     from: ctx.bot.user,

@@ -11,6 +11,7 @@ import { METHODS } from './methods.ts';
 import { TestGroup, TestUser, type TestGroupOptions, type TestUserOptions } from './users.ts';
 import type { BotCommand, Chat, Message, ReplyMarkup, Update, UpdateType, User } from './types.ts';
 import { Faults, type FaultRule, type FaultHandle, type Quirks, QUIRKY } from './faults.ts';
+import { SendPacer, TELEGRAM_LIMITS, type SendLimits } from './limits.ts';
 
 /** A bot registered on the server. */
 export interface TestBot {
@@ -111,6 +112,8 @@ export interface TelegramTestServerOptions {
   webhookRetryDelaysMs?: number[];
   /** Start in a mode that differs from Telegram's (see {@link Quirks}); `'quirky'` turns all of them on. */
   quirks?: Quirks | 'quirky';
+  /** Answer 429 above these send rates; `'telegram'` is Telegram's documented limits. Off by default. */
+  sendLimits?: SendLimits | 'telegram';
 }
 
 export interface WaitOptions {
@@ -137,6 +140,8 @@ const now = (): number => Math.floor(Date.now() / 1000);
 export class TelegramTestServer {
   readonly files = new FileStore();
   readonly faults: Faults;
+  /** Send-rate limits (sendMessage, sendPhoto, …), when enabled. */
+  readonly pacer: SendPacer | undefined;
   readonly calls: CallRecord[] = [];
   readonly bots = new Map<number, BotState>();
   readonly users = new Map<number, TestUser>();
@@ -158,6 +163,7 @@ export class TelegramTestServer {
 
   private constructor(opts: TelegramTestServerOptions) {
     this.faults = new Faults(opts.quirks === 'quirky' ? QUIRKY : (opts.quirks ?? {}));
+    this.pacer = opts.sendLimits ? new SendPacer(opts.sendLimits === 'telegram' ? TELEGRAM_LIMITS : opts.sendLimits) : undefined;
     this.retryDelays = opts.webhookRetryDelaysMs ?? [100, 200, 400, 800, 1600];
     this.events.setMaxListeners(0);
     this.http = createServer((req, res) => {
@@ -191,6 +197,8 @@ export class TelegramTestServer {
       bot.poller?.finish([]);
       if (bot.webhook?.retryTimer) clearTimeout(bot.webhook.retryTimer);
     }
+    // Let the ended polls write their answers before the connections go.
+    await new Promise((resolve) => setImmediate(resolve));
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
@@ -211,7 +219,7 @@ export class TelegramTestServer {
       token = `${id}:AA${randomBytes(25).toString('base64url').slice(0, 33)}`;
     }
     if (this.byToken.has(token) || this.bots.has(id)) throw new Error(`createBot: a bot with id ${id} exists already`);
-    const firstName = opts.firstName ?? opts.username.replace(/_?bot$/i, '') ?? opts.username;
+    const firstName = opts.firstName ?? (opts.username.replace(/_?bot$/i, '') || opts.username);
     const bot: BotState = {
       id, token, username: opts.username, firstName,
       user: { id, is_bot: true, first_name: firstName, username: opts.username },

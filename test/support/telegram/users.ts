@@ -8,6 +8,8 @@ import type { Chat, ChatMember, Contact, InlineKeyboardButton, Location, Message
 
 export interface TestUserOptions {
   first_name: string;
+  /** The bot `send(text)` and `sendCommand(command)` go to when no bot is passed. */
+  bot?: TestBot;
   last_name?: string;
   username?: string;
   language_code?: string;
@@ -61,10 +63,12 @@ export class TestUser {
   private readonly server: TelegramTestServer;
   /** Sequence number of the last bot message nextMessage() returned. */
   private cursor = 0;
+  private readonly defaultBot: TestBot | undefined;
 
   constructor(server: TelegramTestServer, id: number, opts: TestUserOptions) {
     this.server = server;
     this.id = id;
+    this.defaultBot = opts.bot;
     this.info = {
       id, is_bot: false, first_name: opts.first_name,
       ...(opts.last_name ? { last_name: opts.last_name } : {}),
@@ -78,15 +82,31 @@ export class TestUser {
     };
   }
 
-  /** Writes a text message to the bot (commands and URLs get their entities, as in Telegram). */
-  send(bot: TestBot, text: string): Message {
-    return this.post(bot, this.chat, { text, ...entitiesOf(text) });
+  /**
+   * Writes a text message to the bot (commands, URLs, mentions get their entities, as in
+   * Telegram). Without a bot it goes to the user's `bot` option, or the server's only bot.
+   */
+  send(bot: TestBot | string, text?: string): Message {
+    const [target, body] = this.withBot('send', bot, text);
+    return this.post(target, this.chat, { text: body, ...entitiesOf(body) });
   }
 
-  /** Sends a command, e.g. `/start payload` (a deep link) or `/help`. */
-  sendCommand(bot: TestBot, command: string): Message {
-    if (!command.startsWith('/')) throw new Error(`sendCommand: "${command}" must start with "/"`);
-    return this.send(bot, command);
+  /** Sends a command, e.g. `/start payload` (a deep link) or `/help`; the bot as for `send`. */
+  sendCommand(bot: TestBot | string, command?: string): Message {
+    const [target, body] = this.withBot('sendCommand', bot, command);
+    if (!body.startsWith('/')) throw new Error(`sendCommand: "${body}" must start with "/"`);
+    return this.send(target, body);
+  }
+
+  private withBot(what: string, bot: TestBot | string, text: string | undefined): [TestBot, string] {
+    if (typeof bot !== 'string') {
+      if (text === undefined) throw new Error(`${what}: the text is missing`);
+      return [bot, text];
+    }
+    const only = this.server.bots.size === 1 ? [...this.server.bots.values()][0] : undefined;
+    const target = this.defaultBot ?? only;
+    if (!target) throw new Error(`${what}: pass the bot (${this.info.first_name} has no default bot and the server has ${this.server.bots.size} bots)`);
+    return [target, bot];
   }
 
   sendPhoto(bot: TestBot, opts: MediaOptions = {}): Message {
@@ -221,6 +241,17 @@ export class TestGroup {
     this.id = id;
     this.chat = { id, type: opts.type ?? 'group', title: opts.title, ...(opts.username ? { username: opts.username } : {}) };
     for (const m of opts.members ?? []) this.members.set(m.id, 'member');
+  }
+
+  private cursor = 0;
+
+  /** The next bot message in this group that this method has not returned yet. */
+  async nextMessage(opts: WaitOptions & { bot?: TestBot } = {}): Promise<Message> {
+    const entries = (): TranscriptEntry[] => (opts.bot ? [opts.bot] : [...this.server.bots.values()])
+      .flatMap((b) => this.server.transcript(b, this.chat)).filter((e) => e.from === 'bot').sort((a, b) => a.seq - b.seq);
+    const entry = await this.server.waitFor(() => entries().find((e) => e.seq > this.cursor), { what: `a bot message in "${this.chat.title}"`, ...opts });
+    this.cursor = entry.seq;
+    return entry.message;
   }
 
   botStatus(botId: number): ChatMember['status'] | undefined {
