@@ -93,14 +93,12 @@ describe('a Telegram bot through the gateway', () => {
     for (let i = 0; i < 3; i++) {
       const t1 = Date.now();
       alice.sendCommand(bot, '/start');
-      const m = await alice.nextMessage({ timeout: 15_000 }).catch(async (err: unknown) => {
-        console.log(JSON.stringify(await runEvents(s.t.h.db, `chat:${botId}:${alice.id}`), null, 1));
-        throw err;
-      });
-      expect(m.text).toBe('Welcome back, Ann!');
+      expect((await alice.nextMessage({ timeout: 15_000 })).text).toBe('Welcome back, Ann!');
       latencies.push(Date.now() - t1);
     }
-    console.info(`telegram reply latency through the gateway: first /start ${firstLatency} ms (new session), then ${latencies.join(', ')} ms`);
+    // The /start sent right after a goodbye reaches the ending session and starts the next
+    // one by continue-as-new, whose first task Temporal holds back about 1 s.
+    console.info(`telegram reply latency through the gateway: first /start ${firstLatency} ms (new session), name ${latencies[0]} ms, /start right after the end ${latencies.slice(1).join(', ')} ms`);
 
     const workflowId = `chat:${botId}:${alice.id}`;
     const result = await s.t.h.client.workflow.getHandle(workflowId).result();
