@@ -7,6 +7,9 @@ import type { DispatchDeps } from './dispatch.ts';
 import { BotPoller } from './poller.ts';
 import { DEFAULT_INBOUND_LIMITS, type InboundLimits } from './rate-limit.ts';
 import { WebhookKeeper } from './webhook-keeper.ts';
+import { syncCommands } from './commands.ts';
+import { telegramApi } from '../../lib/telegram-api.ts';
+import type { ChainIR } from '../../chain/index.ts';
 
 export interface GatewayOptions extends DispatchDeps {
   orm: MikroORM;
@@ -39,6 +42,8 @@ interface WantedBot {
   api_root: string;
   mode: 'polling' | 'webhook';
   chain_id: string;
+  /** The chain's active version: a publish restarts the gateway, which sets the commands again. */
+  active_version_id: string | null;
 }
 
 interface Held {
@@ -47,7 +52,7 @@ interface Held {
   webhook: WebhookKeeper | undefined;
 }
 
-const fingerprintOf = (b: WantedBot) => `${b.encrypted_secret}|${b.api_root}|${b.mode}|${b.chain_id}`;
+const fingerprintOf = (b: WantedBot) => `${b.encrypted_secret}|${b.api_root}|${b.mode}|${b.chain_id}|${b.active_version_id ?? ''}`;
 
 /** The advisory lock of a bot's gateway (one 64-bit key per bot id). */
 const LOCK_KEY = "hashtextextended('chainflow:telegram-gateway:' || $1::text, 0)";
@@ -107,6 +112,16 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
     return client;
   }
 
+  /** The chain's command triggers become the bot's command menu (in the background). */
+  async function commandsFor(bot: WantedBot, token: string): Promise<void> {
+    try {
+      const [row] = bot.active_version_id ? await opts.orm.em.getConnection().execute<{ ir: ChainIR }[]>('select ir from chain_version where id = ?', [bot.active_version_id]) : [];
+      await syncCommands(telegramApi(token, bot.api_root, 15), row?.ir ?? null, log, bot.id, token);
+    } catch (err) {
+      log.warn({ botId: bot.id, message: err instanceof Error ? err.message : String(err) }, 'telegram: reading the chain for the command menu failed');
+    }
+  }
+
   async function reconcileOnce(): Promise<void> {
     if (closed) return;
     if (!lease) {
@@ -120,8 +135,8 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
     }
     const conn = opts.orm.em.getConnection();
     const wanted = await conn.execute<WantedBot[]>(
-      `select id, encrypted_secret, api_root, mode, chain_id from bot
-        where kind = 'telegram_bot' and enabled and chain_id is not null`,
+      `select b.id, b.encrypted_secret, b.api_root, b.mode, b.chain_id, c.active_version_id from bot b left join chain c on c.id = b.chain_id
+        where b.kind = 'telegram_bot' and b.enabled and b.chain_id is not null`,
     );
     const byId = new Map(wanted.map((b) => [b.id, b]));
     for (const [id, h] of [...held]) {
@@ -143,6 +158,7 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
         held.set(bot.id, { fingerprint: fingerprintOf(bot), poller: undefined, webhook: undefined });
         continue;
       }
+      void commandsFor(bot, token);
       if (bot.mode === 'webhook') {
         const webhook = new WebhookKeeper({
           bot: { id: bot.id, token, apiRoot: bot.api_root },

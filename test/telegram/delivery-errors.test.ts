@@ -139,8 +139,8 @@ describe('long texts and retries', () => {
 });
 
 describe('Bot API servers that differ from Telegram’s', () => {
-  it('backs off when getUpdates returns at once, and survives error bodies that are not the Bot API’s', async () => {
-    const quirky = await TelegramTestServer.start({ quirks: { ignoreTimeout: true } });
+  it('backs off when getUpdates returns at once, survives error bodies that are not the Bot API’s and missing methods', async () => {
+    const quirky = await TelegramTestServer.start({ quirks: { ignoreTimeout: true, missingMethods: ['setMyCommands', 'deleteMyCommands'] } });
     try {
       const { bot } = await botFor('quirky_bot', [{ id: 'hello', type: 'message', data: { text: 'Hello from a quirky server' } }], { apiRoot: quirky.apiRoot }, quirky);
       const polls = () => quirky.calls.filter((c) => c.botId === bot.id && c.method === 'getUpdates').length;
@@ -155,6 +155,7 @@ describe('Bot API servers that differ from Telegram’s', () => {
       gina.send(bot, 'hi');
       expect((await gina.nextMessage({ timeout: 20_000 })).text).toBe('Hello from a quirky server');
       expect(logs.text()).toMatch(/getUpdates failed/);
+      expect(logs.text()).toMatch(/command menu could not be set/);
       expect(logs.text()).not.toContain(bot.token.split(':')[1]);
     } finally {
       await quirky.close();

@@ -77,6 +77,8 @@ describe('a Telegram bot through the gateway', () => {
     const botId = await s.addBot(bot, greeting.chainId);
     await eventually(async () => (gateways.held().includes(botId) ? true : undefined), 'the gateway to take the new bot');
     expect(s.server.calls.some((c) => c.method === 'getMe' && c.botId === bot.id && c.status === 200)).toBe(true);
+    // The chain's command triggers are the bot's command menu.
+    expect(await s.server.waitFor(() => (s.server.commands(bot).length ? s.server.commands(bot) : undefined), { what: 'the commands', timeout: 10_000 })).toEqual([{ command: 'start', description: 'Say hello' }]);
 
     const sent = Date.now();
     alice.sendCommand(bot, '/start');
