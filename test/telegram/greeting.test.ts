@@ -142,4 +142,39 @@ describe('a Telegram bot through the gateway', () => {
     const pressed = await eventually(async () => (await runEvents(s.t.h.db, `chat:${botId}:${carol.id}`)).find((e) => e.type === 'message.in' && e.payload.kind === 'button'), 'the press in the run events');
     expect(pressed.payload).toMatchObject({ buttonId: 'tea', value: 'tea' });
   });
+
+  it('shows a reply keyboard, removes it with the next reply, and passes a photo’s file id to the chain', async () => {
+    const chain = await s.publish({
+      slug: 'sizes',
+      name: 'Sizes',
+      nodes: [
+        { id: 'start', type: 'start', position: { x: 0, y: 0 }, data: { trigger: { kind: 'command', command: '/size' } } },
+        { id: 'photo_in', type: 'start', position: { x: 0, y: 100 }, data: { trigger: { kind: 'any' } } },
+        { id: 'pick', type: 'ask', position: { x: 200, y: 0 }, data: { prompt: 'Which size?', variable: 'session.size', buttons: { kind: 'reply', rows: [[{ id: 's', text: 'S' }, { id: 'm', text: 'M' }]] } } },
+        { id: 'got', type: 'message', position: { x: 400, y: 0 }, data: { text: 'Size {{ session.size }}' } },
+        { id: 'seen', type: 'message', position: { x: 200, y: 100 }, data: { text: 'A {{ message.media.kind }}: {{ message.media.file_id }} ({{ message.text }})' } },
+      ],
+      edges: [
+        { id: 'e1', source: 'start', target: 'pick' },
+        { id: 'e2', source: 'pick', sourcePort: 'next', target: 'got' },
+        { id: 'e3', source: 'photo_in', target: 'seen' },
+      ],
+    });
+    const bot = s.server.createBot({ username: 'sizes_bot' });
+    const mia = s.server.createUser({ first_name: 'Mia' });
+    const botId = await s.addBot(bot, chain.chainId);
+    await eventually(async () => (gateways.held().includes(botId) ? true : undefined), 'the gateway to take the bot');
+    mia.sendCommand(bot, '/size');
+    expect((await mia.nextMessage({ timeout: 15_000 })).text).toBe('Which size?');
+    mia.send(bot, 'M');
+    expect((await mia.nextMessage({ timeout: 15_000 })).text).toBe('Size M');
+    const markups = s.server.transcript(bot, mia.chat).filter((e) => e.from === 'bot').map((e) => e.markup);
+    expect(markups).toEqual([{ keyboard: [[{ text: 'S' }, { text: 'M' }]], resize_keyboard: true }, { remove_keyboard: true }]);
+
+    await s.t.h.client.workflow.getHandle(`chat:${botId}:${mia.id}`).result();
+    const sent = mia.sendPhoto(bot, { caption: 'my cat' });
+    const fileId = sent.photo?.at(-1)?.file_id;
+    expect(fileId).toBeTruthy();
+    expect((await mia.nextMessage({ timeout: 15_000 })).text).toBe(`A photo: ${fileId} (my cat)`);
+  });
 });
