@@ -143,7 +143,7 @@ describe('a Telegram bot through the gateway', () => {
     expect(pressed.payload).toMatchObject({ buttonId: 'tea', value: 'tea' });
   });
 
-  it('shows a reply keyboard, removes it with the next reply, and passes a photo’s file id to the chain', async () => {
+  it('shows a reply keyboard, removes it with the next reply, and takes a photo in and sends it back by file id', async () => {
     const chain = await s.publish({
       slug: 'sizes',
       name: 'Sizes',
@@ -152,7 +152,7 @@ describe('a Telegram bot through the gateway', () => {
         { id: 'photo_in', type: 'start', position: { x: 0, y: 100 }, data: { trigger: { kind: 'any' } } },
         { id: 'pick', type: 'ask', position: { x: 200, y: 0 }, data: { prompt: 'Which size?', variable: 'session.size', buttons: { kind: 'reply', rows: [[{ id: 's', text: 'S' }, { id: 'm', text: 'M' }]] } } },
         { id: 'got', type: 'message', position: { x: 400, y: 0 }, data: { text: 'Size {{ session.size }}' } },
-        { id: 'seen', type: 'message', position: { x: 200, y: 100 }, data: { text: 'A {{ message.media.kind }}: {{ message.media.file_id }} ({{ message.text }})' } },
+        { id: 'seen', type: 'message', position: { x: 200, y: 100 }, data: { text: 'A {{ message.media.kind }}: {{ message.media.file_id }} ({{ message.text }})', media: [{ kind: 'photo', url: '{{ message.media.file_id }}', caption: 'Right back at you' }] } },
       ],
       edges: [
         { id: 'e1', source: 'start', target: 'pick' },
@@ -176,5 +176,9 @@ describe('a Telegram bot through the gateway', () => {
     const fileId = sent.photo?.at(-1)?.file_id;
     expect(fileId).toBeTruthy();
     expect((await mia.nextMessage({ timeout: 15_000 })).text).toBe(`A photo: ${fileId} (my cat)`);
+    // The media goes out by file id, after the text.
+    const back = await mia.nextMessage({ timeout: 15_000 });
+    expect(back.caption).toBe('Right back at you');
+    expect(back.photo?.at(-1)?.file_id).toBe(fileId);
   });
 });
