@@ -61,6 +61,8 @@ export class BotPoller {
   private status: string | undefined;
   /** Updates handed to sessions (for tests and logs). */
   handled = 0;
+  /** The last update was dropped because the chain has no published version (shown until one is taken). */
+  private unpublished = false;
 
   private readonly opts: PollerOptions;
 
@@ -134,7 +136,7 @@ export class BotPoller {
       }
       errorStreak = 0;
       this.log.trace({ botId, updates: updates.length }, 'telegram: getUpdates answered');
-      await this.report('running', null);
+      if (!this.unpublished) await this.report('running', null);
       if (updates.length === 0) {
         // A server that does not hold the poll answers at once: back off instead of spinning.
         if (Date.now() - asked < 500 && this.opts.pollTimeoutSeconds > 0) {
@@ -170,7 +172,13 @@ export class BotPoller {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        await dispatchUpdate(this.opts.deps, this.opts.deps.orm.em.fork(), this.opts.bot, routed);
+        const taken = await dispatchUpdate(this.opts.deps, this.opts.deps.orm.em.fork(), this.opts.bot, routed);
+        this.unpublished = !taken;
+        if (!taken) {
+          await this.report('error', 'The answering chain has no published version: updates are dropped until it is published (or pick another chain).');
+          return true;
+        }
+        await this.report('running', null);
         this.handled += 1;
         this.log.debug({ botId, updateId: update.update_id, chatId: routed.chatId }, 'telegram: update handed to its session');
         break;

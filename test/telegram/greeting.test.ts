@@ -181,4 +181,21 @@ describe('a Telegram bot through the gateway', () => {
     expect(back.caption).toBe('Right back at you');
     expect(back.photo?.at(-1)?.file_id).toBe(fileId);
   });
+
+  it('shows an answering chain without a published version as the bot’s error', async () => {
+    const draft = await s.t.api.post('/api/v1/chains').set(bearer(s.admin.token)).send({ graph: { ...deepLinkGraph, slug: 'draft-only' } });
+    expect(draft.status).toBe(201);
+    expect(draft.body.activeVersionId ?? null).toBeNull();
+    const bot = s.server.createBot({ username: 'draft_bot' });
+    const nora = s.server.createUser({ first_name: 'Nora' });
+    const botId = await s.addBot(bot, draft.body.id);
+    await eventually(async () => (gateways.held().includes(botId) ? true : undefined), 'the gateway to take the bot');
+    nora.sendCommand(bot, '/start');
+    const row = await eventually(async () => {
+      const b = await s.t.h.db.orm.em.fork().findOneOrFail(BotSchema, { id: botId });
+      return b.status === 'error' ? b : undefined;
+    }, 'status error');
+    expect(row.lastError).toMatch(/no published version/);
+    expect(s.server.transcript(bot, nora.chat).filter((e) => e.from === 'bot')).toEqual([]);
+  });
 });
