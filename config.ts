@@ -88,6 +88,10 @@ const envSchema = z.object({
   RETENTION_VARIABLE_DAYS: retentionDays(365),
   RETENTION_INVITE_DAYS: retentionDays(30),
   RETENTION_DRAFT_VERSION_DAYS: retentionDays(7),
+  TELEGRAM_API_ROOT: z
+    .url({ protocol: /^https?$/, error: 'Use the http(s) URL of a Bot API server, like https://api.telegram.org (no /bot<token> part)' })
+    .default('https://api.telegram.org')
+    .transform((url) => url.replace(/\/+$/, '')),
 
   METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).max(65535).optional()),
   METRICS_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'Use at least 16 random characters (make one with: openssl rand -hex 24)').optional()),
@@ -135,6 +139,8 @@ export interface Config {
     devPort: number;
     uiPort: number;
   };
+  /** Bot API server new bots talk to unless told otherwise (TELEGRAM_API_ROOT), without a trailing '/'. */
+  telegramApiRoot: string;
   metrics: {
     /** Port of the worker's Prometheus exporter (Temporal SDK metrics) on HOST; off when unset. */
     workerPort: number | undefined;
@@ -207,6 +213,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
     },
+    telegramApiRoot: e.TELEGRAM_API_ROOT,
     metrics: { workerPort: e.METRICS_PORT, token: e.METRICS_TOKEN },
     mcp: { url: e.CHAINFLOW_URL ?? e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`, token: e.CHAINFLOW_TOKEN },
     retention: {

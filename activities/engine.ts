@@ -5,6 +5,8 @@ import { clipText, sanitizeForStorage, versionIrOf, type ChainIR, type JsonObjec
 import { ChainVersionSchema } from '../db/entities.ts';
 import { RUN_EVENTS_CHANNEL } from '../db/notify.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { SecretBox } from '../lib/secret-box.ts';
+import { createTelegramDelivery } from './telegram.ts';
 import type { Channel, OutboundMessage, RunEventRecord } from '../workflows/types.ts';
 
 export interface LoadedVersion {
@@ -58,6 +60,8 @@ export interface DeliverInput {
 export interface EngineDeps {
   orm: MikroORM;
   logger: Logger;
+  /** Decrypts bot tokens for Telegram delivery. */
+  secretBox?: SecretBox | undefined;
 }
 
 async function writeVariables(em: EntityManager, writes: VariableWriteRecord[]): Promise<void> {
@@ -103,7 +107,8 @@ const IR_CACHE_LIMIT = 500;
  * The engine's activities: chain versions, persisted variables, run events, delivery.
  * `loadChainVersion` and `flushRunEvents` run as local activities.
  */
-export function createEngineActivities({ orm, logger }: EngineDeps) {
+export function createEngineActivities({ orm, logger, secretBox }: EngineDeps) {
+  const deliverTelegram = createTelegramDelivery({ orm, logger, secretBox });
   return {
     /** Loads a chain version's IR by id (cached per worker). */
     async loadChainVersion(versionId: string): Promise<LoadedVersion> {
@@ -207,11 +212,13 @@ export function createEngineActivities({ orm, logger }: EngineDeps) {
     },
 
     /**
-     * Delivers replies on channels with an external service. The web channel needs no
+     * Delivers replies on channels with an external service: Bot API bots through
+     * activities/telegram.ts (user accounts are not connected yet). The web channel needs no
      * delivery: its replies are answered through the `send` Update and kept in the run's
      * transcript, which the web chat reads.
      */
     async deliverMessage(input: DeliverInput): Promise<{ delivered: string[] }> {
+      if (input.channel === 'telegram_bot') return deliverTelegram(input);
       throw ApplicationFailure.nonRetryable(
         `The ${input.channel} channel is not connected in this installation yet; ${input.messages.length} message(s) were not sent.`,
         'channel_unavailable',

@@ -23,8 +23,9 @@ import { nodeTypeOperations } from './routes/node-types.ts';
 import { userOperations } from './routes/users.ts';
 import { runOperations } from './routes/runs.ts';
 import { simulatorOperations } from './routes/simulator.ts';
-import { botOperations } from './routes/bots.ts';
+import { botOperations, type BotTelegramOptions } from './routes/bots.ts';
 import { credentialOperations } from './routes/credentials.ts';
+import { telegramOperations } from './routes/telegram.ts';
 import { createMetrics } from './routes/metrics.ts';
 import { mcpRoutes } from './mcp/http.ts';
 
@@ -50,6 +51,11 @@ export interface AppDeps {
   auth?: Partial<AuthOptions>;
   /** TRUST_PROXY: 'loopback', 'true', a hop count, or a comma list of addresses/CIDRs. */
   trustProxy?: string | undefined;
+  /**
+   * TELEGRAM_API_ROOT and PUBLIC_URL: with them, bot tokens are checked with `getMe`
+   * before they are stored and webhook mode is checked against PUBLIC_URL.
+   */
+  telegram?: BotTelegramOptions | undefined;
   /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>` (METRICS_TOKEN); public otherwise. */
   metricsToken?: string | undefined;
 }
@@ -59,7 +65,7 @@ export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', impor
 
 /** Every operation under /api/v1, in registration order (also the OpenAPI document's source). */
 export function apiOperations(
-  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'httpAllowPrivate'> & { onRunStarted?: (channel: 'api' | 'web') => void },
+  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'httpAllowPrivate' | 'telegram'> & { logger?: Logger } & { onRunStarted?: (channel: 'api' | 'web') => void },
   auth: AuthOptions,
   document: () => OpenApiDocument,
 ): Operation[] {
@@ -107,8 +113,9 @@ export function apiOperations(
     ...chatOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...hookOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox }),
     ...runOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, temporalUiUrl: deps.temporalUiUrl, onRunStarted: deps.onRunStarted }),
-    ...botOperations({ temporal: deps.temporal, secretBox: deps.secretBox }),
+    ...botOperations({ temporal: deps.temporal, secretBox: deps.secretBox, telegram: deps.telegram }),
     ...credentialOperations({ secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
+    ...telegramOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),
   ];
 }
 

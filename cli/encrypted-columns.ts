@@ -4,7 +4,7 @@
 // say) is added here so both commands see it.
 
 import { credentialContext } from '../db/credential.ts';
-import { botSecretContext } from '../db/bots.ts';
+import { botSecretContext, botWebhookSecretContext } from '../db/bots.ts';
 import { totpContext } from '../api/auth/service.ts';
 
 export interface EncryptedColumn {
@@ -20,6 +20,7 @@ export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
   { table: 'credential', column: 'encrypted_value', what: 'credential', context: credentialContext },
   { table: 'app_user', column: 'totp_secret', what: 'TOTP secret', context: totpContext },
   { table: 'bot', column: 'encrypted_secret', what: 'bot secret', context: botSecretContext },
+  { table: 'bot', column: 'encrypted_webhook_secret', what: 'bot webhook secret', context: botWebhookSecretContext },
 ];
 
 /** The key id of a stored `v1:<keyId>:…` value, or undefined when it is not one. */

@@ -16,6 +16,7 @@ import { createApp } from '../api/app.ts';
 import { reconcileTriggers } from '../api/services/triggers.ts';
 import { syncCleanupSchedule } from '../temporal/schedules.ts';
 import { startLiveEvents } from '../api/live/index.ts';
+import { startTelegramGateways } from '../api/telegram/gateway.ts';
 import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
 import { seedExamples } from './seed.ts';
 import { ensureSetupToken, setupTokenPath } from '../api/auth/setup.ts';
@@ -137,6 +138,7 @@ export async function runApi(config: Config): Promise<void> {
     httpAllowPrivate: config.httpAllowPrivate,
     trustProxy: config.trustProxy,
     metricsToken: config.metrics.token,
+    telegram: { apiRoot: config.telegramApiRoot, publicUrl: config.publicUrl },
     auth: {
       // Unset outside production: generated once into DATA_DIR/jwt-secret (0600) and reused.
       jwtSecret,
@@ -167,9 +169,12 @@ export async function runApi(config: Config): Promise<void> {
     server.once('error', reject);
   });
   const live = await startLiveEvents(server, { orm, databaseUrl: databaseUrl(config), jwtSecret, logger });
+  // Bot API gateways: this process runs those whose lease it wins (one per bot across replicas).
+  const telegram = await startTelegramGateways({ orm, temporal, taskQueue: config.temporal.taskQueue, logger, databaseUrl: databaseUrl(config), secretBox, publicUrl: config.publicUrl });
   logger.info({ url: config.publicUrl }, 'api listening');
   onStopSignal(async () => {
     logger.info('api shutting down');
+    await telegram.close();
     await live.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());

@@ -8,6 +8,21 @@ import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 export const botKinds = ['telegram_bot', 'telegram_user'] as const;
 export type BotKind = (typeof botKinds)[number];
 
+/** How a Bot API bot receives updates: long polling (`getUpdates`) or a webhook. */
+export const botModes = ['polling', 'webhook'] as const;
+export type BotMode = (typeof botModes)[number];
+
+/**
+ * What the bot's gateway is doing, as its holder last wrote it: `stopped` (disabled, no
+ * chain, or not yet picked up), `running` (polling or webhook set), `error` (see
+ * `lastError`; retried by the gateway).
+ */
+export const botStatuses = ['stopped', 'running', 'error'] as const;
+export type BotStatus = (typeof botStatuses)[number];
+
+/** Telegram's Bot API server: the default of `TELEGRAM_API_ROOT`. */
+export const DEFAULT_TELEGRAM_API_ROOT = 'https://api.telegram.org';
+
 /**
  * A channel account. Its secret (the bot token or the session string) is stored
  * encrypted with the secret box (associated data {@link botSecretContext}) and is never
@@ -28,6 +43,15 @@ export const BotSchema = defineEntity({
     /** The chain that answers this bot's chats (its active version); null until chosen. */
     chainId: p.uuid().nullable(),
     enabled: p.boolean().default(true),
+    /** polling (getUpdates) or webhook (`/api/v1/telegram/{id}/webhook`). */
+    mode: p.enum(botModes).default('polling'),
+    /** The Bot API server this bot talks to (`TELEGRAM_API_ROOT` when it was added), without a trailing '/'. */
+    apiRoot: p.string().length(500).default(DEFAULT_TELEGRAM_API_ROOT),
+    /** The webhook's `secret_token`, encrypted like the token (associated data {@link botWebhookSecretContext}); null until a webhook is set. */
+    encryptedWebhookSecret: p.text().nullable(),
+    status: p.enum(botStatuses).default('stopped'),
+    /** The gateway's last error (never a secret), cleared when it runs again. */
+    lastError: p.text().nullable(),
     ownerId: p.uuid().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
@@ -38,4 +62,9 @@ export type Bot = InferEntity<typeof BotSchema>;
 /** Associated data that binds an encrypted bot secret to its row. */
 export function botSecretContext(id: string): string {
   return `bot:${id}`;
+}
+
+/** Associated data that binds an encrypted webhook secret to its bot. */
+export function botWebhookSecretContext(id: string): string {
+  return `bot-webhook:${id}`;
 }

@@ -11,6 +11,7 @@ import { WebVisitorSchema } from './visitors.ts';
  * it and names the chain when a row is not what was written; write the typed value as is.
  */
 type StoredDocument = object;
+import { telegramEntities } from './telegram.ts';
 
 /**
  * The engine's entities (DESIGN.md: the engine owns Chain, ChainVersion, Run, RunEvent,
@@ -123,4 +124,4 @@ export const VariableSchema = defineEntity({
 });
 export type Variable = InferEntity<typeof VariableSchema>;
 
-export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema, PersonalTokenSchema];
+export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema, PersonalTokenSchema, ...telegramEntities];

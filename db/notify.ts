@@ -19,3 +19,5 @@ export async function notifyAccessChanged(em: EntityManager, userId: string): Pr
   if (!em.isInTransaction()) await em.flush();
   await em.getConnection().execute(`select pg_notify(?, ?)`, [ACCESS_CHANNEL, JSON.stringify({ userId })], 'all', em.getTransactionContext());
 }
+/** The PostgreSQL NOTIFY channel that announces a changed bot (payload: its id); API processes reconcile their gateways. */
+export const BOTS_CHANNEL = 'chainflow_bots';

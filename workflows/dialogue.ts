@@ -46,11 +46,15 @@ const engine = proxyActivities<Pick<EngineActivities, 'loadVariables' | 'saveVar
   retry: { initialInterval: '1s', maximumInterval: '1 minute' },
 });
 
+/** Failure type of `deliverMessage` when the Telegram user blocked the bot (activities/telegram.ts). */
+const BLOCKED_FAILURE = 'telegram_blocked';
+
 /** patched() ids: each marks an interpreter change that altered the command order. */
 export const FLUSH_SAVES_VARIABLES = 'flush-saves-variables';
 export const BATCH_BURSTS = 'batch-bursts';
 export const RECHECK_INTERRUPTS = 'recheck-interrupts';
 export const CONTINUE_IS_NOT_FAILURE = 'continue-is-not-failure';
+export const NEXT_SESSION = 'next-session';
 
 interface Ticket {
   done: boolean;
@@ -68,7 +72,7 @@ function initialState(input: DialogueInput): SessionState {
     chat: {},
     bot: {},
     message: {},
-    inbox: [],
+    inbox: input.next ?? [],
     seen: [],
     seq: 0,
     turns: [],
@@ -165,6 +169,13 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
         session.emit('delivery.failed', { count: replies.length, message: err.cause?.message ?? err.message });
+        // The user blocked the bot: the session ends with outcome 'blocked' (no earlier
+        // history has this failure type, so older sessions replay unchanged).
+        if (err.cause instanceof ApplicationFailure && err.cause.type === BLOCKED_FAILURE) {
+          session.emit('session.blocked', {});
+          if (session.ended) session.outcome = 'blocked';
+          else stopReason ??= 'blocked';
+        }
       }
     }
     const writes: VariableWriteRecord[] = state.dirty.map((name) => {
@@ -357,6 +368,13 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
     await waitPoint('stopped');
   } else {
     await waitPoint('completed');
+  }
+  // A chat's messages that arrived as the session ended (a signal after its last wait)
+  // would be lost with it: since NEXT_SESSION they start the chat's next session.
+  const chat = input.channel === 'telegram_bot' || input.channel === 'telegram_user';
+  if (chat && !stopReason && state.inbox.length > 0 && patched(NEXT_SESSION)) {
+    const next = state.inbox.filter((m) => !state.seen.includes(m.id));
+    if (next.length > 0) return await continueAsNew<typeof dialogue>({ chainId: input.chainId, versionId: session.rootVersionId, channel: input.channel, ...(input.botId ? { botId: input.botId } : {}), owners: input.owners, ...(input.limits ? { limits: input.limits } : {}), next });
   }
   return { outcome: session.outcome, endedAt: new Date(Date.now()).toISOString() };
 }

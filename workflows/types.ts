@@ -62,6 +62,11 @@ export interface DialogueInput {
   limits?: Partial<SessionLimits>;
   /** Set only by continue-as-new. */
   resume?: SessionState;
+  /**
+   * Set only by continue-as-new when messages arrived as the previous session of the same
+   * workflow id ended: they start this one (a chat's `/start` right after the end).
+   */
+  next?: InboundMessage[];
 }
 
 export interface SessionLimits {

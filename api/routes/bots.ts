@@ -4,7 +4,10 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { GrantSchema } from '../../db/accounts.ts';
-import { BotSchema, botSecretContext, type Bot } from '../../db/bots.ts';
+import { BotSchema, botSecretContext, DEFAULT_TELEGRAM_API_ROOT, type Bot, type BotMode } from '../../db/bots.ts';
+import { BOTS_CHANNEL } from '../../db/notify.ts';
+import { isLoopbackUrl } from '../../lib/telegram-api.ts';
+import { verifyBotToken } from '../telegram/verify.ts';
 import { ChainSchema, RunSchema } from '../../db/entities.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -36,6 +39,31 @@ export interface BotDeps {
   temporal: Client;
   /** Encrypts tokens and session strings; without it, storing one answers 503. */
   secretBox?: SecretBox | undefined;
+  /**
+   * Telegram settings of this installation. With them, a token is checked with `getMe`
+   * on the bot's Bot API server before it is stored; apps built without them (tests of
+   * other areas, which have no Bot API server) store tokens unchecked.
+   */
+  telegram?: BotTelegramOptions | undefined;
+}
+
+export interface BotTelegramOptions {
+  /** TELEGRAM_API_ROOT: the Bot API server of bots added without `apiRoot`. */
+  apiRoot: string;
+  /** PUBLIC_URL: webhooks need it to be https (unless the Bot API server is on loopback). */
+  publicUrl: string;
+}
+
+/** Webhook mode needs Telegram to reach this API: an https PUBLIC_URL, or a Bot API server on this machine. */
+function checkMode(options: BotTelegramOptions | undefined, mode: BotMode, apiRoot: string): void {
+  if (mode !== 'webhook' || !options) return;
+  if (options.publicUrl.startsWith('https://') || isLoopbackUrl(apiRoot)) return;
+  throw new HttpError(400, 'webhook_needs_https', `body.mode: webhook mode needs PUBLIC_URL to be https (it is ${options.publicUrl}), because Telegram delivers webhooks over HTTPS only; set PUBLIC_URL to this API's https address, or use mode polling.`, { field: 'body.mode' });
+}
+
+/** Tells every API process's gateways that a bot changed (delivered on commit). */
+async function announce(em: EntityManager, botId: string): Promise<void> {
+  await em.getConnection().execute('select pg_notify(?, ?)', [BOTS_CHANNEL, botId], 'run', em.getTransactionContext());
 }
 
 const botResource = (bot: Bot, ref?: string): Resource => ({ type: 'bot', id: bot.id, ownerId: bot.ownerId ?? null, ...(ref ? { ref } : {}) });
@@ -78,6 +106,10 @@ async function botViews(em: EntityManager, principal: Principal, bots: Bot[]) {
     hasSecret: true as const,
     chainId: bot.chainId && existing.has(bot.chainId) ? bot.chainId : null,
     enabled: bot.enabled,
+    mode: bot.mode,
+    apiRoot: bot.apiRoot,
+    status: bot.status,
+    lastError: bot.lastError ?? null,
     ownerId: bot.ownerId ?? null,
     role: roleOn(principal, botResource(bot)) ?? 'viewer',
     createdAt: bot.createdAt,
@@ -161,6 +193,9 @@ export function botOperations(deps: BotDeps): Operation[] {
           const other = await em.findOne(BotSchema, { telegramId });
           if (other) throw taken(telegramId, other);
         }
+        const apiRoot = body.apiRoot ?? deps.telegram?.apiRoot ?? DEFAULT_TELEGRAM_API_ROOT;
+        checkMode(deps.telegram, body.mode, apiRoot);
+        if (body.kind === 'telegram_bot' && deps.telegram) await verifyBotToken(secret, apiRoot, body.apiRoot !== undefined);
         const id = randomUUID();
         const bot = em.create(BotSchema, {
           id,
@@ -170,15 +205,21 @@ export function botOperations(deps: BotDeps): Operation[] {
           telegramId,
           chainId: chainId ?? null,
           enabled: body.enabled,
+          mode: body.mode,
+          apiRoot,
+          encryptedWebhookSecret: null,
+          status: 'stopped',
+          lastError: null,
           ownerId: principal.user.id,
         });
-        audit({ action: 'bot.create', targetType: 'bot', targetId: id, summary: { after: { name: bot.name, kind: bot.kind, telegramId, chainId: bot.chainId, enabled: bot.enabled } } });
+        audit({ action: 'bot.create', targetType: 'bot', targetId: id, summary: { after: { name: bot.name, kind: bot.kind, telegramId, chainId: bot.chainId, enabled: bot.enabled, mode: bot.mode, apiRoot } } });
         try {
           await em.flush();
         } catch (err) {
           if (err instanceof UniqueConstraintViolationException && telegramId) throw taken(telegramId, null);
           throw err;
         }
+        await announce(em, id);
         res.status(201).json(await botView(em, principal, bot));
       },
     }),
@@ -216,20 +257,32 @@ export function botOperations(deps: BotDeps): Operation[] {
         if (body.token !== undefined && telegramIdOf(body.token) !== bot.telegramId) {
           throw new HttpError(409, 'bot_mismatch', `body.token: the token belongs to another Telegram bot than ${bot.telegramId ?? 'this one'}; register that bot with POST /api/v1/bots instead.`, { field: 'body.token' });
         }
+        if ((body.mode !== undefined || body.apiRoot !== undefined) && bot.kind !== 'telegram_bot') {
+          throw new HttpError(400, 'validation_failed', `body.${body.mode !== undefined ? 'mode' : 'apiRoot'}: only a telegram_bot has a Bot API server and an update mode`, [{ field: body.mode !== undefined ? 'body.mode' : 'body.apiRoot', message: 'Not for telegram_user', code: 'custom' }]);
+        }
         const chainId = await answeringChain(em, principal, body.chainId);
         const secret = body.token ?? body.sessionString;
-        const before = { name: bot.name, chainId: bot.chainId ?? null, enabled: bot.enabled };
+        const apiRoot = body.apiRoot ?? bot.apiRoot;
+        checkMode(deps.telegram, body.mode ?? bot.mode, apiRoot);
+        if (bot.kind === 'telegram_bot' && deps.telegram && (body.token !== undefined || (body.apiRoot !== undefined && body.apiRoot !== bot.apiRoot))) {
+          const token = body.token ?? requireBox(deps).decrypt(bot.encryptedSecret, botSecretContext(bot.id));
+          await verifyBotToken(token, apiRoot, body.apiRoot !== undefined);
+        }
+        const before = { name: bot.name, chainId: bot.chainId ?? null, enabled: bot.enabled, mode: bot.mode, apiRoot: bot.apiRoot };
         if (secret !== undefined) bot.encryptedSecret = requireBox(deps).encrypt(secret, botSecretContext(bot.id));
         if (body.name !== undefined) bot.name = body.name;
         if (chainId !== undefined) bot.chainId = chainId;
         if (body.enabled !== undefined) bot.enabled = body.enabled;
+        if (body.mode !== undefined) bot.mode = body.mode;
+        bot.apiRoot = apiRoot;
         audit({
           action: 'bot.update',
           targetType: 'bot',
           targetId: bot.id,
-          summary: { before, after: { name: bot.name, chainId: bot.chainId ?? null, enabled: bot.enabled }, ...(secret !== undefined ? { rotated: true } : {}) },
+          summary: { before, after: { name: bot.name, chainId: bot.chainId ?? null, enabled: bot.enabled, mode: bot.mode, apiRoot: bot.apiRoot }, ...(secret !== undefined ? { rotated: true } : {}) },
         });
         await em.flush();
+        await announce(em, bot.id);
         res.json(await botView(em, principal, bot));
       },
     }),
@@ -265,6 +318,7 @@ export function botOperations(deps: BotDeps): Operation[] {
         await em.transactional(async (tx) => {
           await tx.nativeDelete(GrantSchema, { resourceType: 'bot', resourceId: bot.id });
           await tx.nativeDelete(BotSchema, { id: bot.id });
+          await announce(tx, bot.id);
           recordAudit(tx, actor, { action: 'bot.delete', targetType: 'bot', targetId: bot.id, summary: { before: { name: bot.name, kind: bot.kind, telegramId: bot.telegramId ?? null }, terminatedSessions: running.length } });
         });
         res.status(204).end();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { resourceRoles } from '../../db/accounts.ts';
-import { botKinds } from '../../db/bots.ts';
+import { botKinds, botModes, botStatuses } from '../../db/bots.ts';
 import { dateTime, listOf, pagingShape, uuidSchema } from './common.ts';
 
 /** A Bot API token as @BotFather hands it out: the bot's id, ':', then the secret part. */
@@ -17,6 +17,14 @@ const sessionStringSchema = z
   .regex(/^[A-Za-z0-9+/=_-]{20,10000}$/, 'Use the string session of the Telegram account (GramJS/Telethon StringSession: one line of base64 text)')
   .meta({ description: 'MTProto string session of a user account (write-only: never returned)', format: 'password' });
 
+const apiRootSchema = z
+  .url({ protocol: /^https?$/, error: 'Use the http(s) URL of a Bot API server, like https://api.telegram.org (without /bot<token>)' })
+  .max(500)
+  .transform((url) => url.replace(/\/+$/, ''))
+  .meta({ description: "The Bot API server (Telegram's, a self-hosted telegram-bot-api, a test server); default TELEGRAM_API_ROOT" });
+
+const modeSchema = z.enum(botModes).meta({ description: 'polling (getUpdates; the default) or webhook (needs an https PUBLIC_URL, or a loopback apiRoot)' });
+
 const chainRefSchema = z.string().min(1).max(100).meta({ description: 'The chain that answers (id or slug); you must be allowed to open it' });
 
 export const botSchema = z
@@ -28,6 +36,10 @@ export const botSchema = z
     hasSecret: z.literal(true).meta({ description: 'The token or session string is stored (encrypted); it is never returned' }),
     chainId: z.uuid().nullable(),
     enabled: z.boolean(),
+    mode: z.enum(botModes),
+    apiRoot: z.string(),
+    status: z.enum(botStatuses).meta({ description: "What its gateway does: stopped (disabled, no chain, or not picked up yet), running, error (see lastError; retried)" }),
+    lastError: z.string().nullable(),
     ownerId: z.uuid().nullable(),
     role: z.enum(resourceRoles).meta({ description: 'Your role on the bot (admins count as owners)' }),
     createdAt: dateTime,
@@ -53,6 +65,8 @@ export const createBotBodySchema = z
     sessionString: sessionStringSchema.optional().meta({ description: 'Required for telegram_user' }),
     chainId: chainRefSchema.nullable().optional(),
     enabled: z.boolean().default(true),
+    mode: modeSchema.default('polling'),
+    apiRoot: apiRootSchema.optional(),
   })
   .superRefine((b, ctx) => {
     if (b.kind === 'telegram_bot' && b.token === undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: "A telegram_bot needs its token (from @BotFather)" });
@@ -69,8 +83,10 @@ export const updateBotBodySchema = z
     sessionString: sessionStringSchema.optional().meta({ description: 'A new session string (telegram_user only)' }),
     chainId: chainRefSchema.nullable().optional().meta({ description: 'The chain that answers (id or slug), or null for none' }),
     enabled: z.boolean().optional(),
+    mode: modeSchema.optional(),
+    apiRoot: apiRootSchema.optional(),
   })
-  .refine((b) => Object.keys(b).length > 0, { message: 'Send at least one of name, token, sessionString, chainId, enabled' })
+  .refine((b) => Object.keys(b).length > 0, { message: 'Send at least one of name, token, sessionString, chainId, enabled, mode, apiRoot' })
   .meta({ id: 'UpdateBotRequest' });
 
 export const botDeleteQuerySchema = z.strictObject({

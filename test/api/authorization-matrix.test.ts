@@ -122,6 +122,8 @@ const matrix: Record<string, Row> = {
   'GET /api/v1/auth/status': { expect: every(200), call: () => ({ url: '/api/v1/auth/status' }) },
   // Webhooks authenticate by the trigger's secret, not by account: the fixture chain has none.
   'POST /api/v1/hooks/:chainIdOrSlug/:hookId': { expect: every(404), call: () => ({ url: `/api/v1/hooks/${fx.chain.slug}/no-such-hook`, raw: { type: 'application/json', text: '{}' } }) },
+  // Telegram webhooks authenticate by the bot's secret token, not by account: the fixture bot polls.
+  'POST /api/v1/telegram/:botId/webhook': { expect: every(404), call: () => ({ url: `/api/v1/telegram/${fx.bot}/webhook`, raw: { type: 'application/json', text: '{"update_id":1}' } }) },
   'POST /api/v1/auth/register': { expect: every(201), call: () => ({ url: '/api/v1/auth/register', body: { email: uniqueEmail('reg'), password: PASSWORD } }) },
   'POST /api/v1/auth/login': { expect: every(200), call: () => ({ url: '/api/v1/auth/login', body: { email: fx.bystander.email, password: PASSWORD } }) },
   'POST /api/v1/auth/refresh': {

@@ -94,7 +94,7 @@ export interface ApiHarness {
 }
 
 /** App dependencies a test may set besides auth (the secret box defaults to the harness's). */
-export type ExtraDeps = Partial<Pick<AppDeps, 'secretBox' | 'metricsToken' | 'temporalUiUrl' | 'trustProxy' | 'httpAllowPrivate'>>;
+export type ExtraDeps = Partial<Pick<AppDeps, 'secretBox' | 'metricsToken' | 'temporalUiUrl' | 'trustProxy' | 'httpAllowPrivate' | 'telegram'>>;
 
 /**
  * Database, worker and app for one test file; `auth` overrides the defaults (rate limit

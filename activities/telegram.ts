@@ -1,0 +1,188 @@
+// Delivery to Bot API bots (grammY): a session's replies become sendMessage / sendPhoto /
+// … calls on the bot's Bot API server. Each reply is recorded per part in
+// `telegram_send` (session × reply id, stable under replay), so a retried activity
+// continues where it stopped instead of sending again. Telegram's errors become Temporal
+// failures: 429 a retry after `retry_after` (never a sleep here), 400 non-retryable with
+// Telegram's description, 403 a blocked chat (`telegram_chat.blocked_at`), which fails
+// later sends at once until the user writes again.
+
+import { ApplicationFailure } from '@temporalio/common';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Api } from 'grammy';
+import { BotSchema, botSecretContext } from '../db/bots.ts';
+import { parseChatOwner } from '../db/telegram.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { SecretBox } from '../lib/secret-box.ts';
+import { describeTelegramFailure, telegramApi, telegramFailure } from '../lib/telegram-api.ts';
+import type { OutboundMessage } from '../workflows/types.ts';
+import { activityContext } from './activity-context.ts';
+import { splitText, TELEGRAM_TEXT_LIMIT } from './telegram-text.ts';
+
+export interface TelegramDeliveryDeps {
+  orm: MikroORM;
+  logger: Logger;
+  secretBox: SecretBox | undefined;
+}
+
+/** Failure types of Telegram delivery (the workflow ends a session on `telegram_blocked`). */
+export const TELEGRAM_FAILURES = {
+  blocked: 'telegram_blocked',
+  badRequest: 'telegram_bad_request',
+  rateLimited: 'telegram_rate_limited',
+  unauthorized: 'telegram_unauthorized',
+  unavailable: 'telegram_unavailable',
+  unsupported: 'telegram_unsupported',
+  botMissing: 'bot_not_found',
+} as const;
+
+type ReplyMarkup = Record<string, unknown>;
+
+/** One Bot API call of a reply. */
+interface Part {
+  method: 'sendMessage' | 'sendPhoto' | 'sendVideo' | 'sendAudio' | 'sendDocument';
+  payload: Record<string, unknown>;
+}
+
+const PARSE_MODE = { plain: undefined, html: 'HTML', markdown: 'MarkdownV2' } as const;
+const MEDIA_METHOD = { photo: ['sendPhoto', 'photo'], video: ['sendVideo', 'video'], audio: ['sendAudio', 'audio'], document: ['sendDocument', 'document'] } as const;
+
+function markupOf(message: OutboundMessage): ReplyMarkup | undefined {
+  const b = message.buttons;
+  if (!b) return undefined;
+  if (b.kind === 'inline') {
+    return { inline_keyboard: b.rows.map((row) => row.map((btn) => (btn.url ? { text: btn.text, url: btn.url } : { text: btn.text, callback_data: btn.id }))) };
+  }
+  return { keyboard: b.rows.map((row) => row.map((btn) => ({ text: btn.text }))), resize_keyboard: true, ...(b.oneTime ? { one_time_keyboard: true } : {}) };
+}
+
+/**
+ * The Bot API calls of one reply: its text (split on word boundaries above 4096
+ * characters), then its media by URL or file id; the keyboard goes on the last call.
+ * `removeKeyboard`: the chat shows a reply keyboard that this reply does not replace.
+ */
+export function partsOf(chatId: string, message: OutboundMessage, removeKeyboard: boolean): Part[] {
+  const parseMode = PARSE_MODE[message.format];
+  const common = { chat_id: chatId, ...(parseMode ? { parse_mode: parseMode } : {}) };
+  const parts: Part[] = [];
+  if (message.text.trim() !== '' || !message.media?.length) {
+    for (const chunk of splitText(message.text || ' ', message.format, TELEGRAM_TEXT_LIMIT)) {
+      parts.push({ method: 'sendMessage', payload: { ...common, text: chunk, ...(message.disablePreview ? { link_preview_options: { is_disabled: true } } : {}) } });
+    }
+  }
+  for (const m of message.media ?? []) {
+    const [method, field] = MEDIA_METHOD[m.kind as keyof typeof MEDIA_METHOD] ?? MEDIA_METHOD.document;
+    parts.push({ method, payload: { ...common, [field]: m.url, ...(m.caption ? { caption: m.caption.slice(0, 1024) } : {}) } });
+  }
+  const markup = markupOf(message) ?? (removeKeyboard ? { remove_keyboard: true } : undefined);
+  const last = parts[parts.length - 1];
+  if (markup && last) last.payload = { ...last.payload, reply_markup: markup };
+  return parts;
+}
+
+async function call(api: Api, part: Part): Promise<number> {
+  const raw = api.raw as unknown as Record<string, (payload: Record<string, unknown>) => Promise<{ message_id?: number }>>;
+  const method = raw[part.method];
+  if (!method) throw new Error(`grammY has no method ${part.method}`);
+  const sent = await method(part.payload);
+  return typeof sent?.message_id === 'number' ? sent.message_id : 0;
+}
+
+/**
+ * Sends a session's replies to a Bot API bot's chat. The chat comes from the session's
+ * chat owner key (`telegram-chat:{botId}:{chatId}`), the token and server from the bot row.
+ */
+export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
+  return async function deliverTelegram(input: { botId?: string; chatKey: string; messages: OutboundMessage[] }): Promise<{ delivered: string[] }> {
+    const target = parseChatOwner(input.chatKey);
+    const botId = input.botId ?? target?.botId;
+    if (!target || !botId) throw ApplicationFailure.nonRetryable(`The session's chat key "${input.chatKey}" is not a Telegram chat; nothing was sent.`, TELEGRAM_FAILURES.botMissing);
+    const em = deps.orm.em.fork();
+    const conn = em.getConnection();
+    const bot = await em.findOne(BotSchema, { id: botId });
+    if (!bot) throw ApplicationFailure.nonRetryable(`Bot ${botId} no longer exists; ${input.messages.length} message(s) were not sent.`, TELEGRAM_FAILURES.botMissing);
+    if (!deps.secretBox) throw ApplicationFailure.retryable('This worker has no CHAINFLOW_SECRET_KEY to decrypt the bot token; set it and restart the worker.', TELEGRAM_FAILURES.unavailable);
+    const token = deps.secretBox.decrypt(bot.encryptedSecret, botSecretContext(bot.id));
+    const chatId = target.chatId;
+    const [chat] = await conn.execute<{ blocked_at: Date | null; reply_keyboard: boolean }[]>('select blocked_at, reply_keyboard from telegram_chat where bot_id = ? and chat_id = ?', [bot.id, chatId]);
+    if (chat?.blocked_at) {
+      throw ApplicationFailure.nonRetryable(`The user blocked bot "${bot.name}" (since ${new Date(chat.blocked_at).toISOString()}); nothing is sent until they write again.`, TELEGRAM_FAILURES.blocked);
+    }
+    // Reply ids count per workflow id but start again in the chat's next session: the
+    // execution's run id keeps two sessions' replies apart (a retry has the same one).
+    const execution = activityContext()?.info.workflowExecution;
+    const runId = execution ? `${execution.workflowId}/${execution.runId}` : `direct:${input.chatKey}`;
+    const api = telegramApi(token, bot.apiRoot, 30);
+    let keyboardShown = chat?.reply_keyboard ?? false;
+    const delivered: string[] = [];
+    for (const message of input.messages) {
+      const [record] = await conn.execute<{ telegram_message_ids: number[] }[]>('select telegram_message_ids from telegram_send where run_id = ? and message_id = ?', [runId, message.id]);
+      const parts = partsOf(chatId, message, keyboardShown && message.buttons?.kind !== 'reply');
+      const sentIds = [...(record?.telegram_message_ids ?? [])];
+      for (let i = sentIds.length; i < parts.length; i++) {
+        const part = parts[i];
+        if (!part) break;
+        let messageId: number;
+        try {
+          messageId = await call(api, part);
+        } catch (err) {
+          throw await failureOf(deps, bot.id, bot.name, chatId, err, token);
+        }
+        sentIds.push(messageId);
+        // Recorded after each part: a retry sends only what is missing. A crash between
+        // Telegram's answer and this write is the one window that can send a part twice.
+        await conn.execute(
+          `insert into telegram_send (run_id, message_id, bot_id, telegram_message_ids, sent_at) values (?, ?, ?, ?::jsonb, now())
+           on conflict (run_id, message_id) do update set telegram_message_ids = excluded.telegram_message_ids`,
+          [runId, message.id, bot.id, JSON.stringify(sentIds)],
+        );
+      }
+      const shows = message.buttons?.kind === 'reply' ? !message.buttons.oneTime : message.buttons?.kind === 'inline' ? keyboardShown : false;
+      if (shows !== keyboardShown) {
+        await conn.execute(
+          `insert into telegram_chat (bot_id, chat_id, blocked_at, reply_keyboard, updated_at) values (?, ?, null, ?, now())
+           on conflict (bot_id, chat_id) do update set reply_keyboard = excluded.reply_keyboard, updated_at = now()`,
+          [bot.id, chatId, shows],
+        );
+        keyboardShown = shows;
+      }
+      delivered.push(message.id);
+    }
+    return { delivered };
+  };
+}
+
+/** Telegram's answer as a Temporal failure (a 403 records the block first). */
+async function failureOf(deps: TelegramDeliveryDeps, botId: string, botName: string, chatId: string, err: unknown, token: string): Promise<ApplicationFailure> {
+  const failure = telegramFailure(err, token);
+  const what = describeTelegramFailure(failure);
+  if (failure.kind === 'network') {
+    return ApplicationFailure.retryable(`Sending to Telegram failed (${what}); retried.`, TELEGRAM_FAILURES.unavailable);
+  }
+  switch (failure.code) {
+    case 429:
+      return ApplicationFailure.create({
+        message: `Telegram asks to wait ${failure.retryAfter ?? 'a few'} s before sending more (${what}); retried then.`,
+        type: TELEGRAM_FAILURES.rateLimited,
+        nonRetryable: false,
+        ...(failure.retryAfter !== undefined ? { nextRetryDelay: `${Math.max(1, failure.retryAfter)}s` } : {}),
+      });
+    case 403:
+      await deps.orm.em.getConnection().execute(
+        `insert into telegram_chat (bot_id, chat_id, blocked_at, reply_keyboard, updated_at) values (?, ?, now(), false, now())
+         on conflict (bot_id, chat_id) do update set blocked_at = now(), updated_at = now()`,
+        [botId, chatId],
+      );
+      deps.logger.info({ botId, chatId }, 'telegram: the user blocked the bot; the session ends');
+      return ApplicationFailure.nonRetryable(`The user blocked bot "${botName}" or left the chat (${what}).`, TELEGRAM_FAILURES.blocked);
+    case 400:
+      return ApplicationFailure.nonRetryable(`Telegram refused the message (${what}); fix the message node (format, buttons, length) and publish again.`, TELEGRAM_FAILURES.badRequest);
+    case 401:
+      return ApplicationFailure.nonRetryable(`Telegram does not accept the token of bot "${botName}" (${what}); PATCH the bot with its current token from @BotFather.`, TELEGRAM_FAILURES.unauthorized);
+    case 404:
+      return ApplicationFailure.nonRetryable(`The Bot API server does not offer this method (${what}).`, TELEGRAM_FAILURES.unsupported);
+    default:
+      return failure.code >= 500
+        ? ApplicationFailure.retryable(`Telegram is unavailable (${what}); retried.`, TELEGRAM_FAILURES.unavailable)
+        : ApplicationFailure.nonRetryable(`Telegram refused the message (${what}).`, TELEGRAM_FAILURES.badRequest);
+  }
+}

@@ -1,0 +1,84 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { Client } from '@temporalio/client';
+import type { Update } from 'grammy/types';
+import { BotSchema, botSecretContext, botWebhookSecretContext } from '../../db/bots.ts';
+import { createLogger, type Logger } from '../../lib/logger.ts';
+import type { SecretBox } from '../../lib/secret-box.ts';
+import { describeTelegramFailure, telegramApi, telegramFailure } from '../../lib/telegram-api.ts';
+import { HttpError } from '../errors.ts';
+import { uuidSchema } from '../schemas/common.ts';
+import { dispatchUpdate } from '../telegram/dispatch.ts';
+import { DEFAULT_INBOUND_LIMITS, TokenBucket, type InboundLimits } from '../telegram/rate-limit.ts';
+import { routeUpdate } from '../telegram/updates.ts';
+import { defineOperation, type Operation } from './define.ts';
+
+export interface TelegramRouteDeps {
+  temporal: Client;
+  taskQueue: string;
+  secretBox?: SecretBox | undefined;
+  logger?: Logger | undefined;
+  inbound?: InboundLimits | undefined;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
+/**
+ * `POST /telegram/{botId}/webhook`: where Telegram delivers the updates of a bot in
+ * webhook mode (the lease holder sets it; any API process answers it). Verified by the
+ * `X-Telegram-Bot-Api-Secret-Token` header; 401 and nothing happens when it is wrong.
+ * A per-bot inbound limit answers 429, which Telegram retries later.
+ */
+export function telegramOperations(deps: TelegramRouteDeps): Operation[] {
+  const buckets = new Map<string, TokenBucket>();
+  const limits = deps.inbound ?? DEFAULT_INBOUND_LIMITS;
+  const logger = deps.logger ?? createLogger('silent', 'telegram');
+  return [
+    defineOperation({
+      method: 'post',
+      path: '/telegram/:botId/webhook',
+      operationId: 'telegramWebhook',
+      summary: 'Telegram delivers a webhook-mode bot’s updates here',
+      description: 'Set and deleted automatically for bots in webhook mode. Needs the X-Telegram-Bot-Api-Secret-Token header Chainflow gave Telegram in setWebhook.',
+      tags: ['telegram'],
+      auth: 'public',
+      params: z.strictObject({ botId: uuidSchema }),
+      bodyKind: 'raw',
+      bodyLimit: 1024 * 1024,
+      errors: [401, 404, 429, 503],
+      responses: { 200: { description: 'Taken (or skipped)', schema: z.object({ ok: z.literal(true) }) } },
+      handler: async ({ req, res, params, em }) => {
+        const bot = await em.findOne(BotSchema, { id: params.botId, kind: 'telegram_bot' });
+        if (!bot || bot.mode !== 'webhook' || !bot.enabled || !bot.chainId) throw new HttpError(404, 'bot_not_found', `No bot ${params.botId} in webhook mode here.`);
+        if (!deps.secretBox || !bot.encryptedWebhookSecret) throw new HttpError(503, 'webhook_not_ready', 'The webhook of this bot is not set up yet.');
+        const expected = deps.secretBox.decrypt(bot.encryptedWebhookSecret, botWebhookSecretContext(bot.id));
+        if (!safeEqual(String(req.get('x-telegram-bot-api-secret-token') ?? ''), expected)) {
+          throw new HttpError(401, 'bad_secret_token', 'The X-Telegram-Bot-Api-Secret-Token header is missing or wrong; the update was ignored.');
+        }
+        let bucket = buckets.get(bot.id);
+        if (!bucket) buckets.set(bot.id, (bucket = new TokenBucket(limits.perSecond, limits.burst)));
+        if (!bucket.tryTake()) throw new HttpError(429, 'rate_limited', `Bot ${bot.id} gets more updates than its inbound limit (${limits.perSecond}/s); Telegram delivers this one again later.`);
+        let update: Update;
+        try {
+          update = JSON.parse((Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)).toString('utf8')) as Update;
+        } catch {
+          throw new HttpError(400, 'malformed_json', 'The update is not valid JSON.');
+        }
+        if (typeof update?.update_id !== 'number') throw new HttpError(400, 'validation_failed', 'body.update_id: an update needs its update_id');
+        const routed = routeUpdate(update);
+        if (routed.kind === 'message') {
+          await dispatchUpdate({ temporal: deps.temporal, taskQueue: deps.taskQueue, logger }, em, { id: bot.id, chainId: bot.chainId }, routed);
+          if (routed.callbackQueryId) {
+            const token = deps.secretBox.decrypt(bot.encryptedSecret, botSecretContext(bot.id));
+            await telegramApi(token, bot.apiRoot, 15).answerCallbackQuery(routed.callbackQueryId).catch((err: unknown) => {
+              logger.warn({ botId: bot.id, message: describeTelegramFailure(telegramFailure(err, token)) }, 'telegram: answerCallbackQuery failed');
+            });
+          }
+        }
+        res.json({ ok: true });
+      },
+    }),
+  ];
+}

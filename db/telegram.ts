@@ -1,0 +1,62 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+
+/**
+ * A Telegram chat of a Bot API bot as delivery sees it. `blockedAt` is set when Telegram
+ * answers 403 (the user blocked the bot): later sends to the chat fail fast without
+ * calling Telegram, until the user writes again (the gateway clears it).
+ */
+export const TelegramChatSchema = defineEntity({
+  name: 'TelegramChat',
+  tableName: 'telegram_chat',
+  properties: {
+    botId: p.uuid().primary(),
+    chatId: p.string().length(32).primary(),
+    blockedAt: p.datetime().nullable(),
+    /** The chat shows a reply keyboard the bot sent: the next reply without one removes it. */
+    replyKeyboard: p.boolean().default(false),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type TelegramChat = InferEntity<typeof TelegramChatSchema>;
+
+/**
+ * One outbound message of a session sent to Telegram: `(runId, messageId)` is the
+ * session's `{workflowId}/{temporalRunId}` and the reply's id (stable under replay), so a retried
+ * `deliverMessage` skips what it sent before. `telegramMessageIds` are the ids Telegram
+ * gave the message's parts (a long text is split).
+ */
+export const TelegramSendSchema = defineEntity({
+  name: 'TelegramSend',
+  tableName: 'telegram_send',
+  indexes: [{ properties: ['sentAt'] }],
+  properties: {
+    runId: p.string().length(300).primary(),
+    messageId: p.string().length(100).primary(),
+    botId: p.uuid(),
+    telegramMessageIds: p.json<number[]>(),
+    sentAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export type TelegramSend = InferEntity<typeof TelegramSendSchema>;
+
+export const telegramEntities = [TelegramChatSchema, TelegramSendSchema];
+
+/** The session of a bot's chat: workflow id `chat:{botId}:{chatId}`. */
+export const telegramWorkflowId = (botId: string, chatId: string): string => `chat:${botId}:${chatId}`;
+
+const CHAT_OWNER = /^telegram-chat:([0-9a-f-]{36}):(-?\d{1,20})$/;
+
+/**
+ * Owner keys of a Telegram session's persisted scopes: the user per bot
+ * (`telegram:{botId}:{userId}`), the chat (`telegram-chat:{botId}:{chatId}`, which
+ * delivery reads the chat id from) and the bot (`bot:{botId}`).
+ */
+export function telegramOwners(botId: string, chatId: string, userId: string): { user: string; chat: string; bot: string } {
+  return { user: `telegram:${botId}:${userId}`, chat: `telegram-chat:${botId}:${chatId}`, bot: `bot:${botId}` };
+}
+
+/** The bot and chat ids of a chat owner key, or undefined when it is not one. */
+export function parseChatOwner(key: string): { botId: string; chatId: string } | undefined {
+  const m = CHAT_OWNER.exec(key);
+  return m ? { botId: m[1] ?? '', chatId: m[2] ?? '' } : undefined;
+}
