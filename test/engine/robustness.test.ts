@@ -74,7 +74,9 @@ describe('robustness row 1: code points PostgreSQL cannot store', () => {
     const ok = await request(t.app).post(url).send({ text: 'hello 😀' });
     expect(ok.status).toBe(200);
     expect(ok.body.replies.map((r: { text: string }) => r.text)).toEqual(['Name?']);
-    const next = await request(t.app).post(url).send({ text: 'Ann 😀' });
+    expect(typeof ok.body.visitorToken).toBe('string');
+    const next = await request(t.app).post(url).set('X-Visitor-Token', ok.body.visitorToken).send({ text: 'Ann 😀' });
+    expect(next.status).toBe(200);
     expect(next.body.replies.map((r: { text: string }) => r.text)).toEqual(['Hi Ann 😀']);
   });
 
