@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startE2eApp, type E2eApp } from './support/app.ts';
 import { launchBrowser, openPage, screenshot, type WatchedPage } from './support/browser.ts';
@@ -31,6 +31,7 @@ afterEach(() => {
   // Console errors and missing i18n keys anywhere fail the test that caused them.
   for (const p of pages) {
     const seen = p.problems.splice(0);
+    p.expectedStatuses = [];
     expect(seen).toEqual([]);
   }
 });
@@ -58,6 +59,11 @@ async function expectCount(locator: ReturnType<Page['locator']>, n: number): Pro
 
 async function connect(page: Page, fromTestId: string, toTestId: string): Promise<void> {
   const before = await edges(page).count();
+  await dragConnection(page, fromTestId, toTestId);
+  await expectCount(edges(page), before + 1);
+}
+
+async function dragConnection(page: Page, fromTestId: string, toTestId: string): Promise<void> {
   const a = await page.getByTestId(fromTestId).boundingBox();
   const b = await page.getByTestId(toTestId).boundingBox();
   if (!a || !b) throw new Error(`cannot see ${a ? toTestId : fromTestId}`);
@@ -65,7 +71,6 @@ async function connect(page: Page, fromTestId: string, toTestId: string): Promis
   await page.mouse.down();
   await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 12 });
   await page.mouse.up();
-  await expectCount(edges(page), before + 1);
 }
 
 async function tidy(page: Page): Promise<void> {
@@ -113,5 +118,206 @@ describe('first start', () => {
     await screenshot(tab.page, 'editor-greeting');
     await tab.page.getByTestId('sign-out').click();
     await tab.page.waitForURL('**/login');
+  });
+});
+
+let builtUrl = '';
+
+describe('an editor', () => {
+  it('signs in and is offered to create the first chain', async () => {
+    await app.createAccount(EDITOR, PASSWORD, 'editor', 'Eve');
+    const { page } = tab;
+    await page.goto('/login');
+    await screenshot(page, 'login');
+    await signIn(page, EDITOR);
+    await expect.poll(() => page.getByTestId('state-empty').isVisible()).toBe(true);
+    await screenshot(page, 'chains-empty');
+  });
+
+  it('builds greeting → ask name → condition → two replies from the palette, fills the forms and publishes', async () => {
+    const { page } = tab;
+    await page.getByTestId('create-chain').click();
+    await page.locator('input[name="chain-name"]').fill('Name greeter');
+    await page.getByTestId('create-chain-submit').click();
+    await page.waitForURL(/\/chains\/[0-9a-f-]{36}$/);
+    builtUrl = new URL(page.url()).pathname;
+    // A new chain starts with a start node and a greeting message.
+    await expectCount(nodes(page), 2);
+    await expectCount(edges(page), 1);
+
+    // Click adds at the centre of the view; drag adds where dropped.
+    await page.getByTestId('palette-item-ask').click();
+    await expectCount(nodes(page), 3);
+    const canvas = page.getByTestId('canvas');
+    const box = (await canvas.boundingBox())!;
+    await page.getByTestId('palette-item-condition').dragTo(canvas, { targetPosition: { x: box.width * 0.7, y: box.height * 0.2 } });
+    await page.getByTestId('palette-item-message').dragTo(canvas, { targetPosition: { x: box.width * 0.2, y: box.height * 0.75 } });
+    await page.getByTestId('palette-search').locator('input').fill('mess');
+    await expectCount(page.locator('[data-testid^="palette-item-"]'), 1);
+    await page.getByTestId('palette-item-message').dragTo(canvas, { targetPosition: { x: box.width * 0.6, y: box.height * 0.75 } });
+    await page.getByTestId('palette-search').locator('input').fill('');
+    await expectCount(nodes(page), 6);
+
+    await tidy(page);
+    await connect(page, 'port-hello-next', 'input-ask');
+    await tidy(page);
+    await connect(page, 'port-ask-next', 'input-condition');
+    await tidy(page);
+    await connect(page, 'port-condition-true', 'input-message');
+    await tidy(page);
+    await connect(page, 'port-condition-false', 'input-message_2');
+    await tidy(page);
+
+    // An edge into a start node is refused with a hint.
+    await dragConnection(page, 'port-message-next', 'input-start');
+    await expect.poll(() => page.getByText('nothing can lead into it').count()).toBeGreaterThan(0);
+    await expectCount(edges(page), 5);
+
+    // The generated forms.
+    await selectNode(page, 'hello');
+    await page.getByTestId('field-text').locator('textarea').fill('Hello! I am the greeter bot.');
+    await selectNode(page, 'ask');
+    await page.getByTestId('field-prompt').locator('textarea').fill("What's your name?");
+    await page.getByTestId('field-variable').locator('input').fill('session.name');
+    await page.getByTestId('node-label-input').locator('input').fill('Ask the name');
+    await selectNode(page, 'condition');
+    await page.getByTestId('field-rules.rules.0.field').locator('input').fill('session.name');
+    await page.getByTestId('field-rules.rules.0.value').locator('input').fill('Ann');
+    await selectNode(page, 'message');
+    await page.getByTestId('field-text').locator('textarea').fill('Hi Ann, welcome back!');
+    await selectNode(page, 'message_2');
+    await page.getByTestId('field-text').locator('textarea').fill('Nice to meet you, {{ session.name }}!');
+    await expect.poll(() => page.getByTestId('node-condition').innerText()).toContain('session.name equals Ann');
+    await expect.poll(() => page.getByTestId('validation-summary').innerText()).toMatch(/No problems|warning/);
+    await waitSaved(page);
+    await screenshot(page, 'editor-built');
+
+    await page.getByTestId('publish-button').click();
+    await expect.poll(() => page.getByText('Published version 1').count()).toBeGreaterThan(0);
+
+    // What the server stored is what was drawn.
+    const stored = await app.h.db.orm.em.fork().getConnection().execute<{ draft_graph: { nodes: { id: string; label?: string; data: Record<string, unknown> }[]; edges: { source: string; sourcePort: string; target: string }[] } }[]>(
+      `select draft_graph from chain where slug = 'name-greeter'`,
+    );
+    const graph = stored[0]!.draft_graph;
+    expect(graph.edges.map((e) => `${e.source}.${e.sourcePort}→${e.target}`).sort()).toEqual(
+      ['ask.next→condition', 'condition.false→message_2', 'condition.true→message', 'hello.next→ask', 'start.next→hello'].sort(),
+    );
+    const ask = graph.nodes.find((n) => n.id === 'ask')!;
+    expect(ask).toMatchObject({ label: 'Ask the name', data: { prompt: "What's your name?", variable: 'session.name' } });
+  });
+
+  it('undoes and redoes that work, by button and by keyboard', async () => {
+    const { page } = tab;
+    await page.getByTestId('canvas').locator('.vue-flow__pane').click({ position: { x: 10, y: 10 } });
+    const label = () => page.getByTestId('node-ask').locator('.title').innerText();
+    const reply = () => page.getByTestId('node-message_2').innerText();
+    expect(await label()).toBe('Ask the name');
+    // Newest first: the two reply texts, the condition's value and field, then the ask's label.
+    await page.keyboard.press('ControlOrMeta+Z');
+    await expect.poll(reply).not.toContain('Nice to meet you');
+    for (let i = 0; i < 4; i++) await page.keyboard.press('ControlOrMeta+Z');
+    await expect.poll(label).toBe('Ask');
+    // Then everything back to the new chain (start → greeting), one step per click.
+    const undo = page.getByTestId('undo-button');
+    for (let i = 0; i < 100 && (await undo.isEnabled()); i++) await undo.click();
+    await expectCount(nodes(page), 2);
+    await expectCount(edges(page), 1);
+    await expect.poll(() => page.getByTestId('node-hello').innerText()).toContain('Hello, {{ user.first_name');
+    await page.getByTestId('redo-button').click();
+    await expectCount(nodes(page), 3);
+    // And forward again to the built chain.
+    const redo = page.getByTestId('redo-button');
+    for (let i = 0; i < 100 && (await redo.isEnabled()); i++) await page.keyboard.press('ControlOrMeta+Shift+Z');
+    await expectCount(nodes(page), 6);
+    await expectCount(edges(page), 5);
+    await expect.poll(label).toBe('Ask the name');
+    await expect.poll(reply).toContain('Nice to meet you');
+    await expect.poll(() => page.getByTestId('redo-button').isDisabled()).toBe(true);
+    await waitSaved(page);
+  });
+
+  it('copies nodes through the clipboard into another chain', async () => {
+    const { page } = tab;
+    await selectNode(page, 'ask');
+    await selectNode(page, 'condition', true);
+    await page.keyboard.press('ControlOrMeta+C');
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toContain('"chainflow": "nodes"');
+    await page.goto('/chains');
+    await page.getByTestId('create-chain').click();
+    await page.locator('input[name="chain-name"]').fill('Second chain');
+    await page.getByTestId('create-chain-submit').click();
+    await page.waitForURL(/\/chains\/[0-9a-f-]{36}$/);
+    await expectCount(nodes(page), 2);
+    await page.getByTestId('canvas').locator('.vue-flow__pane').click({ position: { x: 10, y: 10 } });
+    await page.keyboard.press('ControlOrMeta+V');
+    await expectCount(nodes(page), 4);
+    await expectCount(edges(page), 2);
+    await expect.poll(() => page.getByTestId('node-ask').innerText()).toContain("What's your name?");
+    await waitSaved(page);
+  });
+
+  it('exports YAML and imports it back, showing a bad file’s errors by node and field', async () => {
+    const { page } = tab;
+    await page.goto(builtUrl);
+    await expectCount(nodes(page), 6);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-button').click()]);
+    const yaml = readFileSync((await download.path())!, 'utf8');
+    const exported = parseYaml(yaml) as { slug: string; nodes: { id: string; data: Record<string, unknown> }[] };
+    expect(exported.slug).toBe('name-greeter');
+    expect(exported.nodes.map((n) => n.id)).toEqual(['start', 'hello', 'ask', 'condition', 'message', 'message_2']);
+
+    await page.goto('/chains');
+    await page.getByTestId('import-button').click();
+    await page.getByText('Paste', { exact: true }).click();
+    tab.expectedStatuses = [400];
+    const broken = structuredClone(exported);
+    delete broken.nodes[2]!.data.prompt;
+    await page.getByTestId('import-text').locator('textarea').fill(stringifyYaml(broken));
+    await page.getByTestId('import-submit').click();
+    await expect.poll(() => page.getByTestId('import-errors').innerText()).toMatch(/Node ask[\s\S]*prompt/);
+    await screenshot(page, 'import-errors');
+
+    await page.getByTestId('import-text').locator('textarea').fill(yaml);
+    await page.getByTestId('import-submit').click();
+    await page.waitForURL(/\/chains\/[0-9a-f-]{36}$/);
+    await expectCount(nodes(page), 6);
+    await expect.poll(() => page.getByTestId('chain-name').innerText()).toBe('Name greeter');
+    await page.goto('/chains');
+    await expect.poll(() => page.getByTestId('chain-card-name-greeter-2').isVisible()).toBe(true);
+  });
+});
+
+describe('in Russian with the dark theme', () => {
+  it('shows every screen without a missing text', async () => {
+    const { page } = tab;
+    await page.goto('/chains');
+    await page.getByTestId('language-switch').click();
+    await page.getByTestId('theme-switch').click();
+    await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('ru');
+    await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
+    await expect.poll(() => page.getByText('Новая цепочка').count()).toBeGreaterThan(0);
+    await screenshot(page, 'chains-ru-dark');
+    await page.getByTestId('import-button').click();
+    await expect.poll(() => page.getByText('Импорт цепочки').count()).toBeGreaterThan(0);
+    await page.keyboard.press('Escape');
+    await page.goto(builtUrl);
+    await expectCount(nodes(page), 6);
+    await selectNode(page, 'ask');
+    await expect.poll(() => page.getByTestId('settings-panel').innerText()).toContain('Вопрос');
+    await page.getByTestId('shortcuts-button').click();
+    await expect.poll(() => page.getByTestId('shortcuts-help').isVisible()).toBe(true);
+    await page.keyboard.press('Escape');
+    await screenshot(page, 'editor-ru-dark');
+    await page.goto('/status');
+    await expect.poll(() => page.getByTestId('status-postgres').innerText()).toContain('Готово');
+    await page.goto('/no-such-page');
+    await expect.poll(() => page.getByText('Такой страницы нет.').count()).toBeGreaterThan(0);
+    await page.getByTestId('language-switch').isVisible();
+    await page.goto('/chains');
+    await page.getByTestId('sign-out').click();
+    await page.waitForURL('**/login');
+    await expect.poll(() => page.getByText('С возвращением в Chainflow.').count()).toBeGreaterThan(0);
+    await screenshot(page, 'login-ru-dark');
   });
 });

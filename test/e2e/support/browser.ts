@@ -18,6 +18,11 @@ export interface WatchedPage {
   context: BrowserContext;
   /** Console errors, page errors and missing translations seen so far. */
   problems: string[];
+  /**
+   * HTTP statuses the test provokes on purpose (a bad import is a 400); the browser logs
+   * each failed request as a console error, which is a problem only when unexpected.
+   */
+  expectedStatuses: number[];
 }
 
 export async function openPage(browser: Browser, baseURL: string, opts: { locale?: string; colorScheme?: 'light' | 'dark' } = {}): Promise<WatchedPage> {
@@ -31,12 +36,15 @@ export async function openPage(browser: Browser, baseURL: string, opts: { locale
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseURL });
   const page = await context.newPage();
   const problems: string[] = [];
+  const watched: WatchedPage = { page, context, problems, expectedStatuses: [] };
   page.on('console', (message) => {
+    const status = /Failed to load resource: the server responded with a status of (\d+)/.exec(message.text())?.[1];
+    if (status && watched.expectedStatuses.includes(Number(status))) return;
     if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
     if (/missing key|Not found '.*' key/i.test(message.text())) problems.push(`i18n: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  return { page, context, problems };
+  return watched;
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

@@ -4,7 +4,7 @@ import { compileChain, graphSchema, type CompileResult } from '../../../../chain
 import { client, unwrap, type ChainDetail, type NodeType } from '../../api/client.ts';
 import { ApiError } from '../../api/errors.ts';
 import type { ClipboardPayload, CompileError, Graph, GraphEdge, GraphNode, XY } from './editor.types.ts';
-import { applyCommand, History, removeCommand, type Command, type NodePatch } from './history.ts';
+import { applyCommand, clone, History, removeCommand, type Command, type NodePatch } from './history.ts';
 import { tidyPositions } from './layout.ts';
 
 export type SaveState = 'saved' | 'dirty' | 'saving' | 'error' | 'conflict';
@@ -141,7 +141,7 @@ export const useEditorStore = defineStore('editor', () => {
     if (!graph.value) return null;
     const info = typeByName.value.get(type);
     const id = uniqueId(type, new Set(graph.value.nodes.map((n) => n.id)));
-    const data = info && typeof info.defaults === 'object' && info.defaults !== null ? structuredClone(info.defaults as Record<string, unknown>) : {};
+    const data = info && typeof info.defaults === 'object' && info.defaults !== null ? clone(info.defaults as Record<string, unknown>) : {};
     const node: GraphNode = { id, type, position: { x: Math.round(position.x), y: Math.round(position.y) }, data };
     execute({ kind: 'add-node', node, index: graph.value.nodes.length });
     selectedNodes.value = [id];
@@ -192,9 +192,9 @@ export const useEditorStore = defineStore('editor', () => {
     const node = graph.value?.nodes.find((n) => n.id === id);
     if (!node) return;
     const before: NodePatch = {};
-    if ('data' in patch) before.data = structuredClone(node.data);
+    if ('data' in patch) before.data = clone(node.data);
     if ('label' in patch) before.label = node.label;
-    execute({ kind: 'update-node', id, before, after: structuredClone(patch), at: Date.now() });
+    execute({ kind: 'update-node', id, before, after: clone(patch), at: Date.now() });
   }
 
   function select(nodes: string[], edges: string[] = []): void {
@@ -217,8 +217,8 @@ export const useEditorStore = defineStore('editor', () => {
     return {
       chainflow: 'nodes',
       version: 1,
-      nodes: structuredClone(g.nodes.filter((n) => ids.has(n.id))),
-      edges: structuredClone(g.edges.filter((e) => ids.has(e.source) && ids.has(e.target))),
+      nodes: clone(g.nodes.filter((n) => ids.has(n.id))),
+      edges: clone(g.edges.filter((e) => ids.has(e.source) && ids.has(e.target))),
     };
   }
 
@@ -238,7 +238,7 @@ export const useEditorStore = defineStore('editor', () => {
       const id = uniqueId(node.id, nodeIds);
       nodeIds.add(id);
       rename.set(node.id, id);
-      commands.push({ kind: 'add-node', node: { ...structuredClone(node), id, position: { x: Math.round(node.position.x + dx), y: Math.round(node.position.y + dy) } }, index: g.nodes.length + commands.length });
+      commands.push({ kind: 'add-node', node: { ...clone(node), id, position: { x: Math.round(node.position.x + dx), y: Math.round(node.position.y + dy) } }, index: g.nodes.length + commands.length });
     });
     let edgeIndex = g.edges.length;
     for (const edge of payload.edges) {
@@ -247,7 +247,7 @@ export const useEditorStore = defineStore('editor', () => {
       if (!source || !target) continue;
       const id = uniqueId(edge.id, edgeIds);
       edgeIds.add(id);
-      commands.push({ kind: 'add-edge', edge: { ...structuredClone(edge), id, source, target }, index: edgeIndex++ });
+      commands.push({ kind: 'add-edge', edge: { ...clone(edge), id, source, target }, index: edgeIndex++ });
     }
     execute({ kind: 'bulk', label: 'paste', commands });
     select([...rename.values()]);
@@ -278,7 +278,7 @@ export const useEditorStore = defineStore('editor', () => {
   async function put(base: number): Promise<void> {
     if (!chain.value || !graph.value) return;
     const sent = editsSinceSave;
-    const body = { revision: base, graph: structuredClone(graph.value) };
+    const body = { revision: base, graph: clone(graph.value) };
     const saved = await unwrap(client.PUT('/api/v1/chains/{id}/draft', { params: { path: { id: chain.value.id } }, body }));
     revision.value = saved.draftRevision;
     chain.value = { ...saved, draft: chain.value.draft };

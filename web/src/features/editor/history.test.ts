@@ -44,6 +44,10 @@ describe('editor history', () => {
     const history = new History();
     for (let i = 0; i < 5; i++) run(g, history, { kind: 'update-node', id: 'ask_name', before: { label: `L${i}` }, after: { label: `L${i + 1}` }, at: i * 100 });
     expect(history.size).toBe(1);
+    // Another field of the same node, however quick, is a step of its own.
+    run(g, history, { kind: 'update-node', id: 'ask_name', before: { data: { prompt: 'a', retries: 1 } }, after: { data: { prompt: 'a', retries: 2 } }, at: 600 });
+    run(g, history, { kind: 'update-node', id: 'ask_name', before: { data: { prompt: 'a', retries: 2 } }, after: { data: { prompt: 'b', retries: 2 } }, at: 700 });
+    expect(history.size).toBe(3);
     for (let i = 0; i < 150; i++) run(g, history, { kind: 'move-node', id: 'ask_name', from: { x: i, y: 0 }, to: { x: i + 1, y: 0 } });
     let undone = 0;
     while (history.undo(g)) undone++;

@@ -17,7 +17,8 @@ export type Command =
 
 export const HISTORY_LIMIT = 200;
 
-const clone = <T>(value: T): T => structuredClone(value);
+/** A plain deep copy (also of Vue reactive proxies, which structuredClone refuses); graphs are JSON. */
+export const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 
 function setPatch(node: GraphNode, patch: NodePatch): void {
   if ('data' in patch && patch.data !== undefined) node.data = clone(patch.data);
@@ -89,7 +90,7 @@ export function revertCommand(graph: Graph, command: Command): void {
   }
 }
 
-/** Typing into one field of one node within this time is one undo step. */
+/** Typing into the same field of one node within this time is one undo step. */
 const MERGE_WINDOW_MS = 1200;
 
 /** The undo and redo stacks. */
@@ -112,7 +113,7 @@ export class History {
   /** Records a command that has been applied; clears the redo stack. */
   push(command: Command): void {
     const last = this.done.at(-1);
-    if (command.kind === 'update-node' && last?.kind === 'update-node' && last.id === command.id && command.at - last.at < MERGE_WINDOW_MS && sameKeys(last.after, command.after)) {
+    if (command.kind === 'update-node' && last?.kind === 'update-node' && last.id === command.id && command.at - last.at < MERGE_WINDOW_MS && sameSet(changedFields(last), changedFields(command))) {
       last.after = command.after;
       last.at = command.at;
     } else {
@@ -144,8 +145,22 @@ export class History {
   }
 }
 
-function sameKeys(a: NodePatch, b: NodePatch): boolean {
-  return Object.keys(a).sort().join() === Object.keys(b).sort().join();
+/** Which fields an edit changes: 'label' and/or the top-level config keys. */
+function changedFields(command: Extract<Command, { kind: 'update-node' }>): string[] {
+  const fields: string[] = [];
+  if ('label' in command.after && command.after.label !== command.before.label) fields.push('label');
+  if (command.after.data) {
+    const before = command.before.data ?? {};
+    const after = command.after.data;
+    for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) fields.push(`data.${key}`);
+    }
+  }
+  return fields;
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  return a.length > 0 && a.slice().sort().join() === b.slice().sort().join();
 }
 
 /**

@@ -67,7 +67,7 @@ export function fieldKind(schema: JsonSchema, root: JsonSchema): FieldKind {
 /** A fresh value for a schema: its default, else an empty value of its kind. */
 export function emptyValue(schema: JsonSchema, root: JsonSchema): unknown {
   const s = resolveSchema(schema, root);
-  if (s.default !== undefined) return structuredClone(s.default);
+  if (s.default !== undefined) return JSON.parse(JSON.stringify(s.default)) as unknown;
   switch (fieldKind(s, root)) {
     case 'object': {
       const value: Record<string, unknown> = {};
