@@ -288,6 +288,70 @@ describe('an editor', () => {
   });
 });
 
+describe('the chain list', () => {
+  it('searches, duplicates, shares and deletes chains', async () => {
+    const { page } = tab;
+    await page.goto('/chains');
+    await page.getByTestId('chain-search').locator('input').fill('greeter');
+    await expectCount(page.locator('[data-testid^="chain-card-"]'), 2);
+    await page.getByTestId('chain-search').locator('input').fill('');
+    const menu = async (slug: string, item: string) => {
+      await page.getByTestId(`chain-actions-${slug}`).click();
+      await page.locator('.n-dropdown-menu').getByText(item, { exact: true }).click();
+    };
+    await menu('name-greeter', 'Duplicate');
+    await expect.poll(() => page.getByTestId('chain-card-name-greeter-copy').isVisible()).toBe(true);
+    await expect.poll(() => page.getByTestId('chain-card-name-greeter-copy').innerText()).toContain('Name greeter (copy)');
+
+    await menu('name-greeter', 'Share');
+    await page.locator('input[name="share-email"]').fill(ADMIN);
+    await page.getByRole('button', { name: 'Share', exact: true }).click();
+    await expect.poll(() => page.locator('.n-list').innerText()).toContain(ADMIN);
+    await screenshot(page, 'share');
+    await page.keyboard.press('Escape');
+
+    await menu('name-greeter-copy', 'Delete');
+    await page.locator('.n-dialog').getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.getByTestId('chain-card-name-greeter-copy').count()).toBe(0);
+  });
+});
+
+describe('two tabs editing one draft', () => {
+  it('asks whether to reload theirs or overwrite with mine, and loses nothing silently', async () => {
+    const mine = tab;
+    const theirs = await open();
+    await signIn(theirs.page, EDITOR);
+    for (const t of [mine, theirs]) {
+      t.expectedStatuses = [409];
+      await t.page.goto(builtUrl);
+      await expectCount(nodes(t.page), 6);
+    }
+    const setText = async (page: Page, id: string, text: string) => {
+      await selectNode(page, id);
+      await page.getByTestId('field-text').locator('textarea').fill(text);
+    };
+    await setText(theirs.page, 'hello', 'Changed in the other tab');
+    await waitSaved(theirs.page);
+    await setText(mine.page, 'message', 'Changed here');
+    await expect.poll(() => mine.page.getByText('Someone else changed this chain').count()).toBeGreaterThan(0);
+    await mine.page.getByRole('button', { name: 'Reload theirs' }).click();
+    await expect.poll(() => mine.page.getByTestId('node-hello').innerText()).toContain('Changed in the other tab');
+    await expect.poll(() => mine.page.getByTestId('node-message').innerText()).not.toContain('Changed here');
+
+    await setText(mine.page, 'message', 'Mine after reloading');
+    await waitSaved(mine.page);
+    await setText(theirs.page, 'message_2', 'Theirs, written over');
+    await expect.poll(() => theirs.page.getByText('Someone else changed this chain').count()).toBeGreaterThan(0);
+    await theirs.page.getByRole('button', { name: 'Overwrite with mine' }).click();
+    await waitSaved(theirs.page);
+    const [row] = await app.h.db.orm.em.fork().getConnection().execute<{ draft_graph: { nodes: { id: string; data: { text?: string } }[] } }[]>(`select draft_graph from chain where slug = 'name-greeter'`);
+    const text = (id: string) => row!.draft_graph.nodes.find((n) => n.id === id)?.data.text;
+    expect(text('message_2')).toBe('Theirs, written over');
+    expect(text('hello')).toBe('Changed in the other tab');
+    await theirs.context.close();
+  });
+});
+
 describe('in Russian with the dark theme', () => {
   it('shows every screen without a missing text', async () => {
     const { page } = tab;
@@ -305,10 +369,13 @@ describe('in Russian with the dark theme', () => {
     await expectCount(nodes(page), 6);
     await selectNode(page, 'ask');
     await expect.poll(() => page.getByTestId('settings-panel').innerText()).toContain('Вопрос');
+    await screenshot(page, 'editor-ru-dark');
     await page.getByTestId('shortcuts-button').click();
     await expect.poll(() => page.getByTestId('shortcuts-help').isVisible()).toBe(true);
+    await page.waitForTimeout(300); // the modal's fade-in, for the picture only
+    await screenshot(page, 'shortcuts-ru-dark');
     await page.keyboard.press('Escape');
-    await screenshot(page, 'editor-ru-dark');
+    await expect.poll(() => page.getByTestId('shortcuts-help').count()).toBe(0);
     await page.goto('/status');
     await expect.poll(() => page.getByTestId('status-postgres').innerText()).toContain('Готово');
     await page.goto('/no-such-page');

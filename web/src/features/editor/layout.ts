@@ -30,7 +30,7 @@ export function tidyPositions(graph: Graph, sizes: (id: string) => { width: numb
   for (const ids of components.values()) {
     const members = new Set(ids);
     const g = new dagre.graphlib.Graph();
-    g.setGraph({ rankdir: 'LR', nodesep: 40, ranksep: 90, marginx: 0, marginy: 0 });
+    g.setGraph({ rankdir: 'LR', nodesep: 30, ranksep: 70, marginx: 0, marginy: 0 });
     g.setDefaultEdgeLabel(() => ({}));
     for (const id of ids) g.setNode(id, { ...(sizes(id) ?? DEFAULT_SIZE) });
     for (const edge of graph.edges) if (members.has(edge.source) && members.has(edge.target)) g.setEdge(edge.source, edge.target);
