@@ -85,7 +85,7 @@ async function tidy(page: Page): Promise<void> {
       const same = now === last;
       last = now;
       return same;
-    }, { intervals: [150] })
+    }, { interval: 150 })
     .toBe(true);
 }
 
@@ -237,12 +237,29 @@ describe('an editor', () => {
     await waitSaved(page);
   });
 
+  it('moves a node by dragging, as one undo step', async () => {
+    const { page } = tab;
+    const card = page.getByTestId('node-condition');
+    const top = async () => (await card.boundingBox())!.y;
+    const start = (await card.boundingBox())!;
+    await page.mouse.move(start.x + 60, start.y + 12);
+    await page.mouse.down();
+    await page.mouse.move(start.x + 60, start.y + 132, { steps: 10 });
+    await page.mouse.up();
+    await expect.poll(top).toBeGreaterThan(start.y + 60);
+    await page.getByTestId('undo-button').click();
+    await expect.poll(async () => Math.round(await top())).toBe(Math.round(start.y));
+    await page.getByTestId('redo-button').click();
+    await expect.poll(top).toBeGreaterThan(start.y + 60);
+    await waitSaved(page);
+  });
+
   it('copies nodes through the clipboard into another chain', async () => {
     const { page } = tab;
     await selectNode(page, 'ask');
     await selectNode(page, 'condition', true);
     await page.keyboard.press('ControlOrMeta+C');
-    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toContain('"chainflow": "nodes"');
+    await expect.poll(() => page.evaluate<string>('navigator.clipboard.readText()')).toContain('"chainflow": "nodes"');
     await page.goto('/chains');
     await page.getByTestId('create-chain').click();
     await page.locator('input[name="chain-name"]').fill('Second chain');
@@ -298,6 +315,7 @@ describe('the chain list', () => {
     const menu = async (slug: string, item: string) => {
       await page.getByTestId(`chain-actions-${slug}`).click();
       await page.locator('.n-dropdown-menu').getByText(item, { exact: true }).click();
+      await expect.poll(() => page.locator('.n-dropdown-menu').count()).toBe(0);
     };
     await menu('name-greeter', 'Duplicate');
     await expect.poll(() => page.getByTestId('chain-card-name-greeter-copy').isVisible()).toBe(true);

@@ -188,6 +188,7 @@ export const en = {
       fit: 'Zoom to fit',
       tidy: 'Tidy up the layout',
       help: 'Show this panel',
+      dragKey: 'drag',
     },
     summary: {
       command: 'Command {command}',

@@ -190,6 +190,7 @@ export const ru: Messages = {
       fit: 'Показать всё',
       tidy: 'Упорядочить схему',
       help: 'Показать эту панель',
+      dragKey: 'перетащить',
     },
     summary: {
       command: 'Команда {command}',
