@@ -75,7 +75,6 @@ async function dragConnection(page: Page, fromTestId: string, toTestId: string):
 
 async function tidy(page: Page): Promise<void> {
   await page.getByTestId('tidy-button').click();
-  await page.waitForTimeout(0);
   await page.getByTestId('fit-button').click();
   // the fit animation lasts 200 ms; wait until node boxes stop moving
   let last = '';
@@ -390,7 +389,6 @@ describe('in Russian with the dark theme', () => {
     await screenshot(page, 'editor-ru-dark');
     await page.getByTestId('shortcuts-button').click();
     await expect.poll(() => page.getByTestId('shortcuts-help').isVisible()).toBe(true);
-    await page.waitForTimeout(300); // the modal's fade-in, for the picture only
     await screenshot(page, 'shortcuts-ru-dark');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByTestId('shortcuts-help').count()).toBe(0);
@@ -404,5 +402,22 @@ describe('in Russian with the dark theme', () => {
     await page.waitForURL('**/login');
     await expect.poll(() => page.getByText('С возвращением в Chainflow.').count()).toBeGreaterThan(0);
     await screenshot(page, 'login-ru-dark');
+  });
+
+  it('follows the browser’s language and colour scheme until chosen', async () => {
+    const fresh = await open({ locale: 'ru-RU', colorScheme: 'dark' });
+    const { page } = fresh;
+    await page.goto('/login');
+    await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('ru');
+    await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
+    await expect.poll(() => page.getByText('Вход', { exact: true }).count()).toBeGreaterThan(0);
+    await page.getByText('Есть код приглашения?').click();
+    await page.waitForURL('**/register');
+    await expect.poll(() => page.getByText('Код приглашения').count()).toBeGreaterThan(0);
+    await page.goto('/setup');
+    await expect.poll(() => page.getByText('Эта установка уже настроена.').count()).toBeGreaterThan(0);
+    await page.getByTestId('language-switch').click();
+    await expect.poll(() => page.getByText('This installation is already set up.').count()).toBeGreaterThan(0);
+    await fresh.context.close();
   });
 });

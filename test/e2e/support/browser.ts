@@ -34,6 +34,14 @@ export async function openPage(browser: Browser, baseURL: string, opts: { locale
     deviceScaleFactor: 1,
   });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseURL });
+  // No CSS transitions or animations: screenshots show the settled screen, not a fade.
+  await context.addInitScript(() => {
+    document.addEventListener('DOMContentLoaded', () => {
+      const style = document.createElement('style');
+      style.textContent = '*, *::before, *::after { transition: none !important; animation-duration: 0s !important; animation-delay: 0s !important; }';
+      document.head.append(style);
+    });
+  });
   const page = await context.newPage();
   const problems: string[] = [];
   const watched: WatchedPage = { page, context, problems, expectedStatuses: [] };
@@ -49,5 +57,6 @@ export async function openPage(browser: Browser, baseURL: string, opts: { locale
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.mouse.move(1, 1); // no hover tooltips in the picture
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 }
