@@ -4,6 +4,8 @@
 // Any console error or missing translation fails the run. Screenshots go to docs/screenshots/.
 
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +29,13 @@ afterAll(async () => {
   await browser?.close();
   await app?.close();
 });
-afterEach(() => {
+afterEach(async ({ task }) => {
+  if (task.result?.state === 'fail') {
+    // What the browser showed when the test failed, for the CI log.
+    const path = join(tmpdir(), `chainflow-e2e-failure-${task.name.replace(/\W+/g, '-').slice(0, 60)}.png`);
+    await tab?.page.screenshot({ path }).catch(() => undefined);
+    console.error(`screenshot of the failure: ${path} (at ${tab?.page.url()})`);
+  }
   // Console errors and missing i18n keys anywhere fail the test that caused them.
   for (const p of pages) {
     const seen = p.problems.splice(0);
@@ -47,7 +55,7 @@ async function signIn(page: Page, email: string): Promise<void> {
   await page.locator('input[name="email"]').fill(email);
   await page.locator('input[name="password"]').fill(PASSWORD);
   await page.locator('button[type="submit"]').click();
-  await page.waitForURL('**/chains');
+  await page.waitForURL((url) => url.pathname === '/chains');
 }
 
 const nodes = (page: Page) => page.locator('.vue-flow__node');
@@ -116,7 +124,7 @@ describe('first start', () => {
     await expectCount(edges(tab.page), greeting.edges.length);
     await screenshot(tab.page, 'editor-greeting');
     await tab.page.getByTestId('sign-out').click();
-    await tab.page.waitForURL('**/login');
+    await tab.page.waitForURL((url) => url.pathname === '/login');
   });
 });
 
@@ -369,9 +377,30 @@ describe('two tabs editing one draft', () => {
   });
 });
 
+describe('sessions', () => {
+  it('refreshes the access token, and returns to sign-in (keeping the place) when the session is revoked', async () => {
+    const { page } = tab;
+    await page.goto(builtUrl);
+    await expectCount(nodes(page), 6);
+    // A reload keeps the session: the refresh token survives, a new access token is fetched.
+    await page.reload();
+    await expectCount(nodes(page), 6);
+    tab.expectedStatuses = [401];
+    await app.signOutEverywhere(EDITOR);
+    await page.getByRole('link', { name: 'Chains', exact: true }).click();
+    await page.waitForURL(/\/login\?redirect=(%2F|\/)chains$/);
+    await expect.poll(() => page.getByText('Your session has ended; please sign in again.').count()).toBeGreaterThan(0);
+    await page.locator('input[name="email"]').fill(EDITOR);
+    await page.locator('input[name="password"]').fill(PASSWORD);
+    await page.locator('button[type="submit"]').click();
+    await page.waitForURL((url) => url.pathname === '/chains');
+  });
+});
+
 describe('in Russian with the dark theme', () => {
   it('shows every screen without a missing text', async () => {
     const { page } = tab;
+
     await page.goto('/chains');
     await page.getByTestId('language-switch').click();
     await page.getByTestId('theme-switch').click();
@@ -399,7 +428,7 @@ describe('in Russian with the dark theme', () => {
     await page.getByTestId('language-switch').isVisible();
     await page.goto('/chains');
     await page.getByTestId('sign-out').click();
-    await page.waitForURL('**/login');
+    await page.waitForURL((url) => url.pathname === '/login');
     await expect.poll(() => page.getByText('С возвращением в Chainflow.').count()).toBeGreaterThan(0);
     await screenshot(page, 'login-ru-dark');
   });
@@ -412,7 +441,7 @@ describe('in Russian with the dark theme', () => {
     await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
     await expect.poll(() => page.getByText('Вход', { exact: true }).count()).toBeGreaterThan(0);
     await page.getByText('Есть код приглашения?').click();
-    await page.waitForURL('**/register');
+    await page.waitForURL((url) => url.pathname === '/register');
     await expect.poll(() => page.getByText('Код приглашения').count()).toBeGreaterThan(0);
     await page.goto('/setup');
     await expect.poll(() => page.getByText('Эта установка уже настроена.').count()).toBeGreaterThan(0);

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { inject } from 'vitest';
 import { createApp } from '../../../api/app.ts';
 import { resolveAuthOptions } from '../../../api/auth/options.ts';
-import { createUser } from '../../../api/auth/service.ts';
+import { createUser, signOutEverywhere } from '../../../api/auth/service.ts';
+import { UserSchema } from '../../../db/accounts.ts';
 import type { GlobalRole } from '../../../db/accounts.ts';
 import { createLogger } from '../../../lib/logger.ts';
 import { seedExamples } from '../../../cli/seed.ts';
@@ -17,6 +18,8 @@ export interface E2eApp {
   url: string;
   /** Creates an active account directly (the CLI's way), for signing in through the UI. */
   createAccount(email: string, password: string, role: GlobalRole, name?: string): Promise<void>;
+  /** Ends every session of a user on the server (as a password change does). */
+  signOutEverywhere(email: string): Promise<void>;
   /** Imports examples/greeting.yaml as `npm start` does on first start. */
   seedExamples(): Promise<string[]>;
   close(): Promise<void>;
@@ -35,6 +38,12 @@ export async function startE2eApp(prefix: string): Promise<E2eApp> {
     createAccount: async (email, password, role, name) => {
       const em = h.db.orm.em.fork();
       await createUser(em, { email, password, role, name });
+      await em.flush();
+    },
+    signOutEverywhere: async (email) => {
+      const em = h.db.orm.em.fork();
+      const user = await em.findOneOrFail(UserSchema, { email });
+      await signOutEverywhere(em, user);
       await em.flush();
     },
     seedExamples: () => seedExamples(h.db.orm),

@@ -35,12 +35,12 @@ export async function openPage(browser: Browser, baseURL: string, opts: { locale
   });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseURL });
   // No CSS transitions or animations: screenshots show the settled screen, not a fade.
-  await context.addInitScript(() => {
-    document.addEventListener('DOMContentLoaded', () => {
+  await context.addInitScript({
+    content: `document.addEventListener('DOMContentLoaded', () => {
       const style = document.createElement('style');
       style.textContent = '*, *::before, *::after { transition: none !important; animation-duration: 0s !important; animation-delay: 0s !important; }';
       document.head.append(style);
-    });
+    });`,
   });
   const page = await context.newPage();
   const problems: string[] = [];
