@@ -4,7 +4,7 @@
 import dagre from '@dagrejs/dagre';
 import type { Graph, XY } from './editor.types.ts';
 
-const DEFAULT_SIZE = { width: 240, height: 96 };
+const DEFAULT_SIZE = { width: 200, height: 96 };
 const GAP = 80;
 
 export function tidyPositions(graph: Graph, sizes: (id: string) => { width: number; height: number } | undefined): Map<string, XY> {
