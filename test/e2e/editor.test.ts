@@ -278,6 +278,18 @@ describe('an editor', () => {
     await expectCount(nodes(page), 4);
     await expectCount(edges(page), 2);
     await expect.poll(() => page.getByTestId('node-ask').innerText()).toContain("What's your name?");
+
+    // Jump to a node by text, delete it with the key, and get it back.
+    await page.keyboard.press('ControlOrMeta+K');
+    await page.getByTestId('jump-select').locator('input').fill('condition');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('settings-panel').innerText()).toContain('Condition');
+    await page.keyboard.press('Delete');
+    await expectCount(nodes(page), 3);
+    await expectCount(edges(page), 1);
+    await page.keyboard.press('ControlOrMeta+Z');
+    await expectCount(nodes(page), 4);
+    await expectCount(edges(page), 2);
     await waitSaved(page);
   });
 
