@@ -389,6 +389,32 @@ describe('two tabs editing one draft', () => {
   });
 });
 
+describe('generated forms', () => {
+  it('give every node type of the palette a settings form', async () => {
+    const { page } = tab;
+    await page.goto('/chains');
+    await page.getByTestId('create-chain').click();
+    await page.locator('input[name="chain-name"]').fill('Every node');
+    await page.getByTestId('create-chain-submit').click();
+    await page.waitForURL(/\/chains\/[0-9a-f-]{36}$/);
+    await expectCount(nodes(page), 2);
+    const types = await page.locator('[data-testid^="palette-item-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')!.slice('palette-item-'.length)));
+    expect(types.length).toBeGreaterThanOrEqual(14);
+    for (const type of types) {
+      await page.getByTestId(`palette-item-${type}`).click();
+      const card = page.locator(`[data-node-type="${type}"]`).last();
+      await expect.poll(() => card.count()).toBeGreaterThan(0);
+      // The new node is selected: its form is in the panel, with at least one field for types that have settings.
+      const fields = page.getByTestId('settings-panel').locator('[data-testid^="field-"]:not([data-testid="field-"])');
+      if (type === 'end') await expect.poll(() => page.getByTestId('settings-panel').innerText()).toContain('End');
+      else await expect.poll(() => fields.count()).toBeGreaterThan(0);
+      if (type === 'http') await screenshot(page, 'form-http');
+    }
+    await expectCount(nodes(page), 2 + types.length);
+    await waitSaved(page);
+  });
+});
+
 describe('sessions', () => {
   it('refreshes the access token, and returns to sign-in (keeping the place) when the session is revoked', async () => {
     const { page } = tab;

@@ -87,7 +87,7 @@ export function iconGlyph(icon: string): string {
     'git-branch': '◇',
     split: '⇶',
     variable: 'x',
-    timer: '⏱',
+    timer: '◷',
     globe: '⌁',
     sparkles: '✦',
     code: '{}',
