@@ -411,7 +411,13 @@ describe('generated forms', () => {
       if (type === 'http') await screenshot(page, 'form-http');
     }
     await expectCount(nodes(page), 2 + types.length);
+
+    // With nothing selected the panel edits the chain itself.
+    await page.keyboard.press('Escape');
+    await page.getByTestId('canvas').locator('.vue-flow__pane').click({ position: { x: 5, y: 5 } });
+    await page.getByTestId('chain-name-input').locator('input').fill('Every node type');
     await waitSaved(page);
+    await expect.poll(() => page.getByTestId('chain-name').innerText()).toBe('Every node type');
   });
 });
 

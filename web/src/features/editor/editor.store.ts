@@ -4,7 +4,7 @@ import { compileChain, graphSchema, type CompileResult } from '../../../../chain
 import { client, unwrap, type ChainDetail, type NodeType } from '../../api/client.ts';
 import { ApiError } from '../../api/errors.ts';
 import type { ClipboardPayload, CompileError, Graph, GraphEdge, GraphNode, XY } from './editor.types.ts';
-import { applyCommand, clone, History, removeCommand, type Command, type NodePatch } from './history.ts';
+import { applyCommand, clone, History, removeCommand, type Command, type NodePatch, type SettingsPatch } from './history.ts';
 import { tidyPositions } from './layout.ts';
 
 export type SaveState = 'saved' | 'dirty' | 'saving' | 'error' | 'conflict';
@@ -197,6 +197,16 @@ export const useEditorStore = defineStore('editor', () => {
     execute({ kind: 'update-node', id, before, after: clone(patch), at: Date.now() });
   }
 
+  /** Renames the chain or changes its description (the list shows them after saving). */
+  function updateSettings(patch: SettingsPatch): void {
+    const g = graph.value;
+    if (!g) return;
+    const before: SettingsPatch = {};
+    if ('name' in patch) before.name = g.name;
+    if ('description' in patch) before.description = g.description;
+    execute({ kind: 'update-settings', before, after: { ...patch }, at: Date.now() });
+  }
+
   function select(nodes: string[], edges: string[] = []): void {
     selectedNodes.value = nodes;
     selectedEdges.value = edges;
@@ -373,6 +383,7 @@ export const useEditorStore = defineStore('editor', () => {
     dragTo,
     commitMove,
     updateNode,
+    updateSettings,
     select,
     removeSelection,
     copySelection,

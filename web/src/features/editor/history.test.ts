@@ -11,6 +11,18 @@ function run(g: Graph, history: History, command: Command): void {
 }
 
 describe('editor history', () => {
+  it('undoes a rename of the chain', () => {
+    const g = graph();
+    const history = new History();
+    run(g, history, { kind: 'update-settings', before: { name: g.name }, after: { name: 'Hello bot' }, at: 0 });
+    run(g, history, { kind: 'update-settings', before: { description: g.description }, after: { description: '' }, at: 5000 });
+    expect(g).toMatchObject({ name: 'Hello bot' });
+    expect(g.description).toBeUndefined();
+    history.undo(g);
+    history.undo(g);
+    expect(g).toEqual(greetingGraph);
+  });
+
   it('undoes and redoes adds, moves, edits and removals back to the exact graph', () => {
     const g = graph();
     const original = structuredClone(g);

@@ -5,6 +5,8 @@
 import type { Graph, GraphEdge, GraphNode, XY } from './editor.types.ts';
 
 export type NodePatch = Partial<Pick<GraphNode, 'data' | 'label'>>;
+/** Chain-level settings the editor changes (name and description). */
+export type SettingsPatch = { name?: string; description?: string };
 
 export type Command =
   | { kind: 'add-node'; node: GraphNode; index: number }
@@ -13,6 +15,7 @@ export type Command =
   | { kind: 'update-node'; id: string; before: NodePatch; after: NodePatch; at: number }
   | { kind: 'add-edge'; edge: GraphEdge; index: number }
   | { kind: 'remove-edge'; edge: GraphEdge; index: number }
+  | { kind: 'update-settings'; before: SettingsPatch; after: SettingsPatch; at: number }
   | { kind: 'bulk'; label: string; commands: Command[] };
 
 export const HISTORY_LIMIT = 200;
@@ -57,6 +60,13 @@ export function applyCommand(graph: Graph, command: Command): void {
       if (index >= 0) graph.edges.splice(index, 1);
       return;
     }
+    case 'update-settings':
+      if (command.after.name !== undefined) graph.name = command.after.name;
+      if ('description' in command.after) {
+        if (command.after.description) graph.description = command.after.description;
+        else delete graph.description;
+      }
+      return;
     case 'bulk':
       for (const inner of command.commands) applyCommand(graph, inner);
       return;
@@ -76,6 +86,9 @@ export function revertCommand(graph: Graph, command: Command): void {
       applyCommand(graph, { ...command, from: command.to, to: command.from });
       return;
     case 'update-node':
+      applyCommand(graph, { ...command, before: command.after, after: command.before });
+      return;
+    case 'update-settings':
       applyCommand(graph, { ...command, before: command.after, after: command.before });
       return;
     case 'add-edge':
@@ -114,6 +127,9 @@ export class History {
   push(command: Command): void {
     const last = this.done.at(-1);
     if (command.kind === 'update-node' && last?.kind === 'update-node' && last.id === command.id && command.at - last.at < MERGE_WINDOW_MS && sameSet(changedFields(last), changedFields(command))) {
+      last.after = command.after;
+      last.at = command.at;
+    } else if (command.kind === 'update-settings' && last?.kind === 'update-settings' && command.at - last.at < MERGE_WINDOW_MS && Object.keys(last.after).join() === Object.keys(command.after).join()) {
       last.after = command.after;
       last.at = command.at;
     } else {
