@@ -254,7 +254,9 @@ function ensureWebBuild(say: (l: string) => void): void {
   const webSrc = join(ROOT, 'web');
   if (!existsSync(join(webSrc, 'index.html'))) return;
   const built = join(WEB_DIST, 'index.html');
-  if (existsSync(built) && newestMtime(join(webSrc, 'src')) <= statSync(built).mtimeMs) return;
+  // The app bundles chain/ (live validation in the browser), so its changes rebuild too.
+  const sources = Math.max(newestMtime(join(webSrc, 'src')), newestMtime(join(ROOT, 'chain')), statSync(join(webSrc, 'index.html')).mtimeMs);
+  if (existsSync(built) && sources <= statSync(built).mtimeMs) return;
   const vite = join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
   if (!existsSync(vite)) {
     say('web/dist is missing and Vite is not installed (npm install without dev dependencies?): the editor will not be served');

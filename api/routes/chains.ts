@@ -13,6 +13,7 @@ import {
   chainFieldsFromGraph,
   createDraftChain,
   defaultGraph,
+  duplicateGraph,
   importChain,
   parseChainFile,
   publishChain,
@@ -149,6 +150,27 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
         };
         const chain = await createDraftChain(em, graph, { ownerId: principal.user.id, onConflict: query.onConflict });
         audit({ action: 'chain.create', targetType: 'chain', targetId: chain.id, summary: { after: { slug: chain.slug, name: chain.name, nodes: graph.nodes.length, edges: graph.edges.length } } });
+        await em.flush();
+        res.status(201).json(await chainDetail(em, principal, chain));
+      },
+    }),
+    defineOperation({
+      method: 'post',
+      path: '/chains/:id/duplicate',
+      operationId: 'duplicateChain',
+      summary: 'Copy a chain’s draft into a new chain you own',
+      description: 'The copy is a draft named "<name> (copy)" under the first free slug `<slug>-copy`, `<slug>-copy-2`…; versions, sessions and shares are not copied.',
+      tags,
+      auth: 'bearer',
+      params: chainParamsSchema,
+      errors: [404],
+      responses: { 201: { description: 'The new chain', schema: chainSchema } },
+      handler: async ({ res, em, params, principal, audit }) => {
+        const source = await loadChain(em, principal, params.id, 'chain:view');
+        authorize(principal, 'chain:create');
+        const graph = duplicateGraph(draftGraphOf(source));
+        const chain = await createDraftChain(em, graph, { ownerId: principal.user.id, onConflict: 'rename' });
+        audit({ action: 'chain.create', targetType: 'chain', targetId: chain.id, summary: { after: { slug: chain.slug, name: chain.name, duplicateOf: source.slug } } });
         await em.flush();
         res.status(201).json(await chainDetail(em, principal, chain));
       },

@@ -229,6 +229,12 @@ export function defaultGraph(slug: string, name: string): Graph {
   });
 }
 
+/** The draft of a copy: "<name> (copy)" under the slug `<slug>-copy` (made unique by the caller). */
+export function duplicateGraph(graph: Graph): Graph {
+  const slug = `${graph.slug.slice(0, 58).replace(/-+$/, '')}-copy`;
+  return { ...structuredClone(graph), slug, name: `${graph.name.slice(0, 193)} (copy)` };
+}
+
 /**
  * Stores a new chain with `graph` as its draft (nothing published; the draft need not
  * compile yet). Flushed by the caller.

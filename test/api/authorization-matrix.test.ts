@@ -210,6 +210,7 @@ const matrix: Record<string, Row> = {
     call: () => ({ url: '/api/v1/chains/import?onConflict=rename', raw: { type: 'application/yaml', text: toYaml(simpleGraph('imported')) } }),
   },
   'GET /api/v1/chains/:id': { expect: chainViewers(200), call: () => ({ url: `/api/v1/chains/${fx.chain.id}` }) },
+  'POST /api/v1/chains/:id/duplicate': { expect: chainEditors(201), call: () => ({ url: `/api/v1/chains/${fx.chain.id}/duplicate` }) },
   'PUT /api/v1/chains/:id/draft': {
     expect: chainEditors(200),
     call: async () => ({ url: `/api/v1/chains/${fx.chain.id}/draft`, body: { revision: await revision(), graph: simpleGraph(fx.chain.slug, 'Edited in the matrix') } }),
