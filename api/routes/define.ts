@@ -30,9 +30,9 @@ export interface ResponseSpec {
   headers?: Record<string, string>;
 }
 
-/** An uploaded or posted chain file. */
+/** An uploaded or posted chain file: its bytes as sent (parseChainFile checks they are UTF-8). */
 export interface ChainFileBody {
-  text: string;
+  bytes: Buffer;
   filename: string | null;
 }
 
@@ -121,7 +121,13 @@ function bodyParsers(op: Operation): RequestHandler[] {
     const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: limit, files: 1, fields: 0, parts: 2 } }).single('file');
     return [
       requireContentType([...CHAIN_FILE_TYPES, 'multipart/form-data'], "the chain as YAML or JSON (Content-Type application/yaml or application/json) or a multipart/form-data upload in the field 'file'"),
-      express.text({ limit, type: CHAIN_FILE_TYPES }),
+      (req, _res, next) => {
+        const charset = hasBody(req) && req.is(CHAIN_FILE_TYPES) ? /charset=["']?([^;"'\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1] : undefined;
+        if (charset && !/^(utf-?8|us-ascii)$/i.test(charset)) return next(new HttpError(415, 'unsupported_media_type', `Chain files are UTF-8; charset=${charset} is not accepted. Convert the file to UTF-8 and send it with charset=utf-8 (or none).`));
+        next();
+      },
+      // Bytes, not text: a file that is not UTF-8 is refused by name instead of being decoded with replacement characters.
+      express.raw({ limit, type: CHAIN_FILE_TYPES }),
       (req, res, next) => {
         upload(req, res, (err: unknown) => next(err ? uploadError(err, limit) : undefined));
       },
@@ -185,11 +191,11 @@ export function mountOperations(router: Router, operations: readonly Operation[]
       let file: ChainFileBody | null = null;
       if (op.bodyKind === 'chain-file') {
         const upload = req.file;
-        const text = upload ? upload.buffer.toString('utf8') : typeof req.body === 'string' ? req.body : '';
-        if (text.trim() === '') {
+        const bytes = upload ? upload.buffer : Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        if (bytes.toString('utf8').trim() === '') {
           throw new HttpError(400, 'file_missing', "Send the chain file as the request body (YAML or JSON) or as a multipart upload in the field 'file'.", { field: 'body' });
         }
-        file = { text, filename: upload?.originalname ?? null };
+        file = { bytes, filename: upload?.originalname ?? null };
       }
       const actor: AuditActor = { id: principal?.user.id ?? null, email: principal?.user.email ?? null, ip: req.ip ?? null };
       await op.handler({

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parseDocument, YAMLError } from 'yaml';
 import {
   compileChain,
   draftGraphOf,
@@ -28,18 +28,82 @@ export async function findChain(em: EntityManager, idOrSlug: string): Promise<Ch
   return chain;
 }
 
-/** Parses a chain file (YAML or JSON text) and validates it against the graph schema. */
-export function parseChainFile(text: string): Graph {
+/** Deepest nesting a chain file may have (a graph needs about ten levels; rule trees a few more). */
+export const CHAIN_FILE_MAX_DEPTH = 64;
+/** Aliases a chain file may use (`*name`): enough for shared snippets, far too few for an alias bomb. */
+export const CHAIN_FILE_MAX_ALIASES = 100;
+
+const invalidFile = (problem: string, details?: unknown) => new HttpError(400, 'invalid_file', `The file is not a valid chain file: ${problem}`, details);
+
+/** How deep a parsed value nests, walked without recursion; stops counting past `limit`. */
+function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+const kindOf = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : `a ${typeof value}`);
+
+/**
+ * Parses a chain file (YAML or JSON; text, or bytes that must be UTF-8) and validates it
+ * against the graph schema. Every malformed file is a 400 `invalid_file` naming the
+ * problem (syntax with line and column, not UTF-8, alias bombs, unresolved aliases, unknown
+ * tags, nesting deeper than {@link CHAIN_FILE_MAX_DEPTH}, a top level that is not a
+ * mapping); a well-formed file that is not a graph is a 400 `invalid_chain` naming the field.
+ */
+export function parseChainFile(input: string | Uint8Array): Graph {
+  let text: string;
+  if (typeof input === 'string') text = input;
+  else {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(input);
+    } catch {
+      throw invalidFile('it is not UTF-8 text; save it as UTF-8 and upload it again.');
+    }
+  }
+  if (text.trim() === '') throw invalidFile('it is empty; send a chain as YAML or JSON.');
   let raw: unknown;
   try {
-    raw = parseYaml(text, { prettyErrors: true, maxAliasCount: 100 });
+    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    const error = doc.errors[0];
+    if (error) throw error;
+    const tag = doc.warnings.find((w) => w.code === 'TAG_RESOLVE_FAILED');
+    if (tag) throw tag;
+    raw = doc.toJS({ maxAliasCount: CHAIN_FILE_MAX_ALIASES });
   } catch (err) {
-    if (err instanceof YAMLParseError) {
+    if (err instanceof YAMLError) {
       const pos = err.linePos?.[0];
-      throw new HttpError(400, 'invalid_file', `The file is not valid YAML/JSON${pos ? ` (line ${pos.line}, column ${pos.col})` : ''}: ${err.message.split('\n')[0]}`, pos ? { line: pos.line, column: pos.col } : undefined);
+      const first = err.message.split('\n')[0] ?? '';
+      const problem = /call stack/i.test(first)
+        ? `it nests deeper than ${CHAIN_FILE_MAX_DEPTH} levels`
+        : err.code === 'TAG_RESOLVE_FAILED'
+          ? `${first.replace(/ at line.*$/, '')}; remove the tag (chain files use plain YAML or JSON)`
+          : first;
+      throw new HttpError(400, 'invalid_file', `The file is not valid YAML/JSON${pos ? ` (line ${pos.line}, column ${pos.col})` : ''}: ${problem}`, pos ? { line: pos.line, column: pos.col } : undefined);
+    }
+    // yaml throws plain errors while resolving aliases (bombs, undefined anchors) and
+    // RangeError on runaway nesting: all properties of the file, never of the server.
+    if (err instanceof RangeError) throw invalidFile(`it nests deeper than ${CHAIN_FILE_MAX_DEPTH} levels.`);
+    if (err instanceof Error && /alias/i.test(err.message)) {
+      throw invalidFile(
+        /excessive alias count/i.test(err.message)
+          ? `it expands more than ${CHAIN_FILE_MAX_ALIASES} aliases (an "alias bomb"); write the repeated parts out or use fewer aliases.`
+          : `${err.message}; define the anchor (&name) before using it (*name).`,
+      );
     }
     throw err;
   }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw invalidFile(`its top level is ${kindOf(raw)}; a chain file is one mapping with slug, name, nodes and edges.`);
+  }
+  if (nestingDepth(raw, CHAIN_FILE_MAX_DEPTH) > CHAIN_FILE_MAX_DEPTH) throw invalidFile(`it nests deeper than ${CHAIN_FILE_MAX_DEPTH} levels.`);
   const parsed = graphSchema.safeParse(raw);
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
