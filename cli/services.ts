@@ -135,6 +135,7 @@ export async function runApi(config: Config): Promise<void> {
     secretBox,
     trustProxy: config.trustProxy,
     metricsToken: config.metrics.token,
+    rateLimits: config.rateLimits,
     auth: {
       // Unset outside production: generated once into DATA_DIR/jwt-secret (0600) and reused.
       jwtSecret,

@@ -3,6 +3,7 @@ import { CredentialSchema } from './credential.ts';
 import { accountEntities } from './accounts.ts';
 import { BotSchema } from './bots.ts';
 import { WebVisitorSchema } from './visitors.ts';
+import { RateLimitSchema } from './rate-limits.ts';
 
 /**
  * A jsonb document Chainflow wrote: a graph or an IR. Deliberately a bare object: read it
@@ -119,4 +120,4 @@ export const VariableSchema = defineEntity({
 });
 export type Variable = InferEntity<typeof VariableSchema>;
 
-export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema];
+export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema, RateLimitSchema];

@@ -9,6 +9,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import { authenticate, type Principal } from '../auth/principal.ts';
 import { HttpError, validationError } from '../errors.ts';
+import type { RateLimitName } from '../rate-limit.ts';
 import { recordAudit, type AuditActor, type AuditInput } from '../services/audit.ts';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -68,8 +69,11 @@ export interface OperationSpec<P extends z.ZodType, Q extends z.ZodType, B exten
   bodyKind?: BodyKind;
   /** Body size limit (default 1 MB for JSON, 2 MB for chain files). */
   bodyLimit?: number;
-  /** Counted by the sign-in rate limiter (429 when exceeded). */
-  rateLimited?: boolean;
+  /**
+   * Which shared rate limiter counts this operation (api/rate-limit.ts): `auth` for the
+   * sign-in routes, `chat` for the web chat, `hook` for webhook triggers (429 when exceeded).
+   */
+  rateLimited?: RateLimitName;
   /** Error statuses beyond the ones every operation of its kind may answer. */
   errors?: readonly number[];
   responses: Record<number, ResponseSpec>;
@@ -148,8 +152,8 @@ function uploadError(err: unknown, limit: number): HttpError {
 export interface MountDeps {
   orm: MikroORM;
   jwtSecret: string;
-  /** Applied to operations marked `rateLimited`. */
-  rateLimiter: RequestHandler;
+  /** Applied to operations marked `rateLimited`, by name. */
+  rateLimiters: Record<RateLimitName, RequestHandler>;
 }
 
 /** Who is calling, resolved before the body is read (anonymous callers of protected routes never get that far). */
@@ -163,7 +167,7 @@ export function mountOperations(router: Router, operations: readonly Operation[]
   const callers = new WeakMap<Request, Caller>();
   for (const op of operations) {
     const handlers: RequestHandler[] = [];
-    if (op.rateLimited) handlers.push(deps.rateLimiter);
+    if (op.rateLimited) handlers.push(deps.rateLimiters[op.rateLimited]);
     handlers.push(async (req, _res, next) => {
       const em = deps.orm.em.fork();
       const authorization = req.headers.authorization;

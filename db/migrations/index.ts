@@ -4,6 +4,7 @@ import { Migration20261122040825_credentials } from './0002-credentials.ts';
 import { Migration20261122042513_accounts } from './0003-accounts.ts';
 import { Migration20261122050742_bots } from './0004-bots.ts';
 import { Migration20261201190000_access } from './0005-access.ts';
+import { Migration20261201210000_rate_limits } from './0013-rate-limits.ts';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so the same list
@@ -16,4 +17,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122042513_accounts', class: Migration20261122042513_accounts },
   { name: 'Migration20261122050742_bots', class: Migration20261122050742_bots },
   { name: 'Migration20261201190000_access', class: Migration20261201190000_access },
+  { name: 'Migration20261201210000_rate_limits', class: Migration20261201210000_rate_limits },
 ];

@@ -141,13 +141,13 @@ describe('robustness row 3: malformed chain files', () => {
     const before = await snapshotDatabase(t.h);
     const seen = new Map<string, Set<string>>();
     for (const [i, file] of files.entries()) {
-      let req = t.api.post('/api/v1/chains/import').set(bearer(admin.token));
+      const req = t.api.post('/api/v1/chains/import').set(bearer(admin.token));
       const res =
         file.as === 'multipart'
           ? await req.attach('file', file.bytes, `fuzz-${i}.yaml`)
           : file.as === 'multipart-wrong-field'
             ? await req.attach('document', file.bytes, `fuzz-${i}.yaml`)
-            : await (req = req.set('content-type', file.as === 'json' ? 'application/json' : 'application/yaml')).send(file.bytes);
+            : await req.set('content-type', file.as === 'json' ? 'application/json' : 'application/yaml').send(file.bytes);
       const what = `#${i} ${file.kind} as ${file.as} (${file.bytes.length} bytes)`;
       expect(res.status, `${what}: ${JSON.stringify(res.body).slice(0, 300)}`).toBeGreaterThanOrEqual(400);
       expect(res.status, `${what}: ${JSON.stringify(res.body).slice(0, 300)}`).toBeLessThan(500);

@@ -94,7 +94,10 @@ export interface ApiHarness {
 }
 
 /** App dependencies a test may set besides auth (the secret box defaults to the harness's). */
-export type ExtraDeps = Partial<Pick<AppDeps, 'secretBox' | 'metricsToken' | 'temporalUiUrl' | 'trustProxy'>>;
+export type ExtraDeps = Partial<Pick<AppDeps, 'secretBox' | 'metricsToken' | 'temporalUiUrl' | 'trustProxy' | 'rateLimits'>>;
+
+/** Web-chat and webhook limits of test apps: out of the way unless a test sets its own. */
+const TEST_RATE_LIMITS = { limit: 100_000, windowSeconds: 60 };
 
 /**
  * Database, worker and app for one test file; `auth` overrides the defaults (rate limit
@@ -107,7 +110,8 @@ export async function startApi(prefix: string, opts: { auth?: Partial<AuthOption
   const build = (partial: Partial<AuthOptions>, logger?: Logger, deps: ExtraDeps = {}) => {
     // Tests register later accounts themselves: open registration unless a test says otherwise.
     const auth = resolveAuthOptions({ rateLimitPerMinute: 100_000, totpBox: h.secretBox, registration: 'open', ...partial });
-    const app = createApp({ orm: h.db.orm, temporal: h.client, logger: logger ?? createLogger('silent', 'test'), taskQueue: h.taskQueue, auth, secretBox: h.secretBox, ...deps });
+    const rateLimits = { chatClient: TEST_RATE_LIMITS, chatChain: TEST_RATE_LIMITS, hookClient: TEST_RATE_LIMITS, hookChain: TEST_RATE_LIMITS, ...deps.rateLimits };
+    const app = createApp({ orm: h.db.orm, temporal: h.client, logger: logger ?? createLogger('silent', 'test'), taskQueue: h.taskQueue, auth, secretBox: h.secretBox, ...deps, rateLimits });
     const api = checkedAgent(app, validator);
     databases.set(api, h.db.orm);
     return { app, api, auth };
