@@ -98,8 +98,25 @@ export function createRateLimiter(options: RateLimiterOptions): RequestHandler {
   };
 }
 
-/** The client's address as Express sees it (behind proxies: per TRUST_PROXY). */
-export const clientKey = (req: Request): string => `client:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
+/**
+ * The counted part of a client address: an IPv4 address whole (also when IPv4-mapped),
+ * an IPv6 address by its /64 network, since one subscriber usually holds a whole /64 and
+ * could otherwise take a fresh address per request.
+ */
+export function clientAddressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const plain = address.split('%')[0]!.toLowerCase();
+  const [head = '', tail] = plain.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/** The client's address as Express sees it (behind proxies: per TRUST_PROXY), IPv6 by /64. */
+export const clientKey = (req: Request): string => `client:${clientAddressKey(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`;
 
 /** A scope per client address. */
 export const clientScope = (rule: RateRule | null, what: string): RateScope => ({ rule, what, key: clientKey });
