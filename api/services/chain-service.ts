@@ -35,18 +35,33 @@ export const CHAIN_FILE_MAX_ALIASES = 100;
 
 const invalidFile = (problem: string, details?: unknown) => new HttpError(400, 'invalid_file', `The file is not a valid chain file: ${problem}`, details);
 
-/** How deep a parsed value nests, walked without recursion; stops counting past `limit`. */
-function nestingDepth(value: unknown, limit: number): number {
-  let deepest = 0;
-  const stack: [unknown, number][] = [[value, 0]];
+/** Characters PostgreSQL cannot store in text or jsonb: NUL, and UTF-16 surrogates without their pair. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unstorable = (text: string) => text.includes('\u0000') || LONE_SURROGATE.test(text);
+
+/**
+ * The first thing in a parsed value that no chain may hold, walked without recursion:
+ * nesting deeper than `maxDepth`, or a key or string with a character PostgreSQL cannot
+ * store (it would fail the insert, a 500, instead of a 400 naming the field).
+ */
+function storedValueProblem(value: unknown, maxDepth: number): string | null {
+  const stack: [unknown, (string | number)[]][] = [[value, []]];
+  const where = (path: (string | number)[]) => (path.length ? path.join('.') : '(root)');
+  const bad = (text: string) => (text.includes('\u0000') ? 'a NUL character (\\0)' : 'a lone UTF-16 surrogate');
   while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
+    const [item, path] = stack.pop()!;
+    if (typeof item === 'string') {
+      if (unstorable(item)) return `it holds ${bad(item)} at ${where(path)}; remove it.`;
+      continue;
+    }
     if (item === null || typeof item !== 'object') continue;
-    deepest = Math.max(deepest, depth + 1);
-    if (deepest > limit) return deepest;
-    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+    if (path.length >= maxDepth) return `it nests deeper than ${maxDepth} levels.`;
+    for (const [key, child] of Object.entries(item)) {
+      if (unstorable(key)) return `it holds ${bad(key)} in a key at ${where(path)}; remove it.`;
+      stack.push([child, [...path, Array.isArray(item) ? Number(key) : key]]);
+    }
   }
-  return deepest;
+  return null;
 }
 
 const kindOf = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : `a ${typeof value}`);
@@ -56,7 +71,7 @@ const kindOf = (value: unknown) => (value === null ? 'null' : Array.isArray(valu
  * against the graph schema. Every malformed file is a 400 `invalid_file` naming the
  * problem (syntax with line and column, not UTF-8, alias bombs, unresolved aliases, unknown
  * tags, nesting deeper than {@link CHAIN_FILE_MAX_DEPTH}, a top level that is not a
- * mapping); a well-formed file that is not a graph is a 400 `invalid_chain` naming the field.
+ * mapping, NUL or lone surrogates that PostgreSQL cannot store, with their field); a well-formed file that is not a graph is a 400 `invalid_chain` naming the field.
  */
 export function parseChainFile(input: string | Uint8Array): Graph {
   let text: string;
@@ -103,7 +118,8 @@ export function parseChainFile(input: string | Uint8Array): Graph {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw invalidFile(`its top level is ${kindOf(raw)}; a chain file is one mapping with slug, name, nodes and edges.`);
   }
-  if (nestingDepth(raw, CHAIN_FILE_MAX_DEPTH) > CHAIN_FILE_MAX_DEPTH) throw invalidFile(`it nests deeper than ${CHAIN_FILE_MAX_DEPTH} levels.`);
+  const problem = storedValueProblem(raw, CHAIN_FILE_MAX_DEPTH);
+  if (problem) throw invalidFile(problem);
   const parsed = graphSchema.safeParse(raw);
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));

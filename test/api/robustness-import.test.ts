@@ -6,7 +6,7 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, registerAdmin, snapshotDatabase, startApi, type Account, type ApiHarness } from './support/api.ts';
+import { bearer, registerAdmin, simpleGraph, snapshotDatabase, startApi, type Account, type ApiHarness } from './support/api.ts';
 
 let t: ApiHarness;
 let admin: Account;
@@ -77,6 +77,7 @@ function badFiles(seed: number, count: number): BadFile[] {
     'several documents': (ex) => `${ex}\n---\n${ex}`,
     'duplicate keys': (ex) => ex.replace(/^name: .*$/m, (m) => `${m}\nname: Again`),
     'tab indentation': (ex) => ex.replace(/^ {2}/gm, '\t'),
+    'NUL escape': (ex) => ex.replace(/^description: .*$/m, `description: "${pick(['\\0', '\\x00', '\\u0000', '\\ud800'])} in a string"`),
     'NUL bytes': (ex) => ex.replace(/^name: (.*)$/m, 'name: "a\u0000b"\u0000'),
     'JSON syntax error': (ex) => {
       const json = JSON.stringify({ slug: 'json-fuzz', name: 'J', body: ex.length, nodes: [], edges: [] });
@@ -96,6 +97,13 @@ function badFiles(seed: number, count: number): BadFile[] {
   }
   return files;
 }
+
+/**
+ * superagent serializes any non-string body sent as JSON (a Buffer becomes
+ * `{"type":"Buffer",…}`); this serializer sends the bytes as they are. Its type says
+ * string, but node's superagent writes Buffers unchanged.
+ */
+const asSent = (bytes: Buffer): string => bytes as unknown as string;
 
 beforeAll(async () => {
   t = await startApi('robust_import');
@@ -125,6 +133,10 @@ describe('robustness row 3: malformed chain files', () => {
       ['an unknown tag', 'slug: x\nname: !js/function "f"\n', /Unresolved tag.*remove the tag/],
       ['a JSON syntax error', '{"slug": "x", "name": "y",, "nodes": []}', /line 1, column \d+/],
       ['two documents', 'slug: x\n---\nslug: y\n', /multiple documents/],
+      ['a NUL escape in YAML', examples[0]!.text.replace(/^name: .*$/m, 'name: "Gree\\0ting"').replace(/^slug: .*$/m, 'slug: nul-yaml'), /NUL character.*at name/],
+      ['a NUL escape in JSON', JSON.stringify({ ...simpleGraph('nul-json'), description: 'x\u0000y' }), /NUL character.*at description/],
+      ['a NUL in a key', JSON.stringify({ ...simpleGraph('nul-key'), nodes: [{ id: 'start', type: 'start', position: { x: 0, y: 0 }, data: { trigger: { kind: 'any' }, 'a\u0000': 1 } }] }), /NUL character.*at nodes\.0\.data/],
+      ['a lone surrogate escape', JSON.stringify(simpleGraph('surrogate')).replace('Hello from the draft', '\\ud800'), /lone UTF-16 surrogate.*at nodes\.1\.data\.prompt/],
     ];
     for (const [what, body, message] of cases) {
       const res = await send(body);
@@ -147,7 +159,7 @@ describe('robustness row 3: malformed chain files', () => {
           ? await req.attach('file', file.bytes, `fuzz-${i}.yaml`)
           : file.as === 'multipart-wrong-field'
             ? await req.attach('document', file.bytes, `fuzz-${i}.yaml`)
-            : await req.set('content-type', file.as === 'json' ? 'application/json' : 'application/yaml').send(file.bytes);
+            : await req.set('content-type', file.as === 'json' ? 'application/json' : 'application/yaml').serialize(asSent).send(file.bytes);
       const what = `#${i} ${file.kind} as ${file.as} (${file.bytes.length} bytes)`;
       expect(res.status, `${what}: ${JSON.stringify(res.body).slice(0, 300)}`).toBeGreaterThanOrEqual(400);
       expect(res.status, `${what}: ${JSON.stringify(res.body).slice(0, 300)}`).toBeLessThan(500);
@@ -163,6 +175,8 @@ describe('robustness row 3: malformed chain files', () => {
     expect(seen.get('bytes not UTF-8')).toContain('400 invalid_file');
     expect(seen.get('very deep flow nesting')).toContain('400 invalid_file');
     expect(seen.get('top level is a scalar')).toContain('400 invalid_file');
+    expect([...(seen.get('NUL escape') ?? [])].filter((s) => s !== '400 bad_upload')).toEqual(['400 invalid_file']);
+    expect(seen.get('JSON syntax error')).toContain('400 invalid_file');
     expect([...(seen.get('huge scalar') ?? [])].every((s) => s.startsWith('4'))).toBe(true);
   }, 240_000);
 });
