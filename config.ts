@@ -33,6 +33,23 @@ const optionalDurationMs = z
 
 /** Days to keep rows of one kind; 0 keeps them forever. */
 const retentionDays = (fallback: number) => z.coerce.number().int('Use a whole number of days (0 keeps forever)').min(0).max(36_500).default(fallback);
+/** A rate like '60/1m' or '1200/1h' (requests per duration), or 'off'. */
+const rate = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const value = text.trim();
+      if (value === 'off' || value === '0') return null;
+      const match = /^(\d+)\s*\/\s*(\S+)$/.exec(value);
+      const check = match ? checkDuration(match[2]!) : undefined;
+      const limit = match ? Number(match[1]) : 0;
+      if (!match || !check?.ok || limit < 1 || check.ms < 1000) {
+        ctx.addIssue({ code: 'custom', message: `Write the limit as <count>/<duration> (e.g. 60/1m, 1000/1h; a duration of at least 1s), or off; got "${text}"` });
+        return z.NEVER;
+      }
+      return { limit, windowSeconds: Math.round(check.ms / 1000) };
+    });
 
 /**
  * Chainflow's configuration, parsed once from the environment with zod. Nothing else
@@ -76,6 +93,10 @@ const envSchema = z.object({
   AUTH_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(20),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   LOGIN_LOCKOUT: durationSeconds('15m'),
+  CHAT_RATE_LIMIT: rate('60/1m'),
+  CHAT_CHAIN_RATE_LIMIT: rate('1200/1m'),
+  HOOK_RATE_LIMIT: rate('120/1m'),
+  HOOK_CHAIN_RATE_LIMIT: rate('1200/1m'),
 
   CHAINFLOW_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url('Use the API’s address, e.g. http://127.0.0.1:3000').optional()),
   CHAINFLOW_TOKEN: z.preprocess(
@@ -141,6 +162,15 @@ export interface Config {
   };
   /** Bot API server new bots talk to unless told otherwise (TELEGRAM_API_ROOT), without a trailing '/'. */
   telegramApiRoot: string;
+  /** Limits of the public routes, counted in PostgreSQL (shared by all API replicas); null is off. */
+  rateLimits: {
+    /** Web chat, per client address and per chain. */
+    chatClient: { limit: number; windowSeconds: number } | null;
+    chatChain: { limit: number; windowSeconds: number } | null;
+    /** Webhook triggers, per client address and per chain. */
+    hookClient: { limit: number; windowSeconds: number } | null;
+    hookChain: { limit: number; windowSeconds: number } | null;
+  };
   metrics: {
     /** Port of the worker's Prometheus exporter (Temporal SDK metrics) on HOST; off when unset. */
     workerPort: number | undefined;
@@ -214,6 +244,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       uiPort: e.TEMPORAL_UI_PORT,
     },
     telegramApiRoot: e.TELEGRAM_API_ROOT,
+    rateLimits: { chatClient: e.CHAT_RATE_LIMIT, chatChain: e.CHAT_CHAIN_RATE_LIMIT, hookClient: e.HOOK_RATE_LIMIT, hookChain: e.HOOK_CHAIN_RATE_LIMIT },
     metrics: { workerPort: e.METRICS_PORT, token: e.METRICS_TOKEN },
     mcp: { url: e.CHAINFLOW_URL ?? e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`, token: e.CHAINFLOW_TOKEN },
     retention: {

@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../lib/logger.ts';
 import { resolveAuthOptions, type AuthOptions } from './auth/options.ts';
-import { errorHandler, HttpError, notFoundHandler } from './errors.ts';
+import { errorHandler, notFoundHandler } from './errors.ts';
+import { apiRateLimiters, DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit.ts';
 import { API_PREFIX, buildOpenApiDocument, docsRoutes, type OpenApiDocument } from './openapi.ts';
 import { auditOperations } from './routes/audit.ts';
 import { authOperations } from './routes/auth.ts';
@@ -58,6 +58,12 @@ export interface AppDeps {
   telegram?: BotTelegramOptions | undefined;
   /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>` (METRICS_TOKEN); public otherwise. */
   metricsToken?: string | undefined;
+  /**
+   * Rate limits of the web chat and webhook routes (per client address and per chain),
+   * counted in PostgreSQL; omitted ones take DEFAULT_RATE_LIMITS. The sign-in limit comes
+   * from `auth.rateLimitPerMinute` unless `rateLimits.auth` is given.
+   */
+  rateLimits?: Partial<RateLimits> | undefined;
 }
 
 /** The package version, shown in /info and the OpenAPI document. */
@@ -158,17 +164,13 @@ export function createApp(deps: AppDeps): Express {
 
   let document: OpenApiDocument | undefined;
   const operations = apiOperations({ ...deps, onRunStarted: metrics.runStarted }, auth, () => (document ??= buildOpenApiDocument(operations, { version: VERSION })));
-  const rateLimiter = rateLimit({
-    windowMs: 60_000,
-    limit: auth.rateLimitPerMinute,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    handler: (_req, _res, next, options) => {
-      next(new HttpError(429, 'rate_limited', `Too many sign-in requests from this address (more than ${String(options.limit)} a minute); wait a minute and try again.`));
-    },
+  const rateLimiters = apiRateLimiters(deps.orm, {
+    ...DEFAULT_RATE_LIMITS,
+    auth: { limit: auth.rateLimitPerMinute, windowSeconds: 60 },
+    ...deps.rateLimits,
   });
   const api = express.Router();
-  mountOperations(api, operations, { orm: deps.orm, jwtSecret: auth.jwtSecret, rateLimiter });
+  mountOperations(api, operations, { orm: deps.orm, jwtSecret: auth.jwtSecret, rateLimiters });
   app.use(API_PREFIX, api);
   app.use('/api', notFoundHandler);
   // MCP (docs/mcp.md): before the web app, whose fallback would answer every path.

@@ -23,13 +23,14 @@ const errorDescriptions: Record<number, string> = {
   415: 'Wrong Content-Type for this operation',
   422: 'The chain does not compile: `details` lists every error with node, field and fix',
   423: 'The account is locked after repeated failed sign-ins (`details.lockedUntil`)',
-  429: 'Too many requests from this address; retry after the RateLimit-Reset seconds',
+  429: 'Too many requests from this address (or to this chain); retry after the Retry-After seconds',
   500: 'Our fault: the error was logged',
   503: 'A dependency is unavailable',
 };
 
 const errorResponse = (status: number) => ({
   description: errorDescriptions[status] ?? 'Error',
+  ...(status === 429 ? { headers: { 'Retry-After': { description: 'Seconds until a request would be allowed again', schema: { type: 'integer' as const, minimum: 1 } } } } : {}),
   content: { 'application/json': { schema: errorSchema } },
 });
 

@@ -29,7 +29,7 @@ export async function importCommand(config: Config, args: string[]): Promise<voi
   if (!existsSync(path)) throw new Error(`No such file: ${path}`);
   const orm = await createOrm({ url: await resolveDatabaseUrl(config), poolMax: 2 });
   try {
-    const graph = parseChainFile(readFileSync(path, 'utf8'));
+    const graph = parseChainFile(readFileSync(path));
     const { chain, version } = await importChain(orm.em.fork(), graph, {
       onConflict: args.includes('--rename') ? 'rename' : 'error',
       note: `imported from ${file}`,

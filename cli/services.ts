@@ -139,6 +139,7 @@ export async function runApi(config: Config): Promise<void> {
     trustProxy: config.trustProxy,
     metricsToken: config.metrics.token,
     telegram: { apiRoot: config.telegramApiRoot, publicUrl: config.publicUrl },
+    rateLimits: config.rateLimits,
     auth: {
       // Unset outside production: generated once into DATA_DIR/jwt-secret (0600) and reused.
       jwtSecret,

@@ -208,31 +208,56 @@ export async function login(em: EntityManager, options: AuthOptions, input: Logi
     await burnVerification(input.password);
     return fail('unknown_email', invalid);
   }
-  if (user.lockedUntil && user.lockedUntil > new Date()) {
-    return fail('locked', lockedError(user.lockedUntil));
+  // Each attempt reserves its failure up front, in one conditional UPDATE: parallel
+  // guesses cannot all pass a read of the counter and then verify (at most
+  // maxFailedLogins attempts are ever checked before the lock), and none gets through a lock.
+  const conn = em.getConnection();
+  const [reserved] = await conn.execute<{ failed_logins: number }[]>(
+    `update app_user set failed_logins = failed_logins + 1
+      where id = ? and failed_logins < ? and (locked_until is null or locked_until <= clock_timestamp())
+      returning failed_logins`,
+    [user.id, options.maxFailedLogins],
+  );
+  if (!reserved) {
+    const [row] = await conn.execute<{ locked_until: Date | string | null }[]>(`select locked_until from app_user where id = ?`, [user.id]);
+    const until = row?.locked_until ? new Date(row.locked_until) : null;
+    // Not locked yet, but the last allowed attempts are being checked right now.
+    return fail('locked', lockedError(until && until > new Date() ? until : new Date(Date.now() + options.lockoutSeconds * 1000)));
   }
   const countFailure = async (reason: string, error: HttpError): Promise<never> => {
-    user.failedLogins += 1;
-    if (user.failedLogins >= options.maxFailedLogins) {
-      user.failedLogins = 0;
-      user.lockedUntil = new Date(Date.now() + options.lockoutSeconds * 1000);
-      recordAudit(em, { id: user.id, email, ip: actor.ip }, { action: 'auth.locked', targetType: 'user', targetId: user.id, summary: { until: user.lockedUntil, after: options.maxFailedLogins } });
-      return fail(reason, lockedError(user.lockedUntil));
-    }
-    return fail(reason, error);
+    if (reserved.failed_logins < options.maxFailedLogins) return fail(reason, error);
+    const [locked] = await conn.execute<{ locked_until: Date | string }[]>(
+      `update app_user set failed_logins = 0, locked_until = clock_timestamp() + make_interval(secs => ?) where id = ? returning locked_until`,
+      [options.lockoutSeconds, user.id],
+    );
+    const until = new Date(locked?.locked_until ?? Date.now() + options.lockoutSeconds * 1000);
+    recordAudit(em, { id: user.id, email, ip: actor.ip }, { action: 'auth.locked', targetType: 'user', targetId: user.id, summary: { until, after: options.maxFailedLogins } });
+    return fail(reason, lockedError(until));
   };
+  /** Gives the reserved attempt back: the password was right, the sign-in stops for another reason. */
+  const release = () => conn.execute(`update app_user set failed_logins = greatest(failed_logins - 1, 0) where id = ?`, [user.id], 'run');
   if (!(await verifyPassword(user.passwordHash, input.password))) return countFailure('bad_password', invalid);
-  if (user.status !== 'active') return fail('disabled', new HttpError(403, 'account_disabled', 'This account is disabled; ask an admin to enable it.'));
+  if (user.status !== 'active') {
+    await release();
+    return fail('disabled', new HttpError(403, 'account_disabled', 'This account is disabled; ask an admin to enable it.'));
+  }
   if (user.totpEnabled) {
-    if (!input.totp) return fail('totp_required', new HttpError(401, 'totp_required', 'This account uses two-factor authentication: send the 6-digit code from your authenticator app as totp.', { field: 'totp' }));
+    if (!input.totp) {
+      await release();
+      return fail('totp_required', new HttpError(401, 'totp_required', 'This account uses two-factor authentication: send the 6-digit code from your authenticator app as totp.', { field: 'totp' }));
+    }
     const step = user.totpSecret ? checkTotp(options.totpBox.decrypt(user.totpSecret, totpContext(user.id)), input.totp) : null;
-    if (step === null || (user.totpLastStep != null && step <= user.totpLastStep)) {
+    // The step is consumed atomically: of two parallel sign-ins with the same code, one wins.
+    const consumed =
+      step === null
+        ? []
+        : await conn.execute<{ id: string }[]>(`update app_user set totp_last_step = ? where id = ? and (totp_last_step is null or totp_last_step < ?) returning id`, [step, user.id, step]);
+    if (step === null || consumed.length === 0) {
       return countFailure('bad_totp', new HttpError(401, 'totp_invalid', 'The two-factor code is wrong or was already used; wait for the next code and try again.', { field: 'totp' }));
     }
-    user.totpLastStep = step;
   }
-  user.failedLogins = 0;
-  user.lockedUntil = null;
+  await conn.execute(`update app_user set failed_logins = 0, locked_until = null where id = ?`, [user.id], 'run');
+  await em.refresh(user);
   user.lastLoginAt = new Date();
   recordAudit(em, { id: user.id, email, ip: actor.ip }, { action: 'auth.login', targetType: 'user', targetId: user.id, summary: { totp: user.totpEnabled } });
   return issueSession(em, options, user, actor.ip);

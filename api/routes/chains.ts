@@ -191,7 +191,7 @@ export function chainOperations(deps: ChainRouteDeps): Operation[] {
       handler: async ({ res, em, query, file, principal, actor }) => {
         authorize(principal, 'chain:create');
         if (!file) throw new HttpError(400, 'file_missing', 'Send a chain file.');
-        const graph = parseChainFile(file.text);
+        const graph = parseChainFile(file.bytes);
         let imported;
         try {
           imported = await importChain(em, graph, {

@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { authenticate, type Principal } from '../auth/principal.ts';
 import { requireScopes } from '../auth/personal-tokens.ts';
 import { HttpError, validationError } from '../errors.ts';
+import type { RateLimitName } from '../rate-limit.ts';
 import { recordAudit, type AuditActor, type AuditInput } from '../services/audit.ts';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -31,9 +32,9 @@ export interface ResponseSpec {
   headers?: Record<string, string>;
 }
 
-/** An uploaded or posted chain file. */
+/** An uploaded or posted chain file: its bytes as sent (parseChainFile checks they are UTF-8). */
 export interface ChainFileBody {
-  text: string;
+  bytes: Buffer;
   filename: string | null;
 }
 
@@ -69,8 +70,11 @@ export interface OperationSpec<P extends z.ZodType, Q extends z.ZodType, B exten
   bodyKind?: BodyKind;
   /** Body size limit (default 1 MB for JSON, 2 MB for chain files). */
   bodyLimit?: number;
-  /** Counted by the sign-in rate limiter (429 when exceeded). */
-  rateLimited?: boolean;
+  /**
+   * Which shared rate limiter counts this operation (api/rate-limit.ts): `auth` for the
+   * sign-in routes, `chat` for the web chat, `hook` for webhook triggers (429 when exceeded).
+   */
+  rateLimited?: RateLimitName;
   /** Error statuses beyond the ones every operation of its kind may answer. */
   errors?: readonly number[];
   responses: Record<number, ResponseSpec>;
@@ -122,7 +126,13 @@ function bodyParsers(op: Operation): RequestHandler[] {
     const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: limit, files: 1, fields: 0, parts: 2 } }).single('file');
     return [
       requireContentType([...CHAIN_FILE_TYPES, 'multipart/form-data'], "the chain as YAML or JSON (Content-Type application/yaml or application/json) or a multipart/form-data upload in the field 'file'"),
-      express.text({ limit, type: CHAIN_FILE_TYPES }),
+      (req, _res, next) => {
+        const charset = hasBody(req) && req.is(CHAIN_FILE_TYPES) ? /charset=["']?([^;"'\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1] : undefined;
+        if (charset && !/^(utf-?8|us-ascii)$/i.test(charset)) return next(new HttpError(415, 'unsupported_media_type', `Chain files are UTF-8; charset=${charset} is not accepted. Convert the file to UTF-8 and send it with charset=utf-8 (or none).`));
+        next();
+      },
+      // Bytes, not text: a file that is not UTF-8 is refused by name instead of being decoded with replacement characters.
+      express.raw({ limit, type: CHAIN_FILE_TYPES }),
       (req, res, next) => {
         upload(req, res, (err: unknown) => next(err ? uploadError(err, limit) : undefined));
       },
@@ -143,8 +153,8 @@ function uploadError(err: unknown, limit: number): HttpError {
 export interface MountDeps {
   orm: MikroORM;
   jwtSecret: string;
-  /** Applied to operations marked `rateLimited`. */
-  rateLimiter: RequestHandler;
+  /** Applied to operations marked `rateLimited`, by name. */
+  rateLimiters: Record<RateLimitName, RequestHandler>;
 }
 
 /** Who is calling, resolved before the body is read (anonymous callers of protected routes never get that far). */
@@ -158,7 +168,7 @@ export function mountOperations(router: Router, operations: readonly Operation[]
   const callers = new WeakMap<Request, Caller>();
   for (const op of operations) {
     const handlers: RequestHandler[] = [];
-    if (op.rateLimited) handlers.push(deps.rateLimiter);
+    if (op.rateLimited) handlers.push(deps.rateLimiters[op.rateLimited]);
     handlers.push(async (req, _res, next) => {
       const em = deps.orm.em.fork();
       const authorization = req.headers.authorization;
@@ -187,11 +197,11 @@ export function mountOperations(router: Router, operations: readonly Operation[]
       let file: ChainFileBody | null = null;
       if (op.bodyKind === 'chain-file') {
         const upload = req.file;
-        const text = upload ? upload.buffer.toString('utf8') : typeof req.body === 'string' ? req.body : '';
-        if (text.trim() === '') {
+        const bytes = upload ? upload.buffer : Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        if (bytes.toString('utf8').trim() === '') {
           throw new HttpError(400, 'file_missing', "Send the chain file as the request body (YAML or JSON) or as a multipart upload in the field 'file'.", { field: 'body' });
         }
-        file = { text, filename: upload?.originalname ?? null };
+        file = { bytes, filename: upload?.originalname ?? null };
       }
       const actor: AuditActor = { id: principal?.user.id ?? null, email: principal?.user.email ?? null, ip: req.ip ?? null };
       await op.handler({

@@ -51,6 +51,7 @@ export function hookOperations(deps: HookDeps): Operation[] {
         "Authenticated by the trigger's secret (X-Chainflow-Secret, Authorization: Bearer, or X-Chainflow-Signature: sha256=<HMAC-SHA256 of the raw body>). A JSON payload's fields become run.*; also run.payload, run.query, run.headers.",
       tags: ['triggers'],
       auth: 'public',
+      rateLimited: 'hook',
       params: hookParamsSchema,
       bodyKind: 'raw',
       bodyLimit: 256 * 1024,

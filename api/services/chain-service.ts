@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parseDocument, YAMLError } from 'yaml';
 import {
   compileChain,
   draftGraphOf,
@@ -28,18 +28,98 @@ export async function findChain(em: EntityManager, idOrSlug: string): Promise<Ch
   return chain;
 }
 
-/** Parses a chain file (YAML or JSON text) and validates it against the graph schema. */
-export function parseChainFile(text: string): Graph {
+/** Deepest nesting a chain file may have (a graph needs about ten levels; rule trees a few more). */
+export const CHAIN_FILE_MAX_DEPTH = 64;
+/** Aliases a chain file may use (`*name`): enough for shared snippets, far too few for an alias bomb. */
+export const CHAIN_FILE_MAX_ALIASES = 100;
+
+const invalidFile = (problem: string, details?: unknown) => new HttpError(400, 'invalid_file', `The file is not a valid chain file: ${problem}`, details);
+
+/** Characters PostgreSQL cannot store in text or jsonb: NUL, and UTF-16 surrogates without their pair. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unstorable = (text: string) => text.includes('\u0000') || LONE_SURROGATE.test(text);
+
+/**
+ * The first thing in a parsed value that no chain may hold, walked without recursion:
+ * nesting deeper than `maxDepth`, or a key or string with a character PostgreSQL cannot
+ * store (it would fail the insert, a 500, instead of a 400 naming the field).
+ */
+function storedValueProblem(value: unknown, maxDepth: number): string | null {
+  const stack: [unknown, (string | number)[]][] = [[value, []]];
+  const where = (path: (string | number)[]) => (path.length ? path.join('.') : '(root)');
+  const bad = (text: string) => (text.includes('\u0000') ? 'a NUL character (\\0)' : 'a lone UTF-16 surrogate');
+  while (stack.length > 0) {
+    const [item, path] = stack.pop()!;
+    if (typeof item === 'string') {
+      if (unstorable(item)) return `it holds ${bad(item)} at ${where(path)}; remove it.`;
+      continue;
+    }
+    if (item === null || typeof item !== 'object') continue;
+    if (path.length >= maxDepth) return `it nests deeper than ${maxDepth} levels.`;
+    for (const [key, child] of Object.entries(item)) {
+      if (unstorable(key)) return `it holds ${bad(key)} in a key at ${where(path)}; remove it.`;
+      stack.push([child, [...path, Array.isArray(item) ? Number(key) : key]]);
+    }
+  }
+  return null;
+}
+
+const kindOf = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : `a ${typeof value}`);
+
+/**
+ * Parses a chain file (YAML or JSON; text, or bytes that must be UTF-8) and validates it
+ * against the graph schema. Every malformed file is a 400 `invalid_file` naming the
+ * problem (syntax with line and column, not UTF-8, alias bombs, unresolved aliases, unknown
+ * tags, nesting deeper than {@link CHAIN_FILE_MAX_DEPTH}, a top level that is not a
+ * mapping, NUL or lone surrogates that PostgreSQL cannot store, with their field); a well-formed file that is not a graph is a 400 `invalid_chain` naming the field.
+ */
+export function parseChainFile(input: string | Uint8Array): Graph {
+  let text: string;
+  if (typeof input === 'string') text = input;
+  else {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(input);
+    } catch {
+      throw invalidFile('it is not UTF-8 text; save it as UTF-8 and upload it again.');
+    }
+  }
+  if (text.trim() === '') throw invalidFile('it is empty; send a chain as YAML or JSON.');
   let raw: unknown;
   try {
-    raw = parseYaml(text, { prettyErrors: true, maxAliasCount: 100 });
+    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    const error = doc.errors[0];
+    if (error) throw error;
+    const tag = doc.warnings.find((w) => w.code === 'TAG_RESOLVE_FAILED');
+    if (tag) throw tag;
+    raw = doc.toJS({ maxAliasCount: CHAIN_FILE_MAX_ALIASES });
   } catch (err) {
-    if (err instanceof YAMLParseError) {
+    if (err instanceof YAMLError) {
       const pos = err.linePos?.[0];
-      throw new HttpError(400, 'invalid_file', `The file is not valid YAML/JSON${pos ? ` (line ${pos.line}, column ${pos.col})` : ''}: ${err.message.split('\n')[0]}`, pos ? { line: pos.line, column: pos.col } : undefined);
+      const first = err.message.split('\n')[0] ?? '';
+      const problem = /call stack/i.test(first)
+        ? `it nests deeper than ${CHAIN_FILE_MAX_DEPTH} levels`
+        : err.code === 'TAG_RESOLVE_FAILED'
+          ? `${first.replace(/ at line.*$/, '')}; remove the tag (chain files use plain YAML or JSON)`
+          : first;
+      throw new HttpError(400, 'invalid_file', `The file is not valid YAML/JSON${pos ? ` (line ${pos.line}, column ${pos.col})` : ''}: ${problem}`, pos ? { line: pos.line, column: pos.col } : undefined);
+    }
+    // yaml throws plain errors while resolving aliases (bombs, undefined anchors) and
+    // RangeError on runaway nesting: all properties of the file, never of the server.
+    if (err instanceof RangeError) throw invalidFile(`it nests deeper than ${CHAIN_FILE_MAX_DEPTH} levels.`);
+    if (err instanceof Error && /alias/i.test(err.message)) {
+      throw invalidFile(
+        /excessive alias count/i.test(err.message)
+          ? `it expands more than ${CHAIN_FILE_MAX_ALIASES} aliases (an "alias bomb"); write the repeated parts out or use fewer aliases.`
+          : `${err.message}; define the anchor (&name) before using it (*name).`,
+      );
     }
     throw err;
   }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw invalidFile(`its top level is ${kindOf(raw)}; a chain file is one mapping with slug, name, nodes and edges.`);
+  }
+  const problem = storedValueProblem(raw, CHAIN_FILE_MAX_DEPTH);
+  if (problem) throw invalidFile(problem);
   const parsed = graphSchema.safeParse(raw);
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));

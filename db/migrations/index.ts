@@ -7,6 +7,7 @@ import { Migration20261201190000_access } from './0005-access.ts';
 import { Migration20261201200000_personal_tokens } from './0006-personal-tokens.ts';
 import { Migration20261201200000_retention } from './0007-retention.ts';
 import { Migration20261201190000_telegram } from './0008-telegram.ts';
+import { Migration20261201210000_rate_limits } from './0009-rate-limits.ts';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so the same list
@@ -22,4 +23,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201200000_personal_tokens', class: Migration20261201200000_personal_tokens },
   { name: 'Migration20261201200000_retention', class: Migration20261201200000_retention },
   { name: 'Migration20261201190000_telegram', class: Migration20261201190000_telegram },
+  { name: 'Migration20261201210000_rate_limits', class: Migration20261201210000_rate_limits },
 ];

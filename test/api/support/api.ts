@@ -94,7 +94,10 @@ export interface ApiHarness {
 }
 
 /** App dependencies a test may set besides auth (the secret box defaults to the harness's). */
-export type ExtraDeps = Partial<Pick<AppDeps, 'secretBox' | 'metricsToken' | 'temporalUiUrl' | 'trustProxy' | 'httpAllowPrivate' | 'telegram'>>;
+export type ExtraDeps = Partial<Pick<AppDeps, 'secretBox' | 'metricsToken' | 'temporalUiUrl' | 'trustProxy' | 'httpAllowPrivate' | 'telegram' | 'rateLimits'>>;
+
+/** Web-chat and webhook limits of test apps: out of the way unless a test sets its own. */
+const TEST_RATE_LIMITS = { limit: 100_000, windowSeconds: 60 };
 
 /**
  * Database, worker and app for one test file; `auth` overrides the defaults (rate limit
@@ -107,7 +110,8 @@ export async function startApi(prefix: string, opts: { auth?: Partial<AuthOption
   const build = (partial: Partial<AuthOptions>, logger?: Logger, deps: ExtraDeps = {}) => {
     // Tests register later accounts themselves: open registration unless a test says otherwise.
     const auth = resolveAuthOptions({ rateLimitPerMinute: 100_000, totpBox: h.secretBox, registration: 'open', ...partial });
-    const app = createApp({ orm: h.db.orm, temporal: h.client, logger: logger ?? createLogger('silent', 'test'), taskQueue: h.taskQueue, auth, secretBox: h.secretBox, ...deps });
+    const rateLimits = { chatClient: TEST_RATE_LIMITS, chatChain: TEST_RATE_LIMITS, hookClient: TEST_RATE_LIMITS, hookChain: TEST_RATE_LIMITS, ...deps.rateLimits };
+    const app = createApp({ orm: h.db.orm, temporal: h.client, logger: logger ?? createLogger('silent', 'test'), taskQueue: h.taskQueue, auth, secretBox: h.secretBox, ...deps, rateLimits });
     const api = checkedAgent(app, validator);
     databases.set(api, h.db.orm);
     return { app, api, auth };
@@ -177,11 +181,15 @@ export async function signIn(api: CheckedAgent, email: string, password: string 
   return { id: res.body.user.id, email, password, token: res.body.accessToken, refreshToken: res.body.refreshToken, role: res.body.user.role };
 }
 
-/** Every row of every table, for before/after comparisons ("the database is unchanged"). */
+/**
+ * Every row of every table, for before/after comparisons ("the database is unchanged").
+ * Rate-limit counters are left out: they count every request, bad ones included, by design
+ * (a flood of malformed requests must use up its budget too); they are no data of anyone's.
+ */
 export async function snapshotDatabase(h: DialogueHarness): Promise<Record<string, unknown[]>> {
   const conn = h.db.orm.em.getConnection();
   const tables = await conn.execute<{ table_name: string }[]>(
-    `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' and table_name <> 'chainflow_migrations' order by table_name`,
+    `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' and table_name not in ('chainflow_migrations', 'rate_limit') order by table_name`,
   );
   const snapshot: Record<string, unknown[]> = {};
   for (const { table_name } of tables) snapshot[table_name] = await conn.execute(`select * from "${table_name}" order by 1`);

@@ -3027,9 +3027,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests from this address; retry after the RateLimit-Reset seconds */
+            /** @description Too many requests from this address (or to this chain); retry after the Retry-After seconds */
             429: {
                 headers: {
+                    /** @description Seconds until a request would be allowed again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3123,9 +3125,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests from this address; retry after the RateLimit-Reset seconds */
+            /** @description Too many requests from this address (or to this chain); retry after the Retry-After seconds */
             429: {
                 headers: {
+                    /** @description Seconds until a request would be allowed again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3201,9 +3205,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests from this address; retry after the RateLimit-Reset seconds */
+            /** @description Too many requests from this address (or to this chain); retry after the Retry-After seconds */
             429: {
                 headers: {
+                    /** @description Seconds until a request would be allowed again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3393,9 +3399,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests from this address; retry after the RateLimit-Reset seconds */
+            /** @description Too many requests from this address (or to this chain); retry after the Retry-After seconds */
             429: {
                 headers: {
+                    /** @description Seconds until a request would be allowed again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3492,9 +3500,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests from this address; retry after the RateLimit-Reset seconds */
+            /** @description Too many requests from this address (or to this chain); retry after the Retry-After seconds */
             429: {
                 headers: {
+                    /** @description Seconds until a request would be allowed again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3591,9 +3601,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests from this address; retry after the RateLimit-Reset seconds */
+            /** @description Too many requests from this address (or to this chain); retry after the Retry-After seconds */
             429: {
                 headers: {
+                    /** @description Seconds until a request would be allowed again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3692,9 +3704,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests from this address; retry after the RateLimit-Reset seconds */
+            /** @description Too many requests from this address (or to this chain); retry after the Retry-After seconds */
             429: {
                 headers: {
+                    /** @description Seconds until a request would be allowed again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6431,6 +6445,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many requests from this address (or to this chain); retry after the Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request would be allowed again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Our fault: the error was logged */
             500: {
                 headers: {
@@ -6532,6 +6557,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many requests from this address (or to this chain); retry after the Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request would be allowed again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Our fault: the error was logged */
             500: {
                 headers: {
@@ -6613,6 +6649,17 @@ export interface operations {
             /** @description The body is larger than the limit (1 MB for JSON, 2 MB for chain files) */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this address (or to this chain); retry after the Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request would be allowed again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8829,9 +8876,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many requests from this address; retry after the RateLimit-Reset seconds */
+            /** @description Too many requests from this address (or to this chain); retry after the Retry-After seconds */
             429: {
                 headers: {
+                    /** @description Seconds until a request would be allowed again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
