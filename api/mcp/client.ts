@@ -3,20 +3,12 @@
 // Over HTTP (/mcp) the API calls itself on its own socket; over stdio (`chainflow mcp`)
 // the client talks to CHAINFLOW_URL.
 
+import { HttpError } from '../errors.ts';
 import { API_PREFIX } from '../openapi.ts';
 
-/** A problem answer of the API (`{error, message, details}`), as the tools report it. */
-export class ApiError extends Error {
+/** A problem answer of the API (`{error, message, details}`), as the tools report it: the same shape the API throws. */
+export class ApiError extends HttpError {
   override name = 'ApiError';
-  readonly status: number;
-  readonly code: string;
-  readonly details: unknown;
-  constructor(status: number, code: string, message: string, details?: unknown) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.details = details;
-  }
 }
 
 export interface ApiRequest {
