@@ -9,6 +9,7 @@ import { createEngineActivities } from './engine.ts';
 import { createHttpActivities, type HttpDeps } from './http.ts';
 import { createLlmActivities } from './llm.ts';
 import { createPluginActivities } from './plugin.ts';
+import { createTypingIndicator } from './telegram-typing.ts';
 
 /** What activities need from the outside world; tests pass real ones pointed at test servers. */
 export interface ActivityDeps {
@@ -26,12 +27,18 @@ export interface ActivityDeps {
  * call them through proxyActivities / proxyLocalActivities.
  */
 export function createActivities(deps: ActivityDeps) {
+  // A Telegram chat shows "… is typing" while a node's activity runs for its session.
+  const withTyping = createTypingIndicator({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox });
+  const { httpRequest } = createHttpActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
+  const { llmComplete } = createLlmActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
+  const { runCode } = createCodeActivities({ logger: deps.logger, ...(deps.sandbox ? { sandbox: deps.sandbox } : {}) });
+  const { runPluginNode } = createPluginActivities();
   return {
     ...createEngineActivities(deps),
-    ...createHttpActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) }),
-    ...createLlmActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) }),
-    ...createCodeActivities({ logger: deps.logger, ...(deps.sandbox ? { sandbox: deps.sandbox } : {}) }),
-    ...createPluginActivities(),
+    httpRequest: withTyping(httpRequest),
+    llmComplete: withTyping(llmComplete),
+    runCode: withTyping(runCode),
+    runPluginNode: withTyping(runPluginNode),
     ...createCleanupActivities({ orm: deps.orm, logger: deps.logger }),
   };
 }

@@ -136,6 +136,33 @@ describe('long texts and retries', () => {
     for (const part of parts) expect(part.length).toBeLessThanOrEqual(4096);
     expect(parts.join(' ')).toBe(words);
   });
+
+  it('a burst of 5xx answers during the sends of two steps is retried, and each step’s reply is sent exactly once', async () => {
+    const { bot, botId } = await botFor('burst_bot', [
+      { id: 'ask', type: 'ask', data: { prompt: 'Your name?', variable: 'session.name' } },
+      { id: 'hi', type: 'message', data: { text: 'Hi {{ session.name }}' } },
+    ]);
+    const lee = s.server.createUser({ first_name: 'Lee' });
+    const unavailable = s.server.inject({ fault: { type: 'server_error', status: 503, description: 'Service Unavailable' }, method: 'sendMessage', token: bot.token, times: 2 });
+    lee.send(bot, 'hi');
+    expect((await lee.nextMessage({ timeout: 20_000 })).text).toBe('Your name?');
+    expect(unavailable.hits).toBe(2);
+    // The second step meets a Telegram-shaped 502, then an HTML 504 from a proxy in front of the Bot API.
+    const badGateway = s.server.inject({ fault: { type: 'server_error', status: 502, description: 'Bad Gateway' }, method: 'sendMessage', token: bot.token, times: 1 });
+    const proxy = s.server.inject({ fault: { type: 'raw', status: 504, body: '<html><body>504 Gateway Time-out</body></html>', contentType: 'text/html' }, method: 'sendMessage', token: bot.token, times: 1 });
+    lee.send(bot, 'Lee');
+    expect((await lee.nextMessage({ timeout: 20_000 })).text).toBe('Hi Lee');
+    expect([badGateway.hits, proxy.hits]).toEqual([1, 1]);
+    const result = await s.t.h.client.workflow.getHandle(`chat:${botId}:${lee.id}`).result();
+    expect(result.outcome).toBeDefined();
+    expect(sendMessages(bot).map((c) => c.status)).toEqual([503, 503, 200, 502, 504, 200]);
+    expect(s.server.transcript(bot, lee.chat).map((e) => [e.from, e.message.text])).toEqual([
+      ['user', 'hi'],
+      ['bot', 'Your name?'],
+      ['user', 'Lee'],
+      ['bot', 'Hi Lee'],
+    ]);
+  });
 });
 
 describe('Bot API servers that differ from Telegram’s', () => {

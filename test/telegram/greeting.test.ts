@@ -182,6 +182,38 @@ describe('a Telegram bot through the gateway', () => {
     expect(back.photo?.at(-1)?.file_id).toBe(fileId);
   });
 
+  it('shows “typing” while a node’s activity runs, and a failing sendChatAction changes nothing', async () => {
+    const chain = await s.publish({
+      slug: 'typing',
+      name: 'Typing',
+      nodes: [
+        { id: 'start', type: 'start', position: { x: 0, y: 0 }, data: { trigger: { kind: 'any' } } },
+        { id: 'count', type: 'code', position: { x: 200, y: 0 }, data: { source: 'function main(message) {\n  return { length: message.text.length };\n}\n', variable: 'session.result' } },
+        { id: 'said', type: 'message', position: { x: 400, y: 0 }, data: { text: 'Your message has {{ session.result.length }} characters' } },
+      ],
+      edges: [
+        { id: 'e1', source: 'start', target: 'count' },
+        { id: 'e2', source: 'count', sourcePort: 'ok', target: 'said' },
+      ],
+    });
+    const bot = s.server.createBot({ username: 'typing_bot' });
+    const botId = await s.addBot(bot, chain.chainId);
+    await eventually(async () => (gateways.held().includes(botId) ? true : undefined), 'the gateway to take the typing bot');
+    const ivy = s.server.createUser({ first_name: 'Ivy' });
+    ivy.send(bot, 'hello');
+    expect((await ivy.nextMessage({ timeout: 15_000 })).text).toBe('Your message has 5 characters');
+    expect(s.server.chatActions(bot, ivy.chat)).toEqual(['typing']);
+    const calls = s.server.calls.filter((c) => c.botId === bot.id && (c.method === 'sendChatAction' || c.method === 'sendMessage')).map((c) => c.method);
+    expect(calls).toEqual(['sendChatAction', 'sendMessage']);
+
+    // A Bot API server that refuses the action: the reply comes all the same, once.
+    const refused = s.server.inject({ fault: { type: 'server_error', status: 500 }, method: 'sendChatAction', token: bot.token, times: 1 });
+    ivy.send(bot, 'hi again');
+    expect((await ivy.nextMessage({ timeout: 15_000 })).text).toBe('Your message has 8 characters');
+    expect(refused.hits).toBe(1);
+    expect(ivy.messagesFrom(bot)).toHaveLength(2);
+  });
+
   it('shows an answering chain without a published version as the bot’s error', async () => {
     const draft = await s.t.api.post('/api/v1/chains').set(bearer(s.admin.token)).send({ graph: { ...deepLinkGraph, slug: 'draft-only' } });
     expect(draft.status).toBe(201);
