@@ -176,9 +176,13 @@ export class Session {
     if (!this.state.dirty.includes(name)) this.state.dirty.push(name);
   }
 
-  /** Renders a template against the current scope (secrets are never available here). */
-  render(template: string): string {
-    return renderTemplate(template, this.scope());
+  /**
+   * Renders a template against the current scope (secrets are never available here).
+   * `escape` escapes the inserted values (not the template's own text) for a message
+   * format: 'html' or 'markdown' (Telegram MarkdownV2).
+   */
+  render(template: string, escape: 'none' | 'html' | 'markdown' = 'none'): string {
+    return renderTemplate(template, this.scope(), escape === 'none' ? {} : { escape });
   }
 
   /** The language for per-language variants: session.language, the user's, else the default. */

@@ -228,3 +228,24 @@ describe('node types', () => {
     it(`${type}: behaves as specified on each port`, run);
   }
 });
+
+describe('message node formats', () => {
+  it('escapes inserted values for HTML and MarkdownV2 but keeps the template’s own markup', async () => {
+    const { handle } = await session(
+      [
+        any(),
+        createNode('h', 'message', { text: '<b>Hi {{ message.text }}</b>', format: 'html', media: [{ kind: 'photo', url: 'https://example.com/p.png', caption: '<i>{{ message.text }}</i>' }] }),
+        createNode('md', 'message', { text: '*Hi* {{ message.text }}', format: 'markdown' }),
+        createNode('p', 'message', { text: 'Hi {{ message.text }}' }),
+      ],
+      [createEdge('start', 'h'), createEdge('h', 'md'), createEdge('md', 'p')],
+    );
+    const res = await send(handle, 'Carol <3 & co.');
+    expect(res.replies.map((r) => [r.format, r.text])).toEqual([
+      ['html', '<b>Hi Carol &lt;3 &amp; co.</b>'],
+      ['markdown', '*Hi* Carol <3 & co\\.'],
+      ['plain', 'Hi Carol <3 & co.'],
+    ]);
+    expect(res.replies[0]?.media?.[0]?.caption).toBe('<i>Carol &lt;3 &amp; co.</i>');
+  });
+});

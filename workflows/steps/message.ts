@@ -24,14 +24,17 @@ export function renderButtons(session: Session, buttons: Buttons | undefined): O
 export function messageStep(session: Session, node: MessageNode): StepResult {
   const c = node.config;
   const localized = localizeMessage(c, session.language());
-  const text = session.render(localized.text);
+  // Inserted values are escaped for the format, so a name like "Carol <3" cannot break
+  // the HTML or MarkdownV2 Telegram parses (the format's help text promises it).
+  const escape = c.format === 'plain' ? 'none' : c.format;
+  const text = session.render(localized.text, escape);
   const buttons = renderButtons(session, localized.buttons);
   session.reply({
     nodeId: node.id,
     text,
     format: c.format,
     ...(c.media?.length
-      ? { media: c.media.map((m) => ({ kind: m.kind, url: session.render(m.url), ...(m.caption ? { caption: session.render(m.caption) } : {}) })) }
+      ? { media: c.media.map((m) => ({ kind: m.kind, url: session.render(m.url), ...(m.caption ? { caption: session.render(m.caption, escape) } : {}) })) }
       : {}),
     ...(buttons ? { buttons } : {}),
     ...(c.disablePreview ? { disablePreview: true } : {}),
