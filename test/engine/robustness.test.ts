@@ -129,6 +129,44 @@ describe('robustness row 1: code points PostgreSQL cannot store', () => {
     expect(stored).toHaveLength(1);
   });
 
+  it('chain bodies: graphs, names and notes sent as JSON answer 400 naming the field, and nothing changes', async () => {
+    const withText = (slug: string, text: string) => {
+      const graph = echoChain(slug);
+      return { ...graph, nodes: graph.nodes.map((n) => (n.id === 'm' ? { ...n, data: { ...n.data, text } } : n)) };
+    };
+    const mIndex = echoChain('x').nodes.findIndex((n) => n.id === 'm');
+    const expectNamed = (res: { status: number; body: { error?: string; message?: string } }, field: RegExp) => {
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(res.body.error).toBe('validation_failed');
+      expect(res.body.message).toMatch(field);
+      expect(res.body.message).toMatch(/U\+(0000|D800|DFFF).*cannot be stored/);
+    };
+    const chains = async () => Number((await sql<{ n: string }>(`select count(*) as n from chain`))[0]!.n);
+    const before = await chains();
+    const create = (body: unknown) => t.api.post('/api/v1/chains').set(bearer(admin.token)).send(body);
+    expectNamed(await create({ graph: withText('nul-create', BAD.nul) }), new RegExp(`^body\\.graph\\.nodes\\.${mIndex}\\.data\\.text: Contains U\\+0000`));
+    expectNamed(await create({ name: BAD.surrogate }), /^body\.name: Contains U\+D800/);
+    expectNamed(await create({ name: 'ok', description: BAD.lowSurrogate }), /^body\.description: Contains U\+DFFF/);
+    const keyed = echoChain('nul-create-key');
+    const badKey = await create({ graph: { ...keyed, nodes: keyed.nodes.map((n) => (n.id === 'm' ? { ...n, data: { ...n.data, ['te\u0000xt']: 'x' } } : n)) } });
+    expect(badKey.status).toBe(400);
+    expect(await chains()).toBe(before);
+
+    const created = await create({ graph: withText('nul-draft', 'clean') });
+    expect(created.status).toBe(201);
+    const id: string = created.body.id;
+    const draft = (body: unknown) => t.api.put(`/api/v1/chains/${id}/draft`).set(bearer(admin.token)).send(body);
+    expectNamed(await draft({ revision: created.body.draftRevision, graph: withText('nul-draft', BAD.surrogate) }), new RegExp(`^body\\.graph\\.nodes\\.${mIndex}\\.data\\.text: Contains U\\+D800`));
+    expectNamed(await t.api.post(`/api/v1/chains/${id}/publish`).set(bearer(admin.token)).send({ note: BAD.nul }), /^body\.note: Contains U\+0000/);
+    const after = await t.api.get(`/api/v1/chains/${id}`).set(bearer(admin.token));
+    expect(after.body.draftRevision).toBe(created.body.draftRevision);
+    expect(after.body.activeVersion).toBeNull();
+    expect(after.body.draft.nodes[mIndex].data.text).toBe('clean');
+    // A clean edit still goes through.
+    const ok = await draft({ revision: created.body.draftRevision, graph: withText('nul-draft', 'still clean 😀') });
+    expect(ok.status).toBe(200);
+  });
+
   it('a value a node produced is replaced at the flush, and a flush that fails for good ends the session with a clear error', async () => {
     // A code node returns NUL and a lone surrogate: the flush stores them replaced.
     const coded = await publishGraph(
