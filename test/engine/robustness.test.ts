@@ -143,7 +143,7 @@ describe('robustness row 1: code points PostgreSQL cannot store', () => {
     };
     const chains = async () => Number((await sql<{ n: string }>(`select count(*) as n from chain`))[0]!.n);
     const before = await chains();
-    const create = (body: unknown) => t.api.post('/api/v1/chains').set(bearer(admin.token)).send(body);
+    const create = (body: object) => t.api.post('/api/v1/chains').set(bearer(admin.token)).send(body);
     expectNamed(await create({ graph: withText('nul-create', BAD.nul) }), new RegExp(`^body\\.graph\\.nodes\\.${mIndex}\\.data\\.text: Contains U\\+0000`));
     expectNamed(await create({ name: BAD.surrogate }), /^body\.name: Contains U\+D800/);
     expectNamed(await create({ name: 'ok', description: BAD.lowSurrogate }), /^body\.description: Contains U\+DFFF/);
@@ -155,7 +155,7 @@ describe('robustness row 1: code points PostgreSQL cannot store', () => {
     const created = await create({ graph: withText('nul-draft', 'clean') });
     expect(created.status).toBe(201);
     const id: string = created.body.id;
-    const draft = (body: unknown) => t.api.put(`/api/v1/chains/${id}/draft`).set(bearer(admin.token)).send(body);
+    const draft = (body: object) => t.api.put(`/api/v1/chains/${id}/draft`).set(bearer(admin.token)).send(body);
     expectNamed(await draft({ revision: created.body.draftRevision, graph: withText('nul-draft', BAD.surrogate) }), new RegExp(`^body\\.graph\\.nodes\\.${mIndex}\\.data\\.text: Contains U\\+D800`));
     expectNamed(await t.api.post(`/api/v1/chains/${id}/publish`).set(bearer(admin.token)).send({ note: BAD.nul }), /^body\.note: Contains U\+0000/);
     const after = await t.api.get(`/api/v1/chains/${id}`).set(bearer(admin.token));
