@@ -487,6 +487,11 @@ describe('robustness row 10: retention cleanup as a daily Temporal Schedule', ()
     const newDraft = await draft(ago(1));
     await sql(`insert into run (id, chain_id, version_id, channel, status, started_at, updated_at) values (?, ?, ?, 'web', 'waiting', ?, ?)`, [`web:${chain.chainId}:sim-${mark}`, chain.chainId, usedDraft, ago(10), ago(10)]);
 
+    const attempt = (key: string, created: Date) =>
+      sql(`insert into http_attempt (key, run_id, node_id, outcome, attempts, created_at, updated_at) values (?, ?, 'pay', null, 1, ?, ?)`, [key, liveRun, created, created]);
+    await attempt(`old-${mark}`, ago(100)); // past the run-event retention: removed
+    await attempt(`new-${mark}`, ago(1)); // kept
+
     const scheduleId = `test:retention-${mark}`;
     await syncCleanupSchedule(t.h.client, { taskQueue: t.h.taskQueue, retention: loadConfig({}).retention, scheduleId });
     const schedule = t.h.client.schedule.getHandle(scheduleId);
@@ -517,6 +522,7 @@ describe('robustness row 10: retention cleanup as a daily Temporal Schedule', ()
     expect(await count(`refresh_token where user_id = ? and created_at > now() - interval '1 day'`, [admin.id])).toBeGreaterThan(0);
     expect((await sql<{ name: string }>(`select name from variable where owner_key in (?, ?) order by name`, [`web:${mark}`, `chain:${chain.chainId}`])).map((r) => r.name)).toEqual(['counter', 'fresh']);
     expect(await count(`invite where created_at < now() - interval '39 days'`, [])).toBe(1);
+    expect((await sql<{ key: string }>(`select key from http_attempt where key in (?, ?)`, [`old-${mark}`, `new-${mark}`])).map((r) => r.key)).toEqual([`new-${mark}`]);
     expect((await sql<{ id: string }>(`select id from chain_version where id in (?, ?, ?) order by created_at`, [oldDraft, usedDraft, newDraft])).map((r) => r.id).sort()).toEqual([usedDraft, newDraft].sort());
     expect(await count(`chain_version where id = ?`, [chain.versionId])).toBe(1);
   });
