@@ -8,8 +8,8 @@ import { parseTemplate, readJsonPath, renderTemplate, type JsonObject, type Json
 import type { HttpConfig } from '../chain/nodes/http.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
-import { cancellationSignal } from './activity-context.ts';
-import { claimHttpAttempt, settleHttpAttempt } from '../db/http-attempts.ts';
+import { activityContext, cancellationSignal } from './activity-context.ts';
+import { claimHttpAttempt, httpAttemptKey, settleHttpAttempt } from '../db/http-attempts.ts';
 import { CredentialError, credentialSecretValues, credentialUseFor, loadCredential, resolveSecrets, type DecryptedCredential } from '../db/credential-store.ts';
 import {
   clip,
@@ -380,10 +380,13 @@ export function createHttpActivities(deps: HttpDeps) {
       }
     };
 
-    if (!unsafe) return exchange();
+    // Outside a worker (a direct call) nothing retries the activity: no record is needed.
+    const activity = activityContext()?.info;
+    if (!unsafe || !activity) return exchange();
     // The send record (db/http-attempts.ts): a retry of this activity after the worker
     // stopped (or the activity timed out) mid-request must not send the request again.
-    const call = { key: idempotencyKey(input), runId: input.runId, nodeId: input.nodeId };
+    const key = idempotencyKey(input);
+    const call = { key: httpAttemptKey(key, activity.workflowExecution?.runId ?? '', activity.activityId), idempotencyKey: key, runId: input.runId, nodeId: input.nodeId };
     if (!(await claimHttpAttempt(deps.orm.em, call))) {
       log.warn({ method: config.method, url: redact(describeUrl(url)) }, 'http request not sent again: an earlier attempt may have sent it');
       return finish(

@@ -1,10 +1,13 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /**
  * The send record of a non-idempotent HTTP request (POST, PATCH) whose node did not opt in
- * to `retryUnsafe` (issue 11 row 8). The activity inserts the row, keyed by the call's
- * Idempotency-Key, before it sends, and marks the outcome when it knows it:
+ * to `retryUnsafe` (issue 11 row 8). The activity inserts the row before it sends, keyed by
+ * the call's Idempotency-Key and the activity it runs in (Temporal run id and activity id:
+ * the same for every retry of this call, different for a later session that reuses the
+ * workflow id and so the key), and marks the outcome when it knows it:
  * `retry` (the request never left, or the server answered 429/5xx: sending again is what
  * the retry is for) or `done` (the activity returned a result). A later attempt that finds
  * the row without an outcome (the worker stopped or the activity timed out mid-request)
@@ -16,8 +19,10 @@ export const HttpAttemptSchema = defineEntity({
   tableName: 'http_attempt',
   indexes: [{ properties: ['createdAt'] }],
   properties: {
-    /** The Idempotency-Key derived for the call (activities/effects.ts `idempotencyKey`). */
+    /** `cf-` and 32 hex digits: a hash of the Idempotency-Key, the Temporal run id and the activity id ({@link httpAttemptKey}). */
     key: p.string().length(64).primary(),
+    /** The Idempotency-Key the request carries (activities/effects.ts `idempotencyKey`). */
+    idempotencyKey: p.string().length(64).index(),
     runId: p.string().length(300),
     nodeId: p.string().length(200),
     /** null while the request may be in flight; `retry` or `done` once known. */
@@ -30,17 +35,22 @@ export const HttpAttemptSchema = defineEntity({
 });
 export type HttpAttempt = InferEntity<typeof HttpAttemptSchema>;
 
+/** The record key of one call: its Idempotency-Key within one scheduled activity (all its retries). */
+export function httpAttemptKey(idempotencyKey: string, workflowRunId: string, activityId: string): string {
+  return `cf-${createHash('sha256').update(`${idempotencyKey}\n${workflowRunId}\n${activityId}`).digest('hex').slice(0, 32)}`;
+}
+
 /**
  * Claims the right to send: inserts the record, or takes over one whose outcome says a
  * retry may send again. False when an earlier attempt may have sent it (no outcome, or
  * `done`). One statement, so two attempts running at once cannot both claim.
  */
-export async function claimHttpAttempt(em: EntityManager, call: { key: string; runId: string; nodeId: string }): Promise<boolean> {
+export async function claimHttpAttempt(em: EntityManager, call: { key: string; idempotencyKey: string; runId: string; nodeId: string }): Promise<boolean> {
   const rows = await em.getConnection().execute<{ key: string }[]>(
-    `insert into http_attempt (key, run_id, node_id, outcome, attempts, created_at, updated_at) values (?, ?, ?, null, 1, now(), now())
+    `insert into http_attempt (key, idempotency_key, run_id, node_id, outcome, attempts, created_at, updated_at) values (?, ?, ?, ?, null, 1, now(), now())
       on conflict (key) do update set outcome = null, attempts = http_attempt.attempts + 1, updated_at = now() where http_attempt.outcome = 'retry'
       returning key`,
-    [call.key, call.runId, call.nodeId],
+    [call.key, call.idempotencyKey, call.runId, call.nodeId],
   );
   return rows.length === 1;
 }

@@ -488,7 +488,7 @@ describe('robustness row 10: retention cleanup as a daily Temporal Schedule', ()
     await sql(`insert into run (id, chain_id, version_id, channel, status, started_at, updated_at) values (?, ?, ?, 'web', 'waiting', ?, ?)`, [`web:${chain.chainId}:sim-${mark}`, chain.chainId, usedDraft, ago(10), ago(10)]);
 
     const attempt = (key: string, created: Date) =>
-      sql(`insert into http_attempt (key, run_id, node_id, outcome, attempts, created_at, updated_at) values (?, ?, 'pay', null, 1, ?, ?)`, [key, liveRun, created, created]);
+      sql(`insert into http_attempt (key, idempotency_key, run_id, node_id, outcome, attempts, created_at, updated_at) values (?, ?, ?, 'pay', null, 1, ?, ?)`, [key, key, liveRun, created, created]);
     await attempt(`old-${mark}`, ago(100)); // past the run-event retention: removed
     await attempt(`new-${mark}`, ago(1)); // kept
 
