@@ -6,7 +6,7 @@ import type { Logger } from '../lib/logger.ts';
 export interface RetentionSettings {
   /** audit_entry rows, by `at`. */
   auditEntryDays: number;
-  /** run_event rows of runs closed that long ago (events of live runs are kept). */
+  /** run_event rows of runs closed that long ago (events of live runs are kept); also http_attempt send records that old. */
   runEventDays: number;
   /** refresh_token rows created that long ago that are expired or superseded (the newest of a live family is kept). */
   refreshTokenDays: number;
@@ -18,7 +18,7 @@ export interface RetentionSettings {
   draftVersionDays: number;
 }
 
-export type CleanupCounts = Record<'auditEntries' | 'runEvents' | 'refreshTokens' | 'variables' | 'invites' | 'draftVersions', number>;
+export type CleanupCounts = Record<'auditEntries' | 'runEvents' | 'refreshTokens' | 'variables' | 'invites' | 'draftVersions' | 'httpAttempts', number>;
 
 export interface CleanupDeps {
   orm: MikroORM;
@@ -67,13 +67,15 @@ const KINDS: Array<{ key: keyof CleanupCounts; days: keyof RetentionSettings; ta
       and not exists (select 1 from run r where r.version_id = t.id and r.status in ('running', 'waiting'))
       and not exists (select 1 from chain c where c.active_version_id = t.id)`,
   },
+  // Send records of POST/PATCH requests (activities/http.ts): no retry runs that long.
+  { key: 'httpAttempts', days: 'runEventDays', table: 'http_attempt', id: 'key', where: `t.created_at < $1` },
 ];
 
 /** The daily retention cleanup (the `retentionCleanup` workflow, run by a Temporal Schedule). */
 export function createCleanupActivities({ orm, logger }: CleanupDeps) {
   return {
     async cleanupRetention(settings: RetentionSettings): Promise<CleanupCounts> {
-      const counts: CleanupCounts = { auditEntries: 0, runEvents: 0, refreshTokens: 0, variables: 0, invites: 0, draftVersions: 0 };
+      const counts: CleanupCounts = { auditEntries: 0, runEvents: 0, refreshTokens: 0, variables: 0, invites: 0, draftVersions: 0, httpAttempts: 0 };
       const conn = orm.em.getConnection();
       for (const kind of KINDS) {
         const days = settings[kind.days];

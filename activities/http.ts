@@ -8,7 +8,8 @@ import { parseTemplate, readJsonPath, renderTemplate, type JsonObject, type Json
 import type { HttpConfig } from '../chain/nodes/http.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
-import { cancellationSignal } from './activity-context.ts';
+import { activityContext, cancellationSignal } from './activity-context.ts';
+import { claimHttpAttempt, httpAttemptKey, settleHttpAttempt } from '../db/http-attempts.ts';
 import { CredentialError, credentialSecretValues, credentialUseFor, loadCredential, resolveSecrets, type DecryptedCredential } from '../db/credential-store.ts';
 import {
   clip,
@@ -265,117 +266,148 @@ export function createHttpActivities(deps: HttpDeps) {
     let sendHeaders = headers;
     let sendBody = body?.body;
 
-    try {
-      for (;;) {
-        guard.checkUrl(url);
-        const requestHeaders = new Headers();
-        for (const h of sendHeaders) requestHeaders.append(h.name, h.value);
-        const response = await fetch(url, { method, headers: requestHeaders, body: sendBody ?? null, redirect: 'manual', dispatcher: guard.dispatcher, signal });
-        const location = response.headers.get('location');
-        if (response.status >= 300 && response.status < 400 && location !== null) {
-          await response.body?.cancel().catch(() => {});
-          if (redirects >= MAX_REDIRECTS) return finish(effectError('http_too_many_redirects', `More than ${MAX_REDIRECTS} redirects, last from ${method} ${describeUrl(url)}`, { status: response.status }));
-          let next: URL;
-          try {
-            next = new URL(location, url);
-          } catch {
-            return finish(effectError('http_invalid_redirect', `${describeUrl(url)} redirected to an invalid location`, { status: response.status }));
-          }
-          if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-            return finish(effectError('http_invalid_redirect', `${describeUrl(url)} redirected to a ${next.protocol} URL`, { status: response.status }));
-          }
-          const dropsBody = response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST');
-          if (next.origin !== url.origin) {
-            const carried = urlSecrets ? 'URL or query' : bodySecrets && sendBody !== undefined && !dropsBody ? 'body' : undefined;
-            if (carried !== undefined) {
-              return finish(
-                effectError(
-                  'http_redirect_secret',
-                  `${describeUrl(url)} redirected (${response.status}) to another origin, ${next.origin}; the request was not sent there because its ${carried} contains a secret. Request the final URL directly`,
-                  { status: response.status },
-                ),
-              );
+    const exchange = async (): Promise<EffectResult> => {
+      try {
+        for (;;) {
+          guard.checkUrl(url);
+          const requestHeaders = new Headers();
+          for (const h of sendHeaders) requestHeaders.append(h.name, h.value);
+          const response = await fetch(url, { method, headers: requestHeaders, body: sendBody ?? null, redirect: 'manual', dispatcher: guard.dispatcher, signal });
+          const location = response.headers.get('location');
+          if (response.status >= 300 && response.status < 400 && location !== null) {
+            await response.body?.cancel().catch(() => {});
+            if (redirects >= MAX_REDIRECTS) return finish(effectError('http_too_many_redirects', `More than ${MAX_REDIRECTS} redirects, last from ${method} ${describeUrl(url)}`, { status: response.status }));
+            let next: URL;
+            try {
+              next = new URL(location, url);
+            } catch {
+              return finish(effectError('http_invalid_redirect', `${describeUrl(url)} redirected to an invalid location`, { status: response.status }));
             }
-            sendHeaders = sendHeaders.filter((h) => !h.sensitive);
+            if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+              return finish(effectError('http_invalid_redirect', `${describeUrl(url)} redirected to a ${next.protocol} URL`, { status: response.status }));
+            }
+            const dropsBody = response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST');
+            if (next.origin !== url.origin) {
+              const carried = urlSecrets ? 'URL or query' : bodySecrets && sendBody !== undefined && !dropsBody ? 'body' : undefined;
+              if (carried !== undefined) {
+                return finish(
+                  effectError(
+                    'http_redirect_secret',
+                    `${describeUrl(url)} redirected (${response.status}) to another origin, ${next.origin}; the request was not sent there because its ${carried} contains a secret. Request the final URL directly`,
+                    { status: response.status },
+                  ),
+                );
+              }
+              sendHeaders = sendHeaders.filter((h) => !h.sensitive);
+            }
+            if (dropsBody) {
+              method = method === 'HEAD' ? 'HEAD' : 'GET';
+              sendBody = undefined;
+              sendHeaders = sendHeaders.filter((h) => !h.name.toLowerCase().startsWith('content-'));
+            }
+            redirects++;
+            url = next;
+            continue;
           }
-          if (dropsBody) {
-            method = method === 'HEAD' ? 'HEAD' : 'GET';
-            sendBody = undefined;
-            sendHeaders = sendHeaders.filter((h) => !h.name.toLowerCase().startsWith('content-'));
-          }
-          redirects++;
-          url = next;
-          continue;
-        }
 
-        let bytes: Uint8Array;
-        try {
-          bytes = method === 'HEAD' ? new Uint8Array() : await readCapped(response, maxBytes);
-        } catch (error) {
-          if (error instanceof TooLargeError) {
-            return finish(effectError('http_response_too_large', `The response of ${method} ${describeUrl(url)} is larger than ${maxBytes} bytes (${error.message})`, { status: response.status }));
-          }
-          throw error;
-        }
-        const where = `${method} ${describeUrl(url)}`;
-        const status = response.status;
-        const statusLine = `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
-        log.info({ method, url: redact(describeUrl(url)), status, redirects, bytes: bytes.byteLength, ms: Date.now() - started }, 'http request done');
-
-        if (status === 429 || status >= 500) {
-          const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-          throw retryableFailure('http_status', redact(`${statusLine} from ${where}`), { status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
-        }
-        const decoded = decodeBody(bytes, response.headers.get('content-type'));
-        const ok = status >= 200 && status < 300;
-        if (!decoded.ok) return finish(effectError('http_invalid_json', `${decoded.message}; from ${where}`, { status }));
-        const whole: JsonValue = { status, headers: toHeaderObject(response.headers), body: decoded.body };
-        const set: VariableWrite[] = config.responseVariable !== undefined ? [{ variable: config.responseVariable, value: whole }] : [];
-        const event: JsonObject = { method, url: describeUrl(url), status, redirects, bytes: bytes.byteLength, ms: Date.now() - started };
-        if (!ok) {
-          const snippet = decoded.text !== undefined && decoded.text.trim() !== '' ? `: ${clip(decoded.text.trim().replace(/\s+/g, ' '), 200)}` : '';
-          return finish(effectError('http_status', `${statusLine} from ${where}${snippet}`, { status, set }));
-        }
-
-        // Mappings read JSON; a text body that is JSON is accepted too.
-        let mapped: JsonValue = decoded.body;
-        if (!decoded.json && decoded.text !== undefined && config.responseMapping.some((m) => m.path.trim() !== '$')) {
+          let bytes: Uint8Array;
           try {
-            mapped = JSON.parse(decoded.text) as JsonValue;
-          } catch {
-            return finish(effectError('http_invalid_json', `The response of ${where} is not JSON, so the response mapping cannot read it`, { status, set }));
+            bytes = method === 'HEAD' ? new Uint8Array() : await readCapped(response, maxBytes);
+          } catch (error) {
+            if (error instanceof TooLargeError) {
+              return finish(effectError('http_response_too_large', `The response of ${method} ${describeUrl(url)} is larger than ${maxBytes} bytes (${error.message})`, { status: response.status }));
+            }
+            throw error;
           }
+          const where = `${method} ${describeUrl(url)}`;
+          const status = response.status;
+          const statusLine = `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
+          log.info({ method, url: redact(describeUrl(url)), status, redirects, bytes: bytes.byteLength, ms: Date.now() - started }, 'http request done');
+
+          if (status === 429 || status >= 500) {
+            const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+            throw retryableFailure('http_status', redact(`${statusLine} from ${where}`), { status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+          }
+          const decoded = decodeBody(bytes, response.headers.get('content-type'));
+          const ok = status >= 200 && status < 300;
+          if (!decoded.ok) return finish(effectError('http_invalid_json', `${decoded.message}; from ${where}`, { status }));
+          const whole: JsonValue = { status, headers: toHeaderObject(response.headers), body: decoded.body };
+          const set: VariableWrite[] = config.responseVariable !== undefined ? [{ variable: config.responseVariable, value: whole }] : [];
+          const event: JsonObject = { method, url: describeUrl(url), status, redirects, bytes: bytes.byteLength, ms: Date.now() - started };
+          if (!ok) {
+            const snippet = decoded.text !== undefined && decoded.text.trim() !== '' ? `: ${clip(decoded.text.trim().replace(/\s+/g, ' '), 200)}` : '';
+            return finish(effectError('http_status', `${statusLine} from ${where}${snippet}`, { status, set }));
+          }
+
+          // Mappings read JSON; a text body that is JSON is accepted too.
+          let mapped: JsonValue = decoded.body;
+          if (!decoded.json && decoded.text !== undefined && config.responseMapping.some((m) => m.path.trim() !== '$')) {
+            try {
+              mapped = JSON.parse(decoded.text) as JsonValue;
+            } catch {
+              return finish(effectError('http_invalid_json', `The response of ${where} is not JSON, so the response mapping cannot read it`, { status, set }));
+            }
+          }
+          const missing: string[] = [];
+          for (const mapping of config.responseMapping) {
+            const value = readJsonPath(mapped, mapping.path);
+            if (value === undefined) missing.push(mapping.path);
+            set.push({ variable: mapping.variable, value: value ?? null });
+          }
+          if (missing.length > 0) event.missingPaths = missing;
+          return finish(effectOk(set, event));
         }
-        const missing: string[] = [];
-        for (const mapping of config.responseMapping) {
-          const value = readJsonPath(mapped, mapping.path);
-          if (value === undefined) missing.push(mapping.path);
-          set.push({ variable: mapping.variable, value: value ?? null });
+      } catch (error) {
+        const blocked = error instanceof SsrfBlockedError ? error : findSsrfError(error);
+        if (blocked) {
+          log.warn({ host: redact(blocked.host), address: blocked.address, reason: blocked.reason }, 'http request blocked by the SSRF guard');
+          return finish(effectError('http_ssrf_blocked', redact(blocked.message)));
         }
-        if (missing.length > 0) event.missingPaths = missing;
-        return finish(effectOk(set, event));
+        if (cancel?.aborted && !timeout.aborted) throw error;
+        if (error instanceof ApplicationFailure) throw error;
+        if (isTimeout(error) || timeout.aborted) {
+          log.warn({ method, url: redact(describeUrl(url)), timeoutMs: config.timeoutMs }, 'http request timed out');
+          const message = redact(`${method} ${describeUrl(url)} did not answer within ${config.timeoutMs} ms`);
+          if (unsafe && method === config.method && !neverSent(error)) return finish(effectError('http_timeout', `${message}${unsafeHint}`));
+          throw retryableFailure('http_timeout', message);
+        }
+        const message = redact(`${method} ${describeUrl(url)} failed: ${networkMessage(error)}`);
+        log.warn({ err: message }, 'http request failed');
+        // Anything but a network failure will fail the same way again: final, not retried.
+        if (!isNetworkError(error)) return finish(effectError('http_failed', message));
+        if (unsafe && method === config.method && !neverSent(error)) return finish(effectError('http_network', `${message}${unsafeHint}`));
+        throw retryableFailure('http_network', message);
       }
-    } catch (error) {
-      const blocked = error instanceof SsrfBlockedError ? error : findSsrfError(error);
-      if (blocked) {
-        log.warn({ host: redact(blocked.host), address: blocked.address, reason: blocked.reason }, 'http request blocked by the SSRF guard');
-        return finish(effectError('http_ssrf_blocked', redact(blocked.message)));
-      }
-      if (cancel?.aborted && !timeout.aborted) throw error;
-      if (error instanceof ApplicationFailure) throw error;
-      if (isTimeout(error) || timeout.aborted) {
-        log.warn({ method, url: redact(describeUrl(url)), timeoutMs: config.timeoutMs }, 'http request timed out');
-        const message = redact(`${method} ${describeUrl(url)} did not answer within ${config.timeoutMs} ms`);
-        if (unsafe && method === config.method && !neverSent(error)) return finish(effectError('http_timeout', `${message}${unsafeHint}`));
-        throw retryableFailure('http_timeout', message);
-      }
-      const message = redact(`${method} ${describeUrl(url)} failed: ${networkMessage(error)}`);
-      log.warn({ err: message }, 'http request failed');
-      // Anything but a network failure will fail the same way again: final, not retried.
-      if (!isNetworkError(error)) return finish(effectError('http_failed', message));
-      if (unsafe && method === config.method && !neverSent(error)) return finish(effectError('http_network', `${message}${unsafeHint}`));
-      throw retryableFailure('http_network', message);
+    };
+
+    // Outside a worker (a direct call) nothing retries the activity: no record is needed.
+    const activity = activityContext()?.info;
+    if (!unsafe || !activity) return exchange();
+    // The send record (db/http-attempts.ts): a retry of this activity after the worker
+    // stopped (or the activity timed out) mid-request must not send the request again.
+    const key = idempotencyKey(input);
+    const call = { key: httpAttemptKey(key, activity.workflowExecution?.runId ?? '', activity.activityId), idempotencyKey: key, runId: input.runId, nodeId: input.nodeId };
+    if (!(await claimHttpAttempt(deps.orm.em, call))) {
+      log.warn({ method: config.method, url: redact(describeUrl(url)) }, 'http request not sent again: an earlier attempt may have sent it');
+      return finish(
+        effectError(
+          'http_outcome_unknown',
+          redact(
+            `${config.method} ${describeUrl(url)} may have been sent before the worker stopped, and its answer was lost; it is not sent again. Set retryUnsafe ('Retry POST/PATCH after a timeout') on the node if the target honours the Idempotency-Key header`,
+          ),
+        ),
+      );
     }
+    let result: EffectResult;
+    try {
+      result = await exchange();
+    } catch (error) {
+      // A retryable failure means no answer to act on was lost (never sent, or 429/5xx): the retry may send.
+      if (error instanceof ApplicationFailure && !error.nonRetryable) await settleHttpAttempt(deps.orm.em, call.key, 'retry');
+      throw error;
+    }
+    await settleHttpAttempt(deps.orm.em, call.key, 'done');
+    return result;
   }
 
   return { httpRequest };

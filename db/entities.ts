@@ -5,6 +5,7 @@ import { PersonalTokenSchema } from './personal-tokens.ts';
 import { BotSchema } from './bots.ts';
 import { WebVisitorSchema } from './visitors.ts';
 import { RateLimitSchema } from './rate-limits.ts';
+import { HttpAttemptSchema } from './http-attempts.ts';
 
 /**
  * A jsonb document Chainflow wrote: a graph or an IR. Deliberately a bare object: read it
@@ -125,4 +126,4 @@ export const VariableSchema = defineEntity({
 });
 export type Variable = InferEntity<typeof VariableSchema>;
 
-export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema, PersonalTokenSchema, ...telegramEntities, RateLimitSchema];
+export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema, PersonalTokenSchema, ...telegramEntities, RateLimitSchema, HttpAttemptSchema];

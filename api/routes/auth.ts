@@ -185,8 +185,13 @@ export function authOperations(options: AuthOptions): Operation[] {
         if (!user.totpSecret) throw new HttpError(409, 'totp_not_enrolled', 'Start with POST /api/v1/auth/totp/enrol.');
         const step = checkTotp(options.totpBox.decrypt(user.totpSecret, totpContext(user.id)), body.code);
         if (step === null) throw new HttpError(400, 'totp_invalid', 'The code does not match; check the device clock and send the current code.', { field: 'code' });
-        user.totpEnabled = true;
-        user.totpLastStep = step;
+        // One conditional UPDATE turns it on and consumes the step: of parallel confirmations
+        // only one wins, and none confirms a secret a concurrent enrolment has replaced.
+        const enabled = await em
+          .getConnection()
+          .execute<{ id: string }[]>(`update app_user set totp_enabled = true, totp_last_step = ? where id = ? and not totp_enabled and totp_secret = ? returning id`, [step, user.id, user.totpSecret]);
+        if (enabled.length === 0) throw new HttpError(409, 'totp_enabled', 'Two-factor authentication was turned on (or re-enrolled) by another request meanwhile.');
+        await em.refresh(user);
         audit({ action: 'auth.totp_enable', targetType: 'user', targetId: user.id });
         await em.flush();
         res.json(userView(user));
@@ -209,13 +214,20 @@ export function authOperations(options: AuthOptions): Operation[] {
         if (!user.totpEnabled || !user.totpSecret) throw new HttpError(409, 'totp_not_enabled', 'Two-factor authentication is not on.');
         await requirePassword(user, body.password);
         const step = checkTotp(options.totpBox.decrypt(user.totpSecret, totpContext(user.id)), body.code);
-        // With the password also required, any valid code but the last one used will do.
-        if (step === null || step === user.totpLastStep) {
-          throw new HttpError(400, 'totp_invalid', 'The code is wrong or was already used; send the current code.', { field: 'code' });
-        }
-        user.totpEnabled = false;
-        user.totpSecret = null;
-        user.totpLastStep = null;
+        const invalid = new HttpError(400, 'totp_invalid', 'The code is wrong or was already used; send the current code.', { field: 'code' });
+        if (step === null) throw invalid;
+        // With the password also required, any valid code but the last one used will do. The
+        // check and the write are one conditional UPDATE: parallel requests cannot both pass
+        // a read of the last step, and of parallel disables only one wins.
+        const disabled = await em
+          .getConnection()
+          .execute<{ id: string }[]>(
+            `update app_user set totp_enabled = false, totp_secret = null, totp_last_step = null
+              where id = ? and totp_enabled and totp_secret = ? and totp_last_step is distinct from ? returning id`,
+            [user.id, user.totpSecret, step],
+          );
+        if (disabled.length === 0) throw invalid;
+        await em.refresh(user);
         audit({ action: 'auth.totp_disable', targetType: 'user', targetId: user.id });
         await em.flush();
         res.json(userView(user));

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { accessProblemCodes } from '../services/compile-access.ts';
 import { compileErrorCodes, graphEdgeSchema, graphNodeSchema, graphSchema, slugSchema } from '../../chain/index.ts';
 import { resourceRoles } from '../../db/accounts.ts';
-import { dateTime, listOf, pagingShape } from './common.ts';
+import { dateTime, listOf, pagingShape, storable } from './common.ts';
 import { emailSchema } from './auth.ts';
 
 /** `/chains/:id`: a chain's id or its slug. */
@@ -43,22 +43,25 @@ export const onConflictQuerySchema = z.strictObject({
   onConflict: z.enum(['error', 'rename']).default('error').meta({ description: "On a slug that exists: 409 (error) or store as slug-2, slug-3… (rename)" }),
 });
 
-export const createChainBodySchema = z
-  .strictObject({
-    name: z.string().min(1).max(200).optional(),
-    slug: slugSchema.optional(),
-    description: z.string().max(2000).optional(),
-    graph: graphRefSchema.optional().meta({ description: 'Initial draft; without it the chain starts from a minimal greeting' }),
-  })
-  .refine((b) => b.name !== undefined || b.graph !== undefined, { message: 'Send a name (or a whole graph)', path: ['name'] })
-  .meta({ id: 'CreateChainRequest' });
+// Chain bodies are checked whole for text PostgreSQL cannot store (storable(): a 400
+// naming the field, e.g. body.graph.nodes.2.config.text, instead of a 500 from jsonb).
+export const createChainBodySchema = storable(
+  z
+    .strictObject({
+      name: z.string().min(1).max(200).optional(),
+      slug: slugSchema.optional(),
+      description: z.string().max(2000).optional(),
+      graph: graphRefSchema.optional().meta({ description: 'Initial draft; without it the chain starts from a minimal greeting' }),
+    })
+    .refine((b) => b.name !== undefined || b.graph !== undefined, { message: 'Send a name (or a whole graph)', path: ['name'] }),
+).meta({ id: 'CreateChainRequest' });
 
-export const updateDraftBodySchema = z
-  .strictObject({
+export const updateDraftBodySchema = storable(
+  z.strictObject({
     revision: z.number().int().min(1).meta({ description: 'The draftRevision this edit is based on' }),
     graph: graphRefSchema,
-  })
-  .meta({ id: 'UpdateDraftRequest' });
+  }),
+).meta({ id: 'UpdateDraftRequest' });
 
 export const compileProblemSchema = z
   .object({
@@ -75,12 +78,12 @@ export const validationResultSchema = z
   .object({ ok: z.boolean(), errors: z.array(compileProblemSchema), warnings: z.array(compileProblemSchema) })
   .meta({ id: 'ValidationResult' });
 
-export const publishBodySchema = z
-  .strictObject({
+export const publishBodySchema = storable(
+  z.strictObject({
     note: z.string().max(500).optional().meta({ description: 'What changed, shown in the version list' }),
     revision: z.number().int().min(1).optional().meta({ description: 'Publish only if the draft is still at this revision (409 otherwise)' }),
-  })
-  .meta({ id: 'PublishRequest' });
+  }),
+).meta({ id: 'PublishRequest' });
 
 export const versionSummarySchema = z
   .object({

@@ -129,6 +129,35 @@ describe('robustness row 9: rate limits shared by every API replica', () => {
     expect(results.filter((r) => r.status === 401).map((r) => r.body.error)).toEqual(Array(9).fill('totp_invalid'));
   }, 120_000);
 
+  it('robustness row 9: parallel TOTP confirmations and disables each take effect once', async () => {
+    const user = await createAccount(t.api, admin, 'editor', 'parallel-totp-confirm');
+    const enrol = await t.api.post('/api/v1/auth/totp/enrol').set(bearer(user.token)).send({ password: PASSWORD });
+    const secret = String(enrol.body.secret);
+    const confirmedAt = Date.now();
+    const code = currentTotp(secret, confirmedAt);
+    const apps = [t.appWith({}).api, t.appWith({}).api];
+    const confirms = await fire(10, apps, (api) => api.post('/api/v1/auth/totp/confirm').set('x-forwarded-for', address()).set(bearer(user.token)).send({ code }));
+    expect(count(confirms, 200)).toBe(1);
+    expect(confirms.filter((r) => r.status !== 200).map((r) => [r.status, r.body.error])).toEqual(Array(9).fill([409, 'totp_enabled']));
+    const enabled = await em().find(AuditEntrySchema, { targetId: user.id, action: 'auth.totp_enable' });
+    expect(enabled).toHaveLength(1);
+    // The confirmation consumed its step: the same code cannot sign in.
+    expect((await t.api.post('/api/v1/auth/login').send({ email: user.email, password: PASSWORD, totp: code })).body.error).toBe('totp_invalid');
+
+    // The code of the step before (still valid) turns it off exactly once.
+    const previous = currentTotp(secret, confirmedAt - 30_000);
+    const disables = await fire(10, apps, (api) =>
+      api.post('/api/v1/auth/totp/disable').set('x-forwarded-for', address()).set(bearer(user.token)).send({ password: PASSWORD, code: previous }),
+    );
+    expect(count(disables, 200)).toBe(1);
+    // The losers either saw it still on and lost the UPDATE (400) or saw it already off (409).
+    for (const r of disables.filter((x) => x.status !== 200)) expect([400, 409]).toContain(r.status);
+    expect(await em().find(AuditEntrySchema, { targetId: user.id, action: 'auth.totp_disable' })).toHaveLength(1);
+    const row = await em().findOneOrFail(UserSchema, { id: user.id });
+    expect(row.totpEnabled).toBe(false);
+    expect(row.totpSecret).toBeNull();
+  }, 120_000);
+
   it('robustness row 9: expired counters are cleaned', async () => {
     await em().getConnection().execute(`insert into rate_limit (key, tat) values ('test:stale', now() - interval '1 hour'), ('test:live', now() + interval '1 hour')`);
     expect(await cleanRateLimits(em())).toBeGreaterThanOrEqual(1);

@@ -235,6 +235,41 @@ describe('robustness row 8: idempotency keys and unsafe retries', () => {
     expect(new Set(retried.map((request) => request.headers['idempotency-key']))).toEqual(new Set([idempotencyKey(optIn)]));
   });
 
+  it('robustness row 8: a POST in flight when the attempt is lost is not sent again, unless the node opts in', async () => {
+    origin.route('/lost', () => undefined); // receives the POST, never answers
+    origin.route('/lost-opt-in', () => undefined);
+    const lost = (input: EffectInput<ReturnType<typeof httpConfig>>) =>
+      client.workflow.execute('robustHttpWorkerLost', { taskQueue, workflowId: `robust-lost-${randomUUID()}`, args: [input] }) as Promise<RobustOutcome>;
+    const input = { ...effectInput(httpConfig({ method: 'POST', url: `${origin.origin}/lost`, timeoutMs: 5000, body: { kind: 'json', json: '{"pay": 1}' } })), seq: 7 };
+    const outcome = await lost(input);
+    expect(outcome).toMatchObject({ kind: 'result', result: { ok: false, error: { code: 'http_outcome_unknown', message: expect.stringContaining('retryUnsafe') } } });
+    expect(JSON.stringify(outcome)).toMatch(/may have been sent before the worker stopped/);
+    expect(hits(origin, '/lost')).toHaveLength(1);
+    const [record] = await db.orm.em.getConnection().execute<{ outcome: string | null; attempts: number }[]>(`select outcome, attempts from http_attempt where idempotency_key = ?`, [idempotencyKey(input)]);
+    expect(record).toMatchObject({ attempts: 1 });
+
+    // Opted in: every attempt sends it again, with the same key, and no record is kept.
+    const optIn = { ...effectInput(httpConfig({ method: 'POST', url: `${origin.origin}/lost-opt-in`, timeoutMs: 5000, retryUnsafe: true, body: { kind: 'json', json: '{}' } })), seq: 8 };
+    expect(await lost(optIn)).toMatchObject({ kind: 'failure', type: 'TimeoutFailure' });
+    const sent = hits(origin, '/lost-opt-in');
+    expect(sent).toHaveLength(3);
+    expect(new Set(sent.map((request) => request.headers['idempotency-key']))).toEqual(new Set([idempotencyKey(optIn)]));
+    expect(await db.orm.em.getConnection().execute(`select 1 from http_attempt where idempotency_key = ?`, [idempotencyKey(optIn)])).toHaveLength(0);
+  }, 60_000);
+
+  it('robustness row 8: a POST that was never sent, or answered 5xx, is sent again on retry; its record ends done, and a later session sends its own', async () => {
+    let n = 0;
+    origin.route('/flaky-post', (_req, res) => (++n < 2 ? json(res, 503, {}) : json(res, 201, { ok: true })));
+    const input = { ...effectInput(httpConfig({ method: 'POST', url: `${origin.origin}/flaky-post`, body: { kind: 'json', json: '{}' } })), seq: 9 };
+    expect(await viaTemporal(input)).toMatchObject({ kind: 'result', result: { ok: true } });
+    expect(hits(origin, '/flaky-post')).toHaveLength(2);
+    const [record] = await db.orm.em.getConnection().execute<{ outcome: string | null; attempts: number }[]>(`select outcome, attempts from http_attempt where idempotency_key = ?`, [idempotencyKey(input)]);
+    expect(record).toEqual({ outcome: 'done', attempts: 2 });
+    // A later session that reuses the workflow id (so the same key) is another call: sent.
+    expect(await viaTemporal(input)).toMatchObject({ kind: 'result', result: { ok: true } });
+    expect(hits(origin, '/flaky-post')).toHaveLength(3);
+  });
+
   it('gives LLM calls an Idempotency-Key too', async () => {
     provider.script({ kind: 'reply', content: 'ok' });
     const credential = await createCredential(db.orm.em, box, { name: `key_llm_${randomUUID().slice(0, 6)}`, kind: 'openai', value: API_KEY, meta: { baseUrl: provider.baseUrl } });

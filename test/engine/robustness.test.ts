@@ -129,6 +129,44 @@ describe('robustness row 1: code points PostgreSQL cannot store', () => {
     expect(stored).toHaveLength(1);
   });
 
+  it('chain bodies: graphs, names and notes sent as JSON answer 400 naming the field, and nothing changes', async () => {
+    const withText = (slug: string, text: string) => {
+      const graph = echoChain(slug);
+      return { ...graph, nodes: graph.nodes.map((n) => (n.id === 'm' ? { ...n, data: { ...n.data, text } } : n)) };
+    };
+    const mIndex = echoChain('x').nodes.findIndex((n) => n.id === 'm');
+    const expectNamed = (res: { status: number; body: { error?: string; message?: string } }, field: RegExp) => {
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(res.body.error).toBe('validation_failed');
+      expect(res.body.message).toMatch(field);
+      expect(res.body.message).toMatch(/U\+(0000|D800|DFFF).*cannot be stored/);
+    };
+    const chains = async () => Number((await sql<{ n: string }>(`select count(*) as n from chain`))[0]!.n);
+    const before = await chains();
+    const create = (body: object) => t.api.post('/api/v1/chains').set(bearer(admin.token)).send(body);
+    expectNamed(await create({ graph: withText('nul-create', BAD.nul) }), new RegExp(`^body\\.graph\\.nodes\\.${mIndex}\\.data\\.text: Contains U\\+0000`));
+    expectNamed(await create({ name: BAD.surrogate }), /^body\.name: Contains U\+D800/);
+    expectNamed(await create({ name: 'ok', description: BAD.lowSurrogate }), /^body\.description: Contains U\+DFFF/);
+    const keyed = echoChain('nul-create-key');
+    const badKey = await create({ graph: { ...keyed, nodes: keyed.nodes.map((n) => (n.id === 'm' ? { ...n, data: { ...n.data, ['te\u0000xt']: 'x' } } : n)) } });
+    expect(badKey.status).toBe(400);
+    expect(await chains()).toBe(before);
+
+    const created = await create({ graph: withText('nul-draft', 'clean') });
+    expect(created.status).toBe(201);
+    const id: string = created.body.id;
+    const draft = (body: object) => t.api.put(`/api/v1/chains/${id}/draft`).set(bearer(admin.token)).send(body);
+    expectNamed(await draft({ revision: created.body.draftRevision, graph: withText('nul-draft', BAD.surrogate) }), new RegExp(`^body\\.graph\\.nodes\\.${mIndex}\\.data\\.text: Contains U\\+D800`));
+    expectNamed(await t.api.post(`/api/v1/chains/${id}/publish`).set(bearer(admin.token)).send({ note: BAD.nul }), /^body\.note: Contains U\+0000/);
+    const after = await t.api.get(`/api/v1/chains/${id}`).set(bearer(admin.token));
+    expect(after.body.draftRevision).toBe(created.body.draftRevision);
+    expect(after.body.activeVersion).toBeNull();
+    expect(after.body.draft.nodes[mIndex].data.text).toBe('clean');
+    // A clean edit still goes through.
+    const ok = await draft({ revision: created.body.draftRevision, graph: withText('nul-draft', 'still clean 😀') });
+    expect(ok.status).toBe(200);
+  });
+
   it('a value a node produced is replaced at the flush, and a flush that fails for good ends the session with a clear error', async () => {
     // A code node returns NUL and a lone surrogate: the flush stores them replaced.
     const coded = await publishGraph(
@@ -449,6 +487,11 @@ describe('robustness row 10: retention cleanup as a daily Temporal Schedule', ()
     const newDraft = await draft(ago(1));
     await sql(`insert into run (id, chain_id, version_id, channel, status, started_at, updated_at) values (?, ?, ?, 'web', 'waiting', ?, ?)`, [`web:${chain.chainId}:sim-${mark}`, chain.chainId, usedDraft, ago(10), ago(10)]);
 
+    const attempt = (key: string, created: Date) =>
+      sql(`insert into http_attempt (key, idempotency_key, run_id, node_id, outcome, attempts, created_at, updated_at) values (?, ?, ?, 'pay', null, 1, ?, ?)`, [key, key, liveRun, created, created]);
+    await attempt(`old-${mark}`, ago(100)); // past the run-event retention: removed
+    await attempt(`new-${mark}`, ago(1)); // kept
+
     const scheduleId = `test:retention-${mark}`;
     await syncCleanupSchedule(t.h.client, { taskQueue: t.h.taskQueue, retention: loadConfig({}).retention, scheduleId });
     const schedule = t.h.client.schedule.getHandle(scheduleId);
@@ -479,6 +522,7 @@ describe('robustness row 10: retention cleanup as a daily Temporal Schedule', ()
     expect(await count(`refresh_token where user_id = ? and created_at > now() - interval '1 day'`, [admin.id])).toBeGreaterThan(0);
     expect((await sql<{ name: string }>(`select name from variable where owner_key in (?, ?) order by name`, [`web:${mark}`, `chain:${chain.chainId}`])).map((r) => r.name)).toEqual(['counter', 'fresh']);
     expect(await count(`invite where created_at < now() - interval '39 days'`, [])).toBe(1);
+    expect((await sql<{ key: string }>(`select key from http_attempt where key in (?, ?)`, [`old-${mark}`, `new-${mark}`])).map((r) => r.key)).toEqual([`new-${mark}`]);
     expect((await sql<{ id: string }>(`select id from chain_version where id in (?, ?, ?) order by created_at`, [oldDraft, usedDraft, newDraft])).map((r) => r.id).sort()).toEqual([usedDraft, newDraft].sort());
     expect(await count(`chain_version where id = ?`, [chain.versionId])).toBe(1);
   });
