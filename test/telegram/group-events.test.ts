@@ -81,4 +81,46 @@ describe('telegram_event starts', () => {
     const poll = s.server.calls.filter((c) => c.method === 'getUpdates' && c.botId === bot.id).at(-1);
     expect(JSON.stringify(poll?.params.allowed_updates)).toContain('"chat_member"');
   });
+
+  it('restarts a session waiting at an ask on an event with a start, and leaves it alone on one without', async () => {
+    const chain = await s.publish({
+      slug: 'quiz',
+      name: 'Quiz',
+      nodes: [
+        start('cmd', { kind: 'command', command: '/quiz' }, 0),
+        { id: 'name', type: 'ask', position: { x: 200, y: 0 }, data: { prompt: 'Your name?', variable: 'session.name' } },
+        say('thanks', 'Thanks, {{ session.name }}!', 0),
+        start('joined', { kind: 'telegram_event', events: ['member_joined'] }, 100),
+        say('welcome', 'Welcome, {{ message.member.first_name }}!', 100),
+      ],
+      edges: [
+        { id: 'e1', source: 'cmd', target: 'name' },
+        { id: 'e2', source: 'name', sourcePort: 'next', target: 'thanks' },
+        { id: 'e3', source: 'joined', target: 'welcome' },
+      ],
+    });
+    const bot = s.server.createBot({ username: 'quiz_bot' });
+    const owner = s.server.createUser({ first_name: 'Olga' });
+    const bob = s.server.createUser({ first_name: 'Bob' });
+    const botId = await s.addBot(bot, chain.chainId);
+    await eventually(async () => (gateways.held().includes(botId) ? true : undefined), 'the gateway to take the new bot');
+    const group = s.server.createGroup({ title: 'Quiz night', type: 'supergroup', members: [owner, bob] });
+    // bot_added has no start here: nothing is said.
+    group.addBot(bot, { by: owner, admin: true });
+
+    owner.sendInGroup(group, '/quiz');
+    expect((await group.nextMessage({ bot, timeout: 20_000 })).text).toBe('Your name?');
+    // member_left has no start: the ask still waits and takes the next text as its reply.
+    group.leave(bob);
+    owner.sendInGroup(group, 'Olga');
+    expect((await group.nextMessage({ bot, timeout: 20_000 })).text).toBe('Thanks, Olga!');
+
+    owner.sendInGroup(group, '/quiz');
+    expect((await group.nextMessage({ bot, timeout: 20_000 })).text).toBe('Your name?');
+    // member_joined has a start: the waiting dialogue restarts there (an event is never a reply).
+    group.join(bob);
+    expect((await group.nextMessage({ bot, timeout: 20_000 })).text).toBe('Welcome, Bob!');
+    const said = s.server.transcript(bot, group.chat).filter((e) => e.from === 'bot').map((e) => e.message.text);
+    expect(said).toEqual(['Your name?', 'Thanks, Olga!', 'Your name?', 'Welcome, Bob!']);
+  });
 });
