@@ -5,3 +5,6 @@ export const COMMAND_PATTERN = /^[a-z0-9_]{1,32}$/;
 export function normalizeCommand(command: string): string {
   return command.trim().replace(/^\//, '').replace(/@.*$/, '').toLowerCase();
 }
+
+/** The entry key of a Telegram group event's start: 'telegram_event:member_joined'. */
+export const telegramEventKey = (event: string): string => `telegram_event:${event}`;

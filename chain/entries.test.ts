@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileChain } from './compile/index.ts';
-import { findEntry, localizeAsk, localizeMessage, parseCommand, resolveLanguage } from './entries.ts';
+import { findEntry, findEventEntry, localizeAsk, localizeMessage, parseCommand, resolveLanguage } from './entries.ts';
 import { greetingGraph } from './examples.ts';
 import type { ChainIR } from './ir.ts';
 import { askConfigSchema } from './nodes/ask.ts';
@@ -54,6 +54,47 @@ describe('session entry', () => {
 
   it('finds nothing in a chain with only a command trigger and another text', () => {
     expect(findEntry(ir(createChain()), 'hello')).toBeUndefined();
+  });
+});
+
+describe('telegram_event starts', () => {
+  const chain = ir(
+    createChain({
+      nodes: [
+        createNode('s_members', 'start', { trigger: { kind: 'telegram_event', events: ['member_joined', 'member_left'] } }),
+        createNode('s_bot', 'start', { trigger: { kind: 'telegram_event', events: ['bot_added'] } }),
+        createNode('s_any', 'start', { trigger: { kind: 'any' } }),
+        createNode('m', 'message', { text: 'x' }),
+      ],
+      edges: ['s_members', 's_bot', 's_any'].map((id) => createEdge(id, 'm')),
+    }),
+  );
+
+  it('has one entry per event, and an event starts only its own start (never any)', () => {
+    expect(chain.entries).toMatchObject({ 'telegram_event:member_joined': 's_members', 'telegram_event:member_left': 's_members', 'telegram_event:bot_added': 's_bot', any: 's_any' });
+    expect(findEventEntry(chain, 'member_left')).toBe('s_members');
+    expect(findEventEntry(chain, 'bot_added')).toBe('s_bot');
+    expect(findEventEntry(chain, 'bot_removed')).toBeUndefined();
+  });
+
+  it('refuses an event on two starts, an empty list, and an unknown event', () => {
+    const twice = compileChain(
+      createChain({
+        nodes: [
+          createNode('a', 'start', { trigger: { kind: 'telegram_event', events: ['member_joined'] } }),
+          createNode('b', 'start', { trigger: { kind: 'telegram_event', events: ['member_left', 'member_joined'] } }),
+          createNode('m', 'message', { text: 'x' }),
+        ],
+        edges: ['a', 'b'].map((id) => createEdge(id, 'm')),
+      }),
+    );
+    expect(twice.ok).toBe(false);
+    if (!twice.ok) expect(twice.errors).toContainEqual(expect.objectContaining({ code: 'trigger_duplicate', nodeId: 'b', message: expect.stringContaining('telegram_event:member_joined') }));
+    for (const events of [[], ['member_banned']]) {
+      const bad = compileChain(createChain({ nodes: [createNode('a', 'start', { trigger: { kind: 'telegram_event', events } }), createNode('m', 'message', { text: 'x' })], edges: [createEdge('a', 'm')] }));
+      expect(bad.ok).toBe(false);
+      if (!bad.ok) expect(bad.errors.some((e) => e.nodeId === 'a' && /events/.test(`${e.field ?? ''} ${e.message}`))).toBe(true);
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import type { ChainIR } from './ir.ts';
 import type { AskConfig } from './nodes/ask.ts';
 import type { Buttons } from './nodes/common.ts';
 import type { MessageConfig } from './nodes/message.ts';
-import { COMMAND_PATTERN } from './command.ts';
+import { COMMAND_PATTERN, telegramEventKey } from './command.ts';
 import { regexTest } from './regex.ts';
 import { getVariable, type ReadableScope } from './scope.ts';
 
@@ -24,7 +24,8 @@ export function parseCommand(text: string): { command: string; args: string } | 
  * The start node for an inbound message when no session is running: its command's
  * start, else the first text trigger whose pattern matches (in `entries` key order,
  * i.e. by node id), else the 'any' start. Schedules, webhooks and API runs use
- * `entries['schedule:<nodeId>' | 'webhook:<hookId>' | 'api']` directly.
+ * `entries['schedule:<nodeId>' | 'webhook:<hookId>' | 'api']` directly; Telegram group
+ * events use {@link findEventEntry}.
  */
 export function findEntry(ir: Pick<ChainIR, 'entries' | 'nodes'>, text: string): string | undefined {
   const command = parseCommand(text);
@@ -71,4 +72,12 @@ export function localizeAsk(config: AskConfig, language: string): { prompt: stri
   const variant = config.variants?.[language];
   if (!variant) return { prompt: config.prompt, buttons: config.buttons, retryText: config.retryText };
   return { prompt: variant.prompt, buttons: variant.buttons ?? config.buttons, retryText: variant.retryText ?? config.retryText };
+}
+
+/**
+ * The start node of a Telegram group event ('member_joined', 'bot_added'…): the
+ * `telegram_event` start that lists it. Only such a start: never 'any' or a text pattern.
+ */
+export function findEventEntry(ir: Pick<ChainIR, 'entries'>, event: string): string | undefined {
+  return ir.entries[telegramEventKey(event)];
 }

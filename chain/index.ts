@@ -10,7 +10,7 @@ export { portsOf, waitsOf } from './nodes/spec.ts';
 export type { NodeSpec, NodeCategory, Port, Localized, FieldMeta, Widget, NodeIssue } from './nodes/spec.ts';
 export { PLUGIN_TYPE_PATTERN, parsePluginType, isPluginType } from './nodes/plugin.ts';
 export type { PluginNodeType } from './nodes/plugin.ts';
-export { entryKey, normalizeCommand } from './nodes/start.ts';
+export { entryKey, entryKeys, normalizeCommand, telegramEventKey, TELEGRAM_EVENTS, type TelegramEvent } from './nodes/start.ts';
 export type { Trigger } from './nodes/start.ts';
 export { validateAnswer } from './answer.ts';
 export type { Answer, AnswerCheck } from './answer.ts';
@@ -34,7 +34,7 @@ export type { GotoConfig } from './nodes/goto.ts';
 export type { EndConfig } from './nodes/end.ts';
 export type { StartConfig } from './nodes/start.ts';
 export type { Buttons } from './nodes/common.ts';
-export { parseCommand, findEntry, resolveLanguage, localizeMessage, localizeAsk } from './entries.ts';
+export { parseCommand, findEntry, findEventEntry, resolveLanguage, localizeMessage, localizeAsk } from './entries.ts';
 
 export { compileChain } from './compile/index.ts';
 export type { CompileOptions, CompileResult } from './compile/index.ts';

@@ -8,7 +8,7 @@ export type { Answer, AnswerCheck } from './answer.ts';
 export { applyAssignments } from './assign.ts';
 export type { AssignmentProblem } from './assign.ts';
 export { resolveDelay } from './delay-time.ts';
-export { parseCommand, findEntry, resolveLanguage, localizeMessage, localizeAsk } from './entries.ts';
+export { parseCommand, findEntry, findEventEntry, resolveLanguage, localizeMessage, localizeAsk } from './entries.ts';
 export { evaluateRules } from './rules.ts';
 export type { Rule, RuleGroup } from './rules-schema.ts';
 export { parseTemplate, renderTemplate, valueToText } from './template.ts';

@@ -22,9 +22,10 @@ export type VariableType = (typeof variableTypes)[number];
 /**
  * Variables the runtime fills in, so templates and rules may read them without a
  * declaration. The interpreter and channel gateways must provide these names.
- * - `message.*`: `text`, `kind` ('text' | 'command' | 'button' | 'media' | 'contact' | 'location'),
+ * - `message.*`: `text`, `kind` ('text' | 'command' | 'button' | 'media' | 'contact' | 'location' | 'event'),
  *   `command` (without '/'), `args` (text after the command), `buttonId`, `value`
- *   (button value, else text), `id`, `date` (epoch seconds), `media`, `contact`, `location`, `channel`.
+ *   (button value, else text), `id`, `date` (epoch seconds), `media`, `contact`, `location`, `channel`,
+ *   and of a Telegram group event `event` ('member_joined'…) and `member` (`{ id, first_name, username }`).
  * - `chat.*`: `id`, `type`, `title`, `username`. `bot.*`: `id`, `username`, `name`.
  * - `user.*`: `id`, `first_name`, `last_name`, `username`, `language_code`.
  * - `session.*`: `language` (language chosen for per-language variants), `error`
@@ -44,6 +45,8 @@ export const builtinVariables: readonly string[] = [
   'message.media',
   'message.contact',
   'message.location',
+  'message.event',
+  'message.member',
   'message.channel',
   'chat.id',
   'chat.type',

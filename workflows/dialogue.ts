@@ -13,7 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { clipText, findEntry, mapNode, setVariable, type JsonObject, type JsonValue } from '../chain/runtime.ts';
+import { clipText, findEntry, findEventEntry, mapNode, setVariable, type JsonObject, type JsonValue } from '../chain/runtime.ts';
 import type { EngineActivities, VariableWriteRecord } from '../activities/engine.ts';
 import { messageSignal, sendUpdate, stateQuery, stopSignal, upgradeSignal } from './definitions.ts';
 import { advance, resumeThrough, resumeWithReply } from './interpreter.ts';
@@ -103,8 +103,14 @@ function validateInbound(message: InboundMessage): void {
   if (message.text !== undefined && (typeof message.text !== 'string' || message.text.length > 16_384)) {
     throw new Error('message.text must be a string of at most 16384 characters');
   }
-  if (message.text === undefined && message.buttonId === undefined && message.media === undefined && message.contact === undefined && message.location === undefined) {
-    throw new Error('message needs text, buttonId, media, contact or location');
+  if (message.event !== undefined && (typeof message.event !== 'string' || !/^[a-z_]{1,64}$/.test(message.event))) {
+    throw new Error("message.event must be an event name such as 'member_joined'");
+  }
+  if (message.member !== undefined && (typeof message.member !== 'object' || message.member === null || Array.isArray(message.member))) {
+    throw new Error('message.member must be an object');
+  }
+  if (message.text === undefined && message.buttonId === undefined && message.media === undefined && message.contact === undefined && message.location === undefined && message.event === undefined) {
+    throw new Error('message needs text, buttonId, media, contact, location or event');
   }
 }
 
@@ -322,6 +328,21 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
           }
           const message = session.take();
           if (!message) break;
+          if (message.event !== undefined) {
+            // A group event is never a reply: it restarts the dialogue at its start node
+            // (like a command), or is ignored when this version has no start for it.
+            const eventEntry = findEventEntry(rootIr(), message.event);
+            if (!eventEntry) {
+              session.emit('message.unmatched', { id: message.id, event: message.event });
+              break;
+            }
+            session.emit('event.restart', { event: message.event }, eventEntry);
+            state.frames.splice(1);
+            state.wait = null;
+            session.frame.nodeId = eventEntry;
+            await advance(session, loadIr);
+            break;
+          }
           const command = session.state.message.command;
           const commandEntry = typeof command === 'string' ? rootIr().entries[`command:${command}`] : undefined;
           if (commandEntry) {
@@ -452,8 +473,10 @@ function applyDefaults(session: Session): void {
   }
 }
 
-/** The start node a first message enters by: its command, a matching text pattern, else 'any'. */
+/** The start node a first message enters by: its group event's start; else its command, a matching text pattern, else 'any'. */
 function pickEntry(session: Session): string | undefined {
+  const event = session.state.message.event;
+  if (typeof event === 'string') return findEventEntry(session.ir(session.rootVersionId), event);
   const text = session.state.message.text;
   return findEntry(session.ir(session.rootVersionId), typeof text === 'string' ? text : '');
 }

@@ -262,6 +262,8 @@ export function messageScope(message: InboundMessage): JsonObject {
   if (message.media) scope.media = message.media;
   if (message.contact) scope.contact = message.contact;
   if (message.location) scope.location = message.location;
+  if (message.event !== undefined) scope.event = message.event;
+  if (message.member) scope.member = message.member;
   if (message.date !== undefined) scope.date = message.date;
   return scope;
 }

@@ -7,7 +7,7 @@ export type Channel = 'web' | 'telegram_bot' | 'telegram_user' | 'api';
 export interface InboundMessage {
   /** The channel's message id: a message with an id seen before is processed once. */
   id: string;
-  kind?: 'text' | 'command' | 'button' | 'media' | 'contact' | 'location';
+  kind?: 'text' | 'command' | 'button' | 'media' | 'contact' | 'location' | 'event';
   text?: string;
   /** Pressed button's id and value (inline callbacks, reply keyboards, web buttons). */
   buttonId?: string;
@@ -15,6 +15,13 @@ export interface InboundMessage {
   media?: JsonObject;
   contact?: JsonObject;
   location?: JsonObject;
+  /**
+   * A Telegram group event ('member_joined', 'member_left', 'bot_added', 'bot_removed'):
+   * it starts the chain's `telegram_event` start for it (a running session restarts there).
+   */
+  event?: string;
+  /** The member the event is about: id, first_name, username (the bot itself for bot_*). */
+  member?: JsonObject;
   /** Epoch seconds as the channel reported it. */
   date?: number;
   /** Sender facts that fill `user.*` built-ins (first_name, username, language_code…). */

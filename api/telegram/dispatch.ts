@@ -1,5 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
+import { telegramEventKey } from '../../chain/index.ts';
 import { ChainSchema } from '../../db/entities.ts';
 import { telegramOwners, telegramWorkflowId } from '../../db/telegram.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -24,13 +25,31 @@ export interface DispatchBot {
  * Hands one routed update to its chat's session: `signalWithStart` of `dialogue` on
  * `chat:{botId}:{chatId}` with the `message` signal (a new session on the chain's active
  * version when none runs). The user writing again lifts a block recorded by delivery.
- * Returns false when the update is not for a session (the chain has no published version).
+ * A group event goes only to a chain whose active version has a `telegram_event` start
+ * for it (else it is `ignored`: no session starts, a running one is not disturbed).
+ * `unpublished` when the chain has no published version (the update is dropped).
  */
-export async function dispatchUpdate(deps: DispatchDeps, em: EntityManager, bot: DispatchBot, routed: Extract<RoutedUpdate, { kind: 'message' }>): Promise<boolean> {
+export async function dispatchUpdate(
+  deps: DispatchDeps,
+  em: EntityManager,
+  bot: DispatchBot,
+  routed: Extract<RoutedUpdate, { kind: 'message' }>,
+): Promise<'dispatched' | 'ignored' | 'unpublished'> {
   const chain = await em.findOne(ChainSchema, { id: bot.chainId }, { fields: ['id', 'activeVersionId'] });
   if (!chain?.activeVersionId) {
     deps.logger.warn({ botId: bot.id, chainId: bot.chainId }, 'telegram: the answering chain has no published version; the update is dropped (publish the chain)');
-    return false;
+    return 'unpublished';
+  }
+  const event = routed.message.event;
+  if (event !== undefined) {
+    const [row] = await em.getConnection().execute<{ starts: boolean }[]>(
+      "select (ir->'entries'->>?) is not null as starts from chain_version where id = ?",
+      [telegramEventKey(event), chain.activeVersionId],
+    );
+    if (!row?.starts) {
+      deps.logger.debug({ botId: bot.id, chainId: bot.chainId, event }, 'telegram: group event without a telegram_event start in the chain; ignored');
+      return 'ignored';
+    }
   }
   await em.getConnection().execute(
     'update telegram_chat set blocked_at = null, updated_at = now() where bot_id = ? and chat_id = ? and blocked_at is not null',
@@ -55,5 +74,5 @@ export async function dispatchUpdate(deps: DispatchDeps, em: EntityManager, bot:
       { key: BotIdKey, value: bot.id },
     ],
   });
-  return true;
+  return 'dispatched';
 }

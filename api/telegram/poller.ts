@@ -7,8 +7,11 @@ import { dispatchUpdate, type DispatchBot, type DispatchDeps } from './dispatch.
 import { TokenBucket, type InboundLimits } from './rate-limit.ts';
 import { routeUpdate } from './updates.ts';
 
-/** Update kinds the gateway asks for. */
-export const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+/**
+ * Update kinds the gateway asks for. `chat_member` must be named: Telegram (and grammY's
+ * default) leave it out otherwise, and member_joined / member_left never arrive.
+ */
+export const ALLOWED_UPDATES = ['message', 'callback_query', 'my_chat_member', 'chat_member'] as const;
 
 export interface PollerOptions {
   bot: DispatchBot & { token: string; apiRoot: string };
@@ -172,13 +175,14 @@ export class BotPoller {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        const taken = await dispatchUpdate(this.opts.deps, this.opts.deps.orm.em.fork(), this.opts.bot, routed);
-        this.unpublished = !taken;
-        if (!taken) {
+        const outcome = await dispatchUpdate(this.opts.deps, this.opts.deps.orm.em.fork(), this.opts.bot, routed);
+        this.unpublished = outcome === 'unpublished';
+        if (outcome === 'unpublished') {
           await this.report('error', 'The answering chain has no published version: updates are dropped until it is published (or pick another chain).');
           return true;
         }
         await this.report('running', null);
+        if (outcome === 'ignored') return true;
         this.handled += 1;
         this.log.debug({ botId, updateId: update.update_id, chatId: routed.chatId }, 'telegram: update handed to its session');
         break;

@@ -44,6 +44,39 @@ describe('routeUpdate', () => {
   });
 });
 
+describe('group events', () => {
+  const group = { id: -100, type: 'supergroup' as const, title: 'Chess club' };
+  const bob = { id: 7, is_bot: false, first_name: 'Bob', username: 'bobby' };
+  const me = { id: 99, is_bot: true, first_name: 'Doorman', username: 'doorman_bot' };
+  const change = (kind: 'chat_member' | 'my_chat_member', user: typeof bob, old: string, now: string, chatOf: object = group) =>
+    ({ update_id: 20, [kind]: { chat: chatOf, from, date: 5, old_chat_member: { user, status: old }, new_chat_member: { user, status: now } } }) as unknown as Update;
+
+  it('turns chat_member joins and leaves into member_joined / member_left with the member, and who did it as the sender', () => {
+    expect(routeUpdate(change('chat_member', bob, 'left', 'member'))).toEqual({
+      kind: 'message',
+      chatId: '-100',
+      userId: '42',
+      message: { id: '20', kind: 'event', event: 'member_joined', member: { id: '7', first_name: 'Bob', username: 'bobby' }, date: 5, from: { id: '42', first_name: 'Ann', language_code: 'de' }, chat: { id: '-100', type: 'supergroup', title: 'Chess club' } },
+    });
+    expect(routeUpdate(change('chat_member', bob, 'member', 'kicked'))).toMatchObject({ message: { event: 'member_left', member: { id: '7' } } });
+    expect(routeUpdate(change('chat_member', bob, 'administrator', 'left'))).toMatchObject({ message: { event: 'member_left' } });
+  });
+
+  it('turns my_chat_member in a group into bot_added / bot_removed', () => {
+    expect(routeUpdate(change('my_chat_member', me, 'left', 'administrator'))).toMatchObject({ kind: 'message', message: { kind: 'event', event: 'bot_added', member: { id: '99', is_bot: true } } });
+    expect(routeUpdate(change('my_chat_member', me, 'member', 'kicked'))).toMatchObject({ kind: 'message', message: { event: 'bot_removed' } });
+  });
+
+  it('skips status changes that are not a join or leave, and a private chat blocking the bot', () => {
+    expect(routeUpdate(change('chat_member', bob, 'member', 'administrator'))).toMatchObject({ kind: 'skip' });
+    expect(routeUpdate(change('my_chat_member', me, 'member', 'kicked', chat))).toMatchObject({ kind: 'skip', reason: expect.stringContaining('private') });
+  });
+
+  it('skips the service messages that come with them (one change, one event)', () => {
+    expect(routeUpdate({ update_id: 21, message: { message_id: 9, date: 1, chat: group, from, new_chat_members: [bob] } } as Update)).toMatchObject({ kind: 'skip' });
+  });
+});
+
 describe('inbound limits and backoff', () => {
   it('a token bucket gives the burst, then the rate', () => {
     let now = 0;

@@ -3,7 +3,7 @@
 // facts for `user.*` / `chat.*`, and text cleaned of code points that have no place in
 // workflow history or PostgreSQL.
 
-import type { Update, User, Chat, Message } from 'grammy/types';
+import type { Update, User, Chat, Message, ChatMember } from 'grammy/types';
 import type { InboundMessage, JsonObject } from '../../workflows/types.ts';
 
 /** Longest text a message carries into the workflow (its own limit is 16,384). */
@@ -79,8 +79,8 @@ function mediaOf(m: Message): JsonObject | undefined {
 /**
  * Routes an update to its chat's session: texts, commands (`/start payload` keeps its
  * payload in `message.args`), media, contacts and locations of private and group chats,
- * and callback queries (a `button` message with the pressed button's id). Other updates
- * (edits, channel posts, member changes) are skipped.
+ * callback queries (a `button` message with the pressed button's id), and group events
+ * (see {@link routeEvent}). Other updates (edits, channel posts, service messages) are skipped.
  */
 export function routeUpdate(update: Update): RoutedUpdate {
   const id = String(update.update_id);
@@ -98,6 +98,8 @@ export function routeUpdate(update: Update): RoutedUpdate {
       message: { id, kind: 'button', buttonId: data, value: data, date: Math.floor(Date.now() / 1000), from: userFacts(cq.from), chat: chatFacts(chat) },
     };
   }
+  const event = routeEvent(update, id);
+  if (event) return event;
   const m = update.message;
   if (!m) return { kind: 'skip', reason: `update of a kind sessions do not take (${Object.keys(update).filter((k) => k !== 'update_id').join(', ') || 'empty'})` };
   if (!m.from) return { kind: 'skip', reason: 'message without a sender' };
@@ -118,4 +120,48 @@ export function routeUpdate(update: Update): RoutedUpdate {
     message = { ...base, kind: 'media', media, ...(typeof media.caption === 'string' ? { text: media.caption } : {}) };
   }
   return { kind: 'message', chatId: String(m.chat.id), userId: String(m.from.id), message };
+}
+
+const PRESENT: ReadonlySet<ChatMember['status']> = new Set(['creator', 'administrator', 'member', 'restricted']);
+
+/** Whether a chat member is in the chat (a restricted member may have left: `is_member`). */
+function present(member: ChatMember): boolean {
+  if (member.status === 'restricted') return member.is_member;
+  return PRESENT.has(member.status);
+}
+
+/** `message.member` of a group event: id, first_name, username. */
+function memberFacts(user: User): JsonObject {
+  const facts: JsonObject = { id: String(user.id) };
+  put(facts, 'first_name', user.first_name);
+  put(facts, 'last_name', user.last_name);
+  put(facts, 'username', user.username);
+  if (user.is_bot) facts.is_bot = true;
+  return facts;
+}
+
+/**
+ * A group event as an `event` message: `chat_member` (someone joined or left; Telegram
+ * sends it only to bots that are group administrators and ask for it in allowed_updates)
+ * gives `member_joined` / `member_left`; `my_chat_member` (the bot's own membership) gives
+ * `bot_added` / `bot_removed`. Only groups and supergroups: a private chat's block and
+ * unblock are not events. `user.*` is who did it (`from`), `message.member` whom it is about.
+ * The service messages that come with them (`new_chat_members`, `left_chat_member`) stay
+ * skipped, so one change is one event.
+ */
+export function routeEvent(update: Update, id: string): RoutedUpdate | undefined {
+  const change = update.chat_member ?? update.my_chat_member;
+  if (!change) return undefined;
+  const kind = update.chat_member ? 'member' : 'bot';
+  if (change.chat.type !== 'group' && change.chat.type !== 'supergroup') return { kind: 'skip', reason: `${kind} status change outside a group (${change.chat.type})` };
+  const was = present(change.old_chat_member);
+  const is = present(change.new_chat_member);
+  if (was === is) return { kind: 'skip', reason: `${kind} status change that is not a join or a leave (${change.old_chat_member.status} → ${change.new_chat_member.status})` };
+  const event = kind === 'member' ? (is ? 'member_joined' : 'member_left') : is ? 'bot_added' : 'bot_removed';
+  return {
+    kind: 'message',
+    chatId: String(change.chat.id),
+    userId: String(change.from.id),
+    message: { id, kind: 'event', event, member: memberFacts(change.new_chat_member.user), date: change.date, from: userFacts(change.from), chat: chatFacts(change.chat) },
+  };
 }

@@ -108,12 +108,14 @@ export function checkStarts(nodes: Iterable<GraphNode>, checked: Map<string, Che
   }
   const entries: Record<string, string> = {};
   for (const { node, spec, config } of checked.values()) {
-    const key = spec.entry?.(config, node.id);
-    if (key === undefined) continue;
-    const existing = entries[key];
-    if (existing !== undefined) {
-      report.add({ code: 'trigger_duplicate', nodeId: node.id, field: 'trigger', message: `${nodeWhere(node, 'trigger')}: start node '${existing}' already has the trigger '${key}'`, fix: 'Keep one start node per trigger; connect both paths to it instead' });
-    } else entries[key] = node.id;
+    const keys = spec.entry?.(config, node.id);
+    if (keys === undefined) continue;
+    for (const key of typeof keys === 'string' ? [keys] : keys) {
+      const existing = entries[key];
+      if (existing !== undefined) {
+        report.add({ code: 'trigger_duplicate', nodeId: node.id, field: 'trigger', message: `${nodeWhere(node, 'trigger')}: start node '${existing}' already has the trigger '${key}'`, fix: 'Keep one start node per trigger; connect both paths to it instead' });
+      } else entries[key] = node.id;
+    }
   }
   return { entries, startIds };
 }

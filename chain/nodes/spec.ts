@@ -148,9 +148,9 @@ export interface NodeSpec<T extends string = string, C extends z.ZodType = z.Zod
   terminal?: boolean;
   /**
    * A session may start here (start): the key of this node in `ChainIR.entries`, e.g.
-   * 'command:start' or 'api'.
+   * 'command:start' or 'api' (several for a start on several Telegram events).
    */
-  entry?: { fn(config: z.output<C>, nodeId: string): string }['fn'];
+  entry?: { fn(config: z.output<C>, nodeId: string): string | string[] }['fn'];
   /**
    * The activity that performs the node's side effect (http → 'httpRequest'). Its step,
    * `workflows/steps/<type>.ts`, calls exactly this activity, and `activities/index.ts`

@@ -5,8 +5,12 @@ import { credentialIdSchema, field } from './common.ts';
 import { defineNode, l } from './spec.ts';
 
 /** Telegram bot command names: 1–32 of a-z, 0-9, '_'. */
-import { COMMAND_PATTERN, normalizeCommand } from '../command.ts';
-export { COMMAND_PATTERN, normalizeCommand };
+import { COMMAND_PATTERN, normalizeCommand, telegramEventKey } from '../command.ts';
+export { COMMAND_PATTERN, normalizeCommand, telegramEventKey };
+
+/** Telegram group events a `telegram_event` start takes. */
+export const TELEGRAM_EVENTS = ['member_joined', 'member_left', 'bot_added', 'bot_removed'] as const;
+export type TelegramEvent = (typeof TELEGRAM_EVENTS)[number];
 
 const triggerSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -59,6 +63,20 @@ const triggerSchema = z.discriminatedUnion('kind', [
       'credential',
     ),
   }),
+  z.object({
+    kind: z.literal('telegram_event'),
+    events: field(
+      z
+        .array(z.enum(TELEGRAM_EVENTS))
+        .min(1, "Pick at least one event: 'member_joined', 'member_left', 'bot_added' or 'bot_removed'")
+        .refine((events) => new Set(events).size === events.length, 'List each event once'),
+      l('Group events', 'События группы'),
+      l(
+        'member_joined / member_left: someone joined or left the group (the bot must be a group admin to be told); bot_added / bot_removed: the bot was added to or removed from a group. The member is in message.member, the event in message.event',
+        'member_joined / member_left: участник вошёл в группу или вышел (бот должен быть администратором группы, чтобы узнавать об этом); bot_added / bot_removed: бота добавили в группу или удалили. Участник — в message.member, событие — в message.event',
+      ),
+    ),
+  }),
   z.object({ kind: z.literal('api') }),
   z.object({ kind: z.literal('any') }),
 ]);
@@ -67,7 +85,10 @@ export const startConfigSchema = z.object({
   trigger: field(
     triggerSchema,
     l('Trigger', 'Триггер'),
-    l('What starts a session here: a command, a text pattern, a schedule, a webhook, an API call, or any message', 'Что запускает сессию: команда, шаблон текста, расписание, вебхук, вызов API или любое сообщение'),
+    l(
+      'What starts a session here: a command, a text pattern, a schedule, a webhook, a Telegram group event, an API call, or any message',
+      'Что запускает сессию: команда, шаблон текста, расписание, вебхук, событие группы Telegram, вызов API или любое сообщение',
+    ),
   ),
 });
 export type StartConfig = z.infer<typeof startConfigSchema>;
@@ -75,9 +96,15 @@ export type Trigger = StartConfig['trigger'];
 
 /**
  * The key of a start node in `ChainIR.entries`: 'command:<name>', 'text:<nodeId>',
- * 'schedule:<nodeId>', 'webhook:<hookId>', 'api', 'any'. Keys are unique per chain.
+ * 'schedule:<nodeId>', 'webhook:<hookId>', 'telegram_event:<event>' (one per event), 'api',
+ * 'any'. Keys are unique per chain.
  */
-export function entryKey(trigger: Trigger, nodeId: string): string {
+export function entryKeys(trigger: Trigger, nodeId: string): string[] {
+  return trigger.kind === 'telegram_event' ? trigger.events.map(telegramEventKey) : [entryKey(trigger, nodeId)];
+}
+
+/** The key of a start node with a single-key trigger (every kind but `telegram_event`, which has one per event: see {@link entryKeys}). */
+export function entryKey(trigger: Exclude<Trigger, { kind: 'telegram_event' }>, nodeId: string): string {
   switch (trigger.kind) {
     case 'command':
       return `command:${normalizeCommand(trigger.command)}`;
@@ -104,7 +131,7 @@ export const startNode = defineNode({
   config: startConfigSchema,
   defaults: { trigger: { kind: 'command', command: '/start' } },
   ports: [{ id: 'next', required: true, label: l('Next', 'Далее') }],
-  entry: (config, nodeId) => entryKey(config.trigger, nodeId),
+  entry: (config, nodeId) => entryKeys(config.trigger, nodeId),
   regexes: (config) => (config.trigger.kind === 'text' ? [{ field: 'trigger.pattern', pattern: config.trigger.pattern }] : []),
   normalize: (config) =>
     config.trigger.kind === 'command' ? { trigger: { ...config.trigger, command: normalizeCommand(config.trigger.command) } } : config,

@@ -200,6 +200,7 @@ export const en = {
       text: 'Text matches {pattern}',
       schedule: 'Schedule {cron}',
       webhook: 'Webhook {hookId}',
+      telegramEvent: 'Group events: {events}',
       api: 'Started by the API',
       rules: '{n} rule(s), {condition}',
       noRules: 'No rules yet',

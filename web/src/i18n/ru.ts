@@ -202,6 +202,7 @@ export const ru: Messages = {
       text: 'Текст по шаблону {pattern}',
       schedule: 'Расписание {cron}',
       webhook: 'Вебхук {hookId}',
+      telegramEvent: 'События группы: {events}',
       api: 'Запуск через API',
       rules: 'Правил: {n}, {condition}',
       noRules: 'Правил пока нет',

@@ -41,6 +41,7 @@ export function nodeSummary(node: GraphNode, t: Translate): string[] {
       if (kind === 'text') return [t('editor.summary.text', { pattern: clip(str(trigger.pattern), 40) })];
       if (kind === 'schedule') return [t('editor.summary.schedule', { cron: str(trigger.cron) })];
       if (kind === 'webhook') return [t('editor.summary.webhook', { hookId: str(trigger.hookId) })];
+      if (kind === 'telegram_event') return [t('editor.summary.telegramEvent', { events: list(trigger.events).map(str).join(', ') })];
       if (kind === 'api') return [t('editor.summary.api')];
       return [t('editor.summary.any')];
     }
