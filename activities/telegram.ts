@@ -11,7 +11,7 @@ import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/comm
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Api } from 'grammy';
 import { BotSchema, botSecretContext } from '../db/bots.ts';
-import { cleanRateLimits, hitRateLimit, type RateRule } from '../db/rate-limits.ts';
+import { cleanRateLimits, hitRateLimit, refundRateLimit, type RateRule } from '../db/rate-limits.ts';
 import { parseChatOwner } from '../db/telegram.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
@@ -118,7 +118,8 @@ export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
    * Counts one send against the chat's pace (and the group's), then the bot's; over any,
    * the activity fails retryably with `nextRetryDelay` = the wait, so Temporal runs it again
    * then (no sleep here). The chat is counted first: a chat waiting on its own pace never
-   * uses up the bot's sends that other chats need.
+   * uses up the bot's sends that other chats need; a refusal by a later scope gives the
+   * earlier scopes' counts back.
    */
   const pace = async (em: EntityManager, botId: string, chatId: string): Promise<void> => {
     const scopes: [string, RateRule, string][] = [
@@ -127,9 +128,12 @@ export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
       ...(chatId.startsWith('-') ? [[`tg:group:${botId}:${chatId}`, TELEGRAM_PACE.group, 'this group'] as [string, RateRule, string]] : []),
       [`tg:bot:${botId}`, TELEGRAM_PACE.bot, 'this bot'],
     ];
-    for (const [key, rule, what] of scopes) {
+    for (const [index, [key, rule, what]] of scopes.entries()) {
       const decision = await hitRateLimit(em, key, rule);
       if (!decision.allowed) {
+        // The scopes counted before this one give their send back: a chat refused by the
+        // bot's pace would otherwise wait its own 1.2 s again on the retry.
+        for (const [earlier, earlierRule] of scopes.slice(0, index)) await refundRateLimit(em, earlier, earlierRule);
         throw ApplicationFailure.create({
           message: `Pacing the sends to ${what} within Telegram's limits; the next one goes in ${decision.retryAfterMs} ms.`,
           type: TELEGRAM_FAILURES.paced,

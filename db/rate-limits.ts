@@ -60,6 +60,19 @@ export async function hitRateLimit(em: EntityManager, key: string, rule: RateRul
   return { allowed: false, remaining: 0, retryAfterSeconds: Math.max(1, Math.ceil(wait)), retryAfterMs: Math.max(1, Math.ceil(wait * 1000)) };
 }
 
+/**
+ * Takes back one request counted by {@link hitRateLimit} (when a later check refused the
+ * operation it was counted for): the arrival time moves back by window/limit, never
+ * before now. Concurrent requests stay counted, since each one's step is its own.
+ */
+export async function refundRateLimit(em: EntityManager, key: string, rule: RateRule): Promise<void> {
+  await em.getConnection().execute(
+    `update rate_limit set tat = greatest(clock_timestamp(), tat - make_interval(secs => ?)) where key = ?`,
+    [rule.windowSeconds / rule.limit, key],
+    'run',
+  );
+}
+
 /** Deletes counters that have run out (their arrival time passed): they would allow a full burst anyway. */
 export async function cleanRateLimits(em: EntityManager): Promise<number> {
   const res = await em.getConnection().execute<{ affectedRows?: number }>(`delete from rate_limit where tat < clock_timestamp()`, [], 'run');
