@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createTelegramDelivery, TELEGRAM_FAILURES } from '../../activities/telegram.ts';
 import type { TelegramGateways } from '../../api/telegram/gateway.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { hitRateLimit, refundRateLimit } from '../../db/rate-limits.ts';
 import { telegramOwners } from '../../db/telegram.ts';
 import { eventually } from '../support/stack.ts';
 import type { TestBot, TestUser } from '../support/telegram/index.ts';
@@ -141,5 +142,23 @@ describe('Telegram send pacing', () => {
     expect(sends(bot).every((c) => c.status === 200)).toBe(true);
     expect(sends(bot)).toHaveLength(80);
     expect(paced.some((m) => m.includes('this bot'))).toBe(true);
+  });
+
+  it('a refunded count frees its slot at once, and only its own', async () => {
+    const em = s.t.h.db.orm.em.fork();
+    const rule = { limit: 1, windowSeconds: 60 };
+    expect((await hitRateLimit(em, 'test:refund', rule)).allowed).toBe(true);
+    const refused = await hitRateLimit(em, 'test:refund', rule);
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterMs).toBeGreaterThan(55_000);
+    await refundRateLimit(em, 'test:refund', rule);
+    expect((await hitRateLimit(em, 'test:refund', rule)).allowed).toBe(true);
+    expect((await hitRateLimit(em, 'test:refund', rule)).allowed).toBe(false);
+    // Two counts on a burst of two, one refunded: one slot is free, not two.
+    const pair = { limit: 2, windowSeconds: 60 };
+    for (let i = 0; i < 2; i++) expect((await hitRateLimit(em, 'test:refund-pair', pair)).allowed).toBe(true);
+    await refundRateLimit(em, 'test:refund-pair', pair);
+    expect((await hitRateLimit(em, 'test:refund-pair', pair)).allowed).toBe(true);
+    expect((await hitRateLimit(em, 'test:refund-pair', pair)).allowed).toBe(false);
   });
 });
