@@ -4,12 +4,14 @@
 // continues where it stopped instead of sending again. Telegram's errors become Temporal
 // failures: 429 a retry after `retry_after` (never a sleep here), 400 non-retryable with
 // Telegram's description, 403 a blocked chat (`telegram_chat.blocked_at`), which fails
-// later sends at once until the user writes again.
+// later sends at once until the user writes again. Every part is paced first (see
+// {@link TELEGRAM_PACE}), counted in PostgreSQL so all worker processes share the pace.
 
-import { ApplicationFailure } from '@temporalio/common';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Api } from 'grammy';
 import { BotSchema, botSecretContext } from '../db/bots.ts';
+import { cleanRateLimits, hitRateLimit, refundRateLimit, type RateRule } from '../db/rate-limits.ts';
 import { parseChatOwner } from '../db/telegram.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
@@ -29,11 +31,30 @@ export const TELEGRAM_FAILURES = {
   blocked: 'telegram_blocked',
   badRequest: 'telegram_bad_request',
   rateLimited: 'telegram_rate_limited',
+  /** Over our own pace (not Telegram's answer): retried after the computed wait. */
+  paced: 'telegram_paced',
   unauthorized: 'telegram_unauthorized',
   unavailable: 'telegram_unavailable',
   unsupported: 'telegram_unsupported',
   botMissing: 'bot_not_found',
 } as const;
+
+/**
+ * The send pace, a little under Telegram's documented limits (about 1 message a second in
+ * a chat, 20 a minute in a group, 30 a second per bot), so that the jitter between a counted
+ * send and its arrival at Telegram (a busy worker, the network) does not push two sends
+ * into one of Telegram's windows.
+ * GCRA rules (db/rate-limits.ts): a burst of `limit`, then one every window/limit; the
+ * burst plus a window's refill stays within Telegram's count for any window:
+ * chats one per 1.2 s, groups 5 + 60/4.2 ≈ 19 a minute, bots 5 + 1/0.05 = 25 a second.
+ */
+export const TELEGRAM_PACE = {
+  chat: { limit: 1, windowSeconds: 1.2 },
+  group: { limit: 5, windowSeconds: 21 },
+  bot: { limit: 5, windowSeconds: 0.25 },
+} as const satisfies Record<string, RateRule>;
+
+const CLEAN_EVERY_MS = 60_000;
 
 type ReplyMarkup = Record<string, unknown>;
 
@@ -92,6 +113,42 @@ async function call(api: Api, part: Part): Promise<number> {
  * chat owner key (`telegram-chat:{botId}:{chatId}`), the token and server from the bot row.
  */
 export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
+  let lastClean = Date.now();
+  /**
+   * Counts one send against the chat's pace (and the group's), then the bot's; over any,
+   * the activity fails retryably with `nextRetryDelay` = the wait, so Temporal runs it again
+   * then (no sleep here). The chat is counted first: a chat waiting on its own pace never
+   * uses up the bot's sends that other chats need; a refusal by a later scope gives the
+   * earlier scopes' counts back.
+   */
+  const pace = async (em: EntityManager, botId: string, chatId: string): Promise<void> => {
+    const scopes: [string, RateRule, string][] = [
+      [`tg:chat:${botId}:${chatId}`, TELEGRAM_PACE.chat, 'this chat'],
+      // Negative chat ids are groups, supergroups and channels.
+      ...(chatId.startsWith('-') ? [[`tg:group:${botId}:${chatId}`, TELEGRAM_PACE.group, 'this group'] as [string, RateRule, string]] : []),
+      [`tg:bot:${botId}`, TELEGRAM_PACE.bot, 'this bot'],
+    ];
+    for (const [index, [key, rule, what]] of scopes.entries()) {
+      const decision = await hitRateLimit(em, key, rule);
+      if (!decision.allowed) {
+        // The scopes counted before this one give their send back: a chat refused by the
+        // bot's pace would otherwise wait its own 1.2 s again on the retry.
+        for (const [earlier, earlierRule] of scopes.slice(0, index)) await refundRateLimit(em, earlier, earlierRule);
+        throw ApplicationFailure.create({
+          message: `Pacing the sends to ${what} within Telegram's limits; the next one goes in ${decision.retryAfterMs} ms.`,
+          type: TELEGRAM_FAILURES.paced,
+          nonRetryable: false,
+          nextRetryDelay: decision.retryAfterMs,
+          // Expected, not an error: the worker logs it at debug level only.
+          category: ApplicationFailureCategory.BENIGN,
+        });
+      }
+    }
+    if (Date.now() - lastClean > CLEAN_EVERY_MS) {
+      lastClean = Date.now();
+      await cleanRateLimits(em);
+    }
+  };
   return async function deliverTelegram(input: { botId?: string; chatKey: string; messages: OutboundMessage[] }): Promise<{ delivered: string[] }> {
     const target = parseChatOwner(input.chatKey);
     const botId = input.botId ?? target?.botId;
@@ -121,6 +178,7 @@ export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
       for (let i = sentIds.length; i < parts.length; i++) {
         const part = parts[i];
         if (!part) break;
+        await pace(em, bot.id, chatId);
         let messageId: number;
         try {
           messageId = await call(api, part);

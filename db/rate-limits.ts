@@ -27,8 +27,10 @@ export interface RateDecision {
   allowed: boolean;
   /** Requests still allowed right now (0 when refused). */
   remaining: number;
-  /** Seconds until the next request would be allowed (0 when allowed). */
+  /** Seconds until the next request would be allowed (0 when allowed), rounded up to whole seconds. */
   retryAfterSeconds: number;
+  /** The same wait in milliseconds, not rounded to seconds (pacing needs sub-second waits). */
+  retryAfterMs: number;
 }
 
 /**
@@ -51,11 +53,24 @@ export async function hitRateLimit(em: EntityManager, key: string, rule: RateRul
   const hit = rows[0];
   if (hit) {
     const ahead = Number(hit.ahead);
-    return { allowed: true, remaining: Math.max(0, Math.floor((rule.windowSeconds - ahead) / emission + 1e-9)), retryAfterSeconds: 0 };
+    return { allowed: true, remaining: Math.max(0, Math.floor((rule.windowSeconds - ahead) / emission + 1e-9)), retryAfterSeconds: 0, retryAfterMs: 0 };
   }
   const [row] = await conn.execute<{ ahead: string | number }[]>(`select extract(epoch from (tat - clock_timestamp())) as ahead from rate_limit where key = ?`, [key]);
   const wait = row ? Number(row.ahead) + emission - rule.windowSeconds : emission;
-  return { allowed: false, remaining: 0, retryAfterSeconds: Math.max(1, Math.ceil(wait)) };
+  return { allowed: false, remaining: 0, retryAfterSeconds: Math.max(1, Math.ceil(wait)), retryAfterMs: Math.max(1, Math.ceil(wait * 1000)) };
+}
+
+/**
+ * Takes back one request counted by {@link hitRateLimit} (when a later check refused the
+ * operation it was counted for): the arrival time moves back by window/limit, never
+ * before now. Concurrent requests stay counted, since each one's step is its own.
+ */
+export async function refundRateLimit(em: EntityManager, key: string, rule: RateRule): Promise<void> {
+  await em.getConnection().execute(
+    `update rate_limit set tat = greatest(clock_timestamp(), tat - make_interval(secs => ?)) where key = ?`,
+    [rule.windowSeconds / rule.limit, key],
+    'run',
+  );
 }
 
 /** Deletes counters that have run out (their arrival time passed): they would allow a full burst anyway. */

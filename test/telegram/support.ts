@@ -7,7 +7,7 @@ import type { GraphInput } from '../../chain/index.ts';
 import { startTelegramGateways, type TelegramGateways, type GatewayOptions } from '../../api/telegram/gateway.ts';
 import { bearer, registerAdmin, startApi, type Account, type ApiHarness } from '../api/support/api.ts';
 import { publishGraph } from '../support/dialogue.ts';
-import { TelegramTestServer, type TestBot } from '../support/telegram/index.ts';
+import { TelegramTestServer, type TelegramTestServerOptions, type TestBot } from '../support/telegram/index.ts';
 
 export interface TelegramStack {
   t: ApiHarness;
@@ -21,8 +21,8 @@ export interface TelegramStack {
   close(): Promise<void>;
 }
 
-export async function startTelegramStack(prefix: string, opts: { logger?: Logger } = {}): Promise<TelegramStack> {
-  const server = await TelegramTestServer.start();
+export async function startTelegramStack(prefix: string, opts: { logger?: Logger; server?: TelegramTestServerOptions } = {}): Promise<TelegramStack> {
+  const server = await TelegramTestServer.start(opts.server);
   const t = await startApi(prefix, { deps: { telegram: { apiRoot: server.apiRoot, publicUrl: 'http://127.0.0.1:3000' } }, ...(opts.logger ? { logger: opts.logger } : {}) });
   const admin = await registerAdmin(t.api);
   const started: TelegramGateways[] = [];
