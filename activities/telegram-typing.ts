@@ -7,7 +7,7 @@
 // once at debug level and changes nothing.
 
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { BotSchema, botSecretContext } from '../db/bots.ts';
+import { BotSchema, botSecret } from '../db/bots.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
 import { describeTelegramFailure, telegramApi, telegramFailure } from '../lib/telegram-api.ts';
@@ -51,7 +51,7 @@ export function createTypingIndicator(deps: TypingDeps) {
     const first = (async () => {
       const bot = await deps.orm.em.fork().findOne(BotSchema, { id: botId });
       if (!bot || bot.kind !== 'telegram_bot' || stopped) return;
-      const token = secretBox.decrypt(bot.encryptedSecret, botSecretContext(bot.id));
+      const token = botSecret(secretBox, bot);
       const api = telegramApi(token, bot.apiRoot, 10);
       const send = async (): Promise<void> => {
         try {

@@ -10,7 +10,7 @@
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Api } from 'grammy';
-import { BotSchema, botSecretContext } from '../db/bots.ts';
+import { BotSchema, botSecret } from '../db/bots.ts';
 import { cleanRateLimits, hitRateLimit, refundRateLimit, type RateRule } from '../db/rate-limits.ts';
 import { parseChatOwner } from '../db/telegram.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -158,7 +158,7 @@ export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
     const bot = await em.findOne(BotSchema, { id: botId });
     if (!bot) throw ApplicationFailure.nonRetryable(`Bot ${botId} no longer exists; ${input.messages.length} message(s) were not sent.`, TELEGRAM_FAILURES.botMissing);
     if (!deps.secretBox) throw ApplicationFailure.retryable('This worker has no CHAINFLOW_SECRET_KEY to decrypt the bot token; set it and restart the worker.', TELEGRAM_FAILURES.unavailable);
-    const token = deps.secretBox.decrypt(bot.encryptedSecret, botSecretContext(bot.id));
+    const token = botSecret(deps.secretBox, bot);
     const chatId = target.chatId;
     const [chat] = await conn.execute<{ blocked_at: Date | null; reply_keyboard: boolean }[]>('select blocked_at, reply_keyboard from telegram_chat where bot_id = ? and chat_id = ?', [bot.id, chatId]);
     if (chat?.blocked_at) {

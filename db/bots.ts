@@ -1,4 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import type { SecretBox } from '../lib/secret-box.ts';
 
 /**
  * Channel accounts: a Telegram bot (Bot API token, grammY) or a Telegram user account
@@ -58,6 +59,14 @@ export const BotSchema = defineEntity({
   },
 });
 export type Bot = InferEntity<typeof BotSchema>;
+
+/**
+ * The bot's decrypted secret (Bot API token or session string). Only activities and
+ * gateways call this; the value must never reach logs, errors or workflow history.
+ */
+export function botSecret(box: SecretBox, bot: { id: string; encryptedSecret: string }): string {
+  return box.decrypt(bot.encryptedSecret, botSecretContext(bot.id));
+}
 
 /** Associated data that binds an encrypted bot secret to its row. */
 export function botSecretContext(id: string): string {

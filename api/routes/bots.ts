@@ -4,7 +4,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { GrantSchema } from '../../db/accounts.ts';
-import { BotSchema, botSecretContext, DEFAULT_TELEGRAM_API_ROOT, type Bot, type BotMode } from '../../db/bots.ts';
+import { BotSchema, botSecret, botSecretContext, DEFAULT_TELEGRAM_API_ROOT, type Bot, type BotMode } from '../../db/bots.ts';
 import { BOTS_CHANNEL } from '../../db/notify.ts';
 import { isLoopbackUrl } from '../../lib/telegram-api.ts';
 import { verifyBotToken } from '../telegram/verify.ts';
@@ -265,7 +265,7 @@ export function botOperations(deps: BotDeps): Operation[] {
         const apiRoot = body.apiRoot ?? bot.apiRoot;
         checkMode(deps.telegram, body.mode ?? bot.mode, apiRoot);
         if (bot.kind === 'telegram_bot' && deps.telegram && (body.token !== undefined || (body.apiRoot !== undefined && body.apiRoot !== bot.apiRoot))) {
-          const token = body.token ?? requireBox(deps).decrypt(bot.encryptedSecret, botSecretContext(bot.id));
+          const token = body.token ?? botSecret(requireBox(deps), bot);
           await verifyBotToken(token, apiRoot, body.apiRoot !== undefined);
         }
         const before = { name: bot.name, chainId: bot.chainId ?? null, enabled: bot.enabled, mode: bot.mode, apiRoot: bot.apiRoot };

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import type { Update } from 'grammy/types';
-import { BotSchema, botSecretContext, botWebhookSecretContext } from '../../db/bots.ts';
+import { BotSchema, botSecret, botWebhookSecretContext } from '../../db/bots.ts';
 import { createLogger, type Logger } from '../../lib/logger.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import { describeTelegramFailure, telegramApi, telegramFailure } from '../../lib/telegram-api.ts';
@@ -71,7 +71,7 @@ export function telegramOperations(deps: TelegramRouteDeps): Operation[] {
         if (routed.kind === 'message') {
           await dispatchUpdate({ temporal: deps.temporal, taskQueue: deps.taskQueue, logger }, em, { id: bot.id, chainId: bot.chainId }, routed);
           if (routed.callbackQueryId) {
-            const token = deps.secretBox.decrypt(bot.encryptedSecret, botSecretContext(bot.id));
+            const token = botSecret(deps.secretBox, bot);
             await telegramApi(token, bot.apiRoot, 15).answerCallbackQuery(routed.callbackQueryId).catch((err: unknown) => {
               logger.warn({ botId: bot.id, message: describeTelegramFailure(telegramFailure(err, token)) }, 'telegram: answerCallbackQuery failed');
             });

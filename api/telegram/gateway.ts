@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { botSecretContext } from '../../db/bots.ts';
+import { botSecret } from '../../db/bots.ts';
 import { BOTS_CHANNEL } from '../../db/notify.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import type { DispatchDeps } from './dispatch.ts';
@@ -152,7 +152,7 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
       if (!got.rows[0]?.locked) continue;
       let token: string;
       try {
-        token = opts.secretBox.decrypt(bot.encrypted_secret, botSecretContext(bot.id));
+        token = botSecret(opts.secretBox, { id: bot.id, encryptedSecret: bot.encrypted_secret });
       } catch {
         await setStatus(bot.id, 'error', 'The token cannot be decrypted with CHAINFLOW_SECRET_KEY (rotated without this key?); PATCH the bot with its token again.');
         held.set(bot.id, { fingerprint: fingerprintOf(bot), poller: undefined, webhook: undefined });
