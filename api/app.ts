@@ -24,6 +24,7 @@ import { userOperations } from './routes/users.ts';
 import { runOperations } from './routes/runs.ts';
 import { simulatorOperations } from './routes/simulator.ts';
 import { botOperations, type BotTelegramOptions } from './routes/bots.ts';
+import { botCommandOperations } from './routes/bot-commands.ts';
 import { credentialOperations } from './routes/credentials.ts';
 import { telegramOperations } from './routes/telegram.ts';
 import { createMetrics } from './routes/metrics.ts';
@@ -120,6 +121,7 @@ export function apiOperations(
     ...hookOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox }),
     ...runOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, temporalUiUrl: deps.temporalUiUrl, onRunStarted: deps.onRunStarted }),
     ...botOperations({ temporal: deps.temporal, secretBox: deps.secretBox, telegram: deps.telegram }),
+    ...botCommandOperations(),
     ...credentialOperations({ secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
     ...telegramOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),
   ];

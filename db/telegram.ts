@@ -39,7 +39,30 @@ export const TelegramSendSchema = defineEntity({
 });
 export type TelegramSend = InferEntity<typeof TelegramSendSchema>;
 
-export const telegramEntities = [TelegramChatSchema, TelegramSendSchema];
+/**
+ * A bot command bound to another chain than the bot's answering one: `/{command}` in any
+ * chat of the bot stops the chat's session (outcome `switched`) and starts `chainId`'s
+ * active version under the same `chat:{botId}:{chatId}` id. `description` is the command
+ * menu's text; `descriptions` its translations by language code (`setMyCommands` with
+ * `language_code`).
+ */
+export const BotCommandSchema = defineEntity({
+  name: 'BotCommand',
+  tableName: 'bot_command',
+  indexes: [{ properties: ['chainId'] }],
+  properties: {
+    botId: p.uuid().primary(),
+    command: p.string().length(32).primary(),
+    chainId: p.uuid(),
+    description: p.string().length(256),
+    descriptions: p.json<Record<string, string>>(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type BotCommand = InferEntity<typeof BotCommandSchema>;
+
+export const telegramEntities = [TelegramChatSchema, TelegramSendSchema, BotCommandSchema];
 
 /** The session of a bot's chat: workflow id `chat:{botId}:{chatId}`. */
 export const telegramWorkflowId = (botId: string, chatId: string): string => `chat:${botId}:${chatId}`;

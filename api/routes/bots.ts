@@ -62,14 +62,14 @@ function checkMode(options: BotTelegramOptions | undefined, mode: BotMode, apiRo
 }
 
 /** Tells every API process's gateways that a bot changed (delivered on commit). */
-async function announce(em: EntityManager, botId: string): Promise<void> {
+export async function announce(em: EntityManager, botId: string): Promise<void> {
   await em.getConnection().execute('select pg_notify(?, ?)', [BOTS_CHANNEL, botId], 'run', em.getTransactionContext());
 }
 
 const botResource = (bot: Bot, ref?: string): Resource => ({ type: 'bot', id: bot.id, ownerId: bot.ownerId ?? null, ...(ref ? { ref } : {}) });
 
 /** The bot with this id if the principal may do `action` on it; 404 (not shared) or 403 otherwise. */
-async function loadBot(em: EntityManager, principal: Principal | null, id: string, action: Action): Promise<Bot> {
+export async function loadBot(em: EntityManager, principal: Principal | null, id: string, action: Action): Promise<Bot> {
   const bot = await em.findOne(BotSchema, { id });
   if (!bot) throw new HttpError(404, 'bot_not_found', `No bot with id "${id}".`);
   authorize(principal, action, botResource(bot, id));
@@ -84,7 +84,7 @@ function requireBox(deps: BotDeps): SecretBox {
 }
 
 /** The answering chain named in a body: it must exist and the caller must be allowed to open it (404 otherwise). */
-async function answeringChain(em: EntityManager, principal: Principal, ref: string | null | undefined): Promise<string | null | undefined> {
+export async function answeringChain(em: EntityManager, principal: Principal, ref: string | null | undefined): Promise<string | null | undefined> {
   if (ref === undefined || ref === null) return ref;
   try {
     return (await loadChain(em, principal, ref, 'chain:view')).id;

@@ -105,3 +105,54 @@ export const botGrantViewSchema = z
   .meta({ id: 'BotGrant' });
 export const botGrantListSchema = listOf(botGrantViewSchema, 'BotGrantList');
 export const botGrantParamsSchema = z.strictObject({ id: uuidSchema, userId: uuidSchema });
+
+// ------------------------------------------------------------ bound commands
+
+/** A bot command's name: 'help' (a leading '/' is dropped, letters lowercased). */
+const commandNameSchema = z
+  .string()
+  .trim()
+  .transform((c) => c.replace(/^\//, '').toLowerCase())
+  .pipe(z.string().regex(/^[a-z0-9_]{1,32}$/, "Use a command name of 1 to 32 letters, digits or '_', like 'help' or '/help'"));
+
+const commandDescriptionSchema = z.string().trim().min(1).max(256);
+
+/** Translations of a command's menu text, by Telegram language code ('ru', 'de'). */
+const commandDescriptionsSchema = z
+  .record(z.string().regex(/^[a-z]{2}$/, "Use a two-letter language code, like 'ru' (Telegram's language_code for command menus)"), commandDescriptionSchema)
+  .refine((r) => Object.keys(r).length <= 50, { message: 'At most 50 languages' })
+  .meta({ description: "The menu text in other languages, by two-letter language code ('ru'); setMyCommands with language_code" });
+
+export const botCommandSchema = z
+  .object({
+    botId: z.uuid(),
+    command: z.string().meta({ description: "The command without '/', e.g. 'help'" }),
+    chainId: z.uuid().meta({ description: 'The chain the command starts (its active version)' }),
+    description: z.string().meta({ description: 'The command menu text (default language)' }),
+    descriptions: z.record(z.string(), z.string()),
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  })
+  .meta({ id: 'BotCommand' });
+
+export const botCommandListSchema = z.object({ items: z.array(botCommandSchema) }).meta({ id: 'BotCommandList' });
+
+export const botCommandParamsSchema = z.strictObject({ id: uuidSchema, command: commandNameSchema });
+
+export const createBotCommandBodySchema = z
+  .strictObject({
+    command: commandNameSchema,
+    chainId: chainRefSchema,
+    description: commandDescriptionSchema.meta({ description: "The command menu text (default language), e.g. 'Ask for help'" }),
+    descriptions: commandDescriptionsSchema.default({}),
+  })
+  .meta({ id: 'CreateBotCommandRequest' });
+
+export const updateBotCommandBodySchema = z
+  .strictObject({
+    chainId: chainRefSchema.optional(),
+    description: commandDescriptionSchema.optional(),
+    descriptions: commandDescriptionsSchema.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'Send at least one of chainId, description, descriptions' })
+  .meta({ id: 'UpdateBotCommandRequest' });

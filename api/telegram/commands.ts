@@ -1,7 +1,16 @@
 import type { Api } from 'grammy';
+import type { BotCommand, LanguageCode } from 'grammy/types';
 import type { ChainIR } from '../../chain/index.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { describeTelegramFailure, telegramFailure } from '../../lib/telegram-api.ts';
+
+/** A command bound to another chain (`bot_command`), as the menu needs it. */
+export interface BoundCommand {
+  command: string;
+  description: string;
+  /** Menu texts by two-letter language code. */
+  descriptions: Record<string, string>;
+}
 
 /** The bot commands of a chain version: its command start triggers, by command name. */
 export function chainCommands(ir: ChainIR): Array<{ command: string; description: string }> {
@@ -18,15 +27,48 @@ export function chainCommands(ir: ChainIR): Array<{ command: string; description
 }
 
 /**
- * Makes the bot's command menu the chain's command triggers (`setMyCommands`, default
- * scope). A server without the method, or any failure, is a logged warning only.
+ * The command menus of a bot: '' (the default, no `language_code`) and one per language
+ * the chain has variants in or a bound command has a translation for (Telegram takes
+ * two-letter codes: 'pt-BR' becomes 'pt'; the chain's default language is the default
+ * menu). Each menu is the chain's command triggers merged with the bound commands (a
+ * bound command replaces the chain's of the same name), by command name, at most 100.
  */
-export async function syncCommands(api: Api, ir: ChainIR | null, log: Logger, botId: string, token: string): Promise<void> {
-  const commands = ir ? chainCommands(ir) : [];
+export function commandMenus(ir: ChainIR | null, bound: BoundCommand[]): Map<string, BotCommand[]> {
+  const own = ir ? chainCommands(ir) : [];
+  const languages = new Set<string>();
+  const primary = (tag: string) => tag.toLowerCase().split('-')[0] ?? '';
+  const defaultLanguage = ir ? primary(ir.defaultLanguage) : '';
+  for (const tag of ir?.languages ?? []) languages.add(primary(tag));
+  for (const b of bound) for (const tag of Object.keys(b.descriptions)) languages.add(tag);
+  languages.delete(defaultLanguage);
+  const menu = (language: string): BotCommand[] => {
+    const byName = new Map<string, BotCommand>();
+    for (const c of own) byName.set(c.command, c);
+    for (const b of bound) byName.set(b.command, { command: b.command, description: (language ? b.descriptions[language] : undefined) ?? b.description });
+    return [...byName.values()].sort((a, b) => (a.command < b.command ? -1 : a.command > b.command ? 1 : 0)).slice(0, 100);
+  };
+  const menus = new Map<string, BotCommand[]>([['', menu('')]]);
+  for (const language of [...languages].sort()) if (/^[a-z]{2}$/.test(language)) menus.set(language, menu(language));
+  return menus;
+}
+
+/**
+ * Makes the bot's command menus the chain's command triggers merged with its bound
+ * commands (`setMyCommands`, default scope, once without and once per `language_code`).
+ * Languages in `previous` that no longer have a menu are deleted. A server without the
+ * method, or any failure, is a logged warning only. Returns the languages set.
+ */
+export async function syncCommands(api: Api, ir: ChainIR | null, bound: BoundCommand[], log: Logger, botId: string, token: string, previous: ReadonlySet<string> = new Set()): Promise<Set<string>> {
+  const menus = commandMenus(ir, bound);
   try {
-    if (commands.length) await api.setMyCommands(commands);
-    else await api.deleteMyCommands();
+    for (const [language, commands] of menus) {
+      const other = language ? { language_code: language as LanguageCode } : {};
+      if (commands.length) await api.setMyCommands(commands, other);
+      else await api.deleteMyCommands(other);
+    }
+    for (const language of previous) if (language && !menus.has(language)) await api.deleteMyCommands({ language_code: language as LanguageCode });
   } catch (err) {
     log.warn({ botId, message: describeTelegramFailure(telegramFailure(err, token)) }, 'telegram: the command menu could not be set (setMyCommands); the bot works without it');
   }
+  return new Set(menus.keys());
 }

@@ -1,10 +1,11 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { Client } from '@temporalio/client';
-import { telegramEventKey } from '../../chain/index.ts';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { parseCommand, telegramEventKey } from '../../chain/index.ts';
 import { ChainSchema } from '../../db/entities.ts';
 import { telegramOwners, telegramWorkflowId } from '../../db/telegram.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { BotIdKey, ChainIdKey, ChannelKey, messageSignal, type dialogue, type DialogueInput } from '../../temporal/contracts.ts';
+import { BotIdKey, ChainIdKey, ChannelKey, messageSignal, stopSignal, type dialogue, type DialogueInput } from '../../temporal/contracts.ts';
+import { closeRow } from '../services/runs.ts';
 import type { RoutedUpdate } from './updates.ts';
 
 export interface DispatchDeps {
@@ -13,6 +14,8 @@ export interface DispatchDeps {
   temporal: Client;
   taskQueue: string;
   logger: Logger;
+  /** How long a switch waits for the chat's session to end after the stop signal before terminating it; default 10 s. */
+  switchTimeoutMs?: number;
 }
 
 /** The bot facts an update needs: which bot, which chain answers. */
@@ -35,7 +38,12 @@ export async function dispatchUpdate(
   bot: DispatchBot,
   routed: Extract<RoutedUpdate, { kind: 'message' }>,
 ): Promise<'dispatched' | 'ignored' | 'unpublished'> {
-  const chain = await em.findOne(ChainSchema, { id: bot.chainId }, { fields: ['id', 'activeVersionId'] });
+  const bound = await boundCommand(em, bot.id, routed.message);
+  const chain = bound ?? (await em.findOne(ChainSchema, { id: bot.chainId }, { fields: ['id', 'activeVersionId'] }));
+  if (bound && !bound.activeVersionId) {
+    deps.logger.warn({ botId: bot.id, chainId: bound.id }, 'telegram: the chain bound to this command has no published version; the update is dropped (publish the chain)');
+    return 'unpublished';
+  }
   if (!chain?.activeVersionId) {
     deps.logger.warn({ botId: bot.id, chainId: bot.chainId }, 'telegram: the answering chain has no published version; the update is dropped (publish the chain)');
     return 'unpublished';
@@ -55,6 +63,7 @@ export async function dispatchUpdate(
     'update telegram_chat set blocked_at = null, updated_at = now() where bot_id = ? and chat_id = ? and blocked_at is not null',
     [bot.id, routed.chatId],
   );
+  if (bound) await switchSession(deps, em, telegramWorkflowId(bot.id, routed.chatId), bound.id);
   const input: DialogueInput = {
     chainId: chain.id,
     versionId: chain.activeVersionId,
@@ -75,4 +84,56 @@ export async function dispatchUpdate(
     ],
   });
   return 'dispatched';
+}
+
+/** The chain bound to the message's command (`bot_command`), when it is one; else undefined. */
+async function boundCommand(em: EntityManager, botId: string, message: Extract<RoutedUpdate, { kind: 'message' }>['message']): Promise<{ id: string; activeVersionId: string | null } | undefined> {
+  if (message.text === undefined || (message.kind !== undefined && message.kind !== 'command')) return undefined;
+  const command = parseCommand(message.text);
+  if (!command) return undefined;
+  const [row] = await em.getConnection().execute<{ id: string; active_version_id: string | null }[]>(
+    'select c.id, c.active_version_id from bot_command bc join chain c on c.id = bc.chain_id where bc.bot_id = ? and bc.command = ?',
+    [botId, command.command],
+  );
+  return row ? { id: row.id, activeVersionId: row.active_version_id } : undefined;
+}
+
+/**
+ * Ends the chat's running session for a bound command: the `stop` signal with reason
+ * `switched` (the session ends at its next wait with that outcome), then waits for it to
+ * close so the command starts a new session of the bound chain under the same id. A
+ * session already on the bound chain is left running (the command reaches it as a
+ * message). One that does not end within `switchTimeoutMs` (a long step) is terminated.
+ */
+async function switchSession(deps: DispatchDeps, em: EntityManager, workflowId: string, chainId: string): Promise<void> {
+  const handle = deps.temporal.workflow.getHandle(workflowId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return;
+    throw err;
+  }
+  if (description.status.name !== 'RUNNING') return;
+  if (description.typedSearchAttributes.get(ChainIdKey) === chainId) return;
+  await handle.signal(stopSignal, 'switched');
+  const timeoutMs = deps.switchTimeoutMs ?? 10_000;
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([
+    handle.result().then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  if (ended) return;
+  deps.logger.warn({ workflowId, timeoutMs }, 'telegram: the chat session did not end after the switch stop; terminating it');
+  try {
+    await handle.terminate('switched: a bot command bound to another chain');
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  await closeRow(em, workflowId, 'terminated');
 }

@@ -7,7 +7,7 @@ import type { DispatchDeps } from './dispatch.ts';
 import { BotPoller } from './poller.ts';
 import { DEFAULT_INBOUND_LIMITS, type InboundLimits } from './rate-limit.ts';
 import { WebhookKeeper } from './webhook-keeper.ts';
-import { syncCommands } from './commands.ts';
+import { syncCommands, type BoundCommand } from './commands.ts';
 import { telegramApi } from '../../lib/telegram-api.ts';
 import type { ChainIR } from '../../chain/index.ts';
 
@@ -44,12 +44,17 @@ interface WantedBot {
   chain_id: string;
   /** The chain's active version: a publish restarts the gateway, which sets the commands again. */
   active_version_id: string | null;
+  /** The bot's bound commands as one string: a change re-sets the command menus (no restart). */
+  commands: string;
 }
 
 interface Held {
   fingerprint: string;
   poller: BotPoller | undefined;
   webhook: WebhookKeeper | undefined;
+  commands: string;
+  /** Languages of the command menus this holder set. */
+  menus: Set<string>;
 }
 
 const fingerprintOf = (b: WantedBot) => `${b.encrypted_secret}|${b.api_root}|${b.mode}|${b.chain_id}|${b.active_version_id ?? ''}`;
@@ -115,8 +120,12 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
   /** The chain's command triggers become the bot's command menu (in the background). */
   async function commandsFor(bot: WantedBot, token: string): Promise<void> {
     try {
-      const [row] = bot.active_version_id ? await opts.orm.em.getConnection().execute<{ ir: ChainIR }[]>('select ir from chain_version where id = ?', [bot.active_version_id]) : [];
-      await syncCommands(telegramApi(token, bot.api_root, 15), row?.ir ?? null, log, bot.id, token);
+      const conn = opts.orm.em.getConnection();
+      const [row] = bot.active_version_id ? await conn.execute<{ ir: ChainIR }[]>('select ir from chain_version where id = ?', [bot.active_version_id]) : [];
+      const bound = await conn.execute<BoundCommand[]>('select command, description, descriptions from bot_command where bot_id = ? order by command', [bot.id]);
+      const h = held.get(bot.id);
+      const menus = await syncCommands(telegramApi(token, bot.api_root, 15), row?.ir ?? null, bound, log, bot.id, token, h?.menus);
+      if (h) h.menus = menus;
     } catch (err) {
       log.warn({ botId: bot.id, message: err instanceof Error ? err.message : String(err) }, 'telegram: reading the chain for the command menu failed');
     }
@@ -135,13 +144,21 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
     }
     const conn = opts.orm.em.getConnection();
     const wanted = await conn.execute<WantedBot[]>(
-      `select b.id, b.encrypted_secret, b.api_root, b.mode, b.chain_id, c.active_version_id from bot b left join chain c on c.id = b.chain_id
+      `select b.id, b.encrypted_secret, b.api_root, b.mode, b.chain_id, c.active_version_id,
+              (select coalesce(string_agg(bc.command || '=' || bc.chain_id || '@' || extract(epoch from bc.updated_at), ',' order by bc.command), '') from bot_command bc where bc.bot_id = b.id) as commands
+         from bot b left join chain c on c.id = b.chain_id
         where b.kind = 'telegram_bot' and b.enabled and b.chain_id is not null`,
     );
     const byId = new Map(wanted.map((b) => [b.id, b]));
     for (const [id, h] of [...held]) {
       const want = byId.get(id);
-      if (want && fingerprintOf(want) === h.fingerprint) continue;
+      if (want && fingerprintOf(want) === h.fingerprint) {
+        if (want.commands !== h.commands && (h.poller ?? h.webhook)) {
+          h.commands = want.commands;
+          void commandsFor(want, botSecret(opts.secretBox, { id: want.id, encryptedSecret: want.encrypted_secret }));
+        }
+        continue;
+      }
       await stopHeld(id, true, !want);
       if (!want) await setStatus(id, 'stopped', null).catch(() => undefined);
       log.info({ botId: id, reason: want ? 'changed' : 'disabled or deleted' }, 'telegram: gateway stopped');
@@ -155,10 +172,9 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
         token = botSecret(opts.secretBox, { id: bot.id, encryptedSecret: bot.encrypted_secret });
       } catch {
         await setStatus(bot.id, 'error', 'The token cannot be decrypted with CHAINFLOW_SECRET_KEY (rotated without this key?); PATCH the bot with its token again.');
-        held.set(bot.id, { fingerprint: fingerprintOf(bot), poller: undefined, webhook: undefined });
+        held.set(bot.id, { fingerprint: fingerprintOf(bot), poller: undefined, webhook: undefined, commands: bot.commands, menus: new Set() });
         continue;
       }
-      void commandsFor(bot, token);
       if (bot.mode === 'webhook') {
         const webhook = new WebhookKeeper({
           bot: { id: bot.id, token, apiRoot: bot.api_root },
@@ -168,8 +184,9 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
           publicUrl: opts.publicUrl,
           setStatus: (status, lastError) => setStatus(bot.id, status, lastError),
         });
-        held.set(bot.id, { fingerprint: fingerprintOf(bot), poller: undefined, webhook });
+        held.set(bot.id, { fingerprint: fingerprintOf(bot), poller: undefined, webhook, commands: bot.commands, menus: new Set() });
         webhook.start();
+        void commandsFor(bot, token);
         log.info({ botId: bot.id, apiRoot: bot.api_root }, 'telegram: gateway started (webhook)');
         continue;
       }
@@ -180,8 +197,9 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
         pollTimeoutSeconds: opts.pollTimeoutSeconds ?? 25,
         setStatus: (status, lastError) => setStatus(bot.id, status, lastError),
       });
-      held.set(bot.id, { fingerprint: fingerprintOf(bot), poller, webhook: undefined });
+      held.set(bot.id, { fingerprint: fingerprintOf(bot), poller, webhook: undefined, commands: bot.commands, menus: new Set() });
       poller.start();
+      void commandsFor(bot, token);
       log.info({ botId: bot.id, apiRoot: bot.api_root }, 'telegram: gateway started (long polling)');
     }
   }

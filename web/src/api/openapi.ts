@@ -1124,6 +1124,49 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/bots/{id}/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A bot's commands bound to other chains, by command */
+        get: operations["listBotCommands"];
+        put?: never;
+        /**
+         * Bind a bot command to a chain
+         * @description A command the bot's own chain also has as a trigger is taken by the bound chain. 409 when the command is bound already (PATCH it).
+         */
+        post: operations["createBotCommand"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bots/{id}/commands/{command}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One bound command */
+        get: operations["getBotCommand"];
+        put?: never;
+        post?: never;
+        /** Unbind a bot command (running sessions of its chain go on) */
+        delete: operations["deleteBotCommand"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a bound command's chain or menu texts
+         * @description `descriptions` replaces all translations.
+         */
+        patch: operations["updateBotCommand"];
+        trace?: never;
+    };
     "/api/v1/credentials": {
         parameters: {
             query?: never;
@@ -1576,6 +1619,29 @@ export type components = {
              * @description The Bot API server (Telegram's, a self-hosted telegram-bot-api, a test server); default TELEGRAM_API_ROOT
              */
             apiRoot?: string;
+        };
+        CreateBotCommandRequest: {
+            command: string;
+            /** @description The chain that answers (id or slug); you must be allowed to open it */
+            chainId: string;
+            /** @description The command menu text (default language), e.g. 'Ask for help' */
+            description: string;
+            /**
+             * @description The menu text in other languages, by two-letter language code ('ru'); setMyCommands with language_code
+             * @default {}
+             */
+            descriptions: {
+                [key: string]: string;
+            };
+        };
+        UpdateBotCommandRequest: {
+            /** @description The chain that answers (id or slug); you must be allowed to open it */
+            chainId?: string;
+            description?: string;
+            /** @description The menu text in other languages, by two-letter language code ('ru'); setMyCommands with language_code */
+            descriptions?: {
+                [key: string]: string;
+            };
         };
         CreateCredentialRequest: {
             /**
@@ -2429,6 +2495,35 @@ export type components = {
              */
             source: "owner" | "grant";
             createdAt: string | null;
+        };
+        BotCommandList: {
+            items: components["schemas"]["BotCommand"][];
+        };
+        BotCommand: {
+            /** Format: uuid */
+            botId: string;
+            /** @description The command without '/', e.g. 'help' */
+            command: string;
+            /**
+             * Format: uuid
+             * @description The chain the command starts (its active version)
+             */
+            chainId: string;
+            /** @description The command menu text (default language) */
+            description: string;
+            descriptions: {
+                [key: string]: string;
+            };
+            /**
+             * Format: date-time
+             * @description ISO 8601 date-time
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 date-time
+             */
+            updatedAt: string;
         };
         CredentialList: {
             items: components["schemas"]["Credential"][];
@@ -8134,6 +8229,397 @@ export interface operations {
             };
             /** @description Conflicts with the current state (stale revision, slug taken, sessions running…) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listBotCommands: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bound commands */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BotCommandList"];
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createBotCommand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateBotCommandRequest"];
+            };
+        };
+        responses: {
+            /** @description The bound command */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BotCommand"];
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (stale revision, slug taken, sessions running…) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than the limit (1 MB for JSON, 2 MB for chain files) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong Content-Type for this operation */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBotCommand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                command: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bound command */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BotCommand"];
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteBotCommand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                command: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unbound */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateBotCommand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                command: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateBotCommandRequest"];
+            };
+        };
+        responses: {
+            /** @description The bound command */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BotCommand"];
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than the limit (1 MB for JSON, 2 MB for chain files) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong Content-Type for this operation */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
