@@ -9,7 +9,7 @@
 
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { Api } from 'grammy';
+import { InputFile, type Api } from 'grammy';
 import { BotSchema, botSecret } from '../db/bots.ts';
 import { cleanRateLimits, hitRateLimit, refundRateLimit, type RateRule } from '../db/rate-limits.ts';
 import { parseChatOwner } from '../db/telegram.ts';
@@ -60,12 +60,37 @@ type ReplyMarkup = Record<string, unknown>;
 
 /** One Bot API call of a reply. */
 interface Part {
-  method: 'sendMessage' | 'sendPhoto' | 'sendVideo' | 'sendAudio' | 'sendDocument';
+  method: 'sendMessage' | 'sendPhoto' | 'sendVideo' | 'sendAudio' | 'sendDocument' | 'sendVoice' | 'editMessageText';
   payload: Record<string, unknown>;
 }
 
 const PARSE_MODE = { plain: undefined, html: 'HTML', markdown: 'MarkdownV2' } as const;
-const MEDIA_METHOD = { photo: ['sendPhoto', 'photo'], video: ['sendVideo', 'video'], audio: ['sendAudio', 'audio'], document: ['sendDocument', 'document'] } as const;
+const MEDIA_METHOD = { photo: ['sendPhoto', 'photo'], video: ['sendVideo', 'video'], audio: ['sendAudio', 'audio'], document: ['sendDocument', 'document'], voice: ['sendVoice', 'voice'] } as const;
+
+/** Telegram's upload limits (multipart): photos 10 MB, other files 50 MB. */
+export const UPLOAD_LIMITS = { photo: 10 * 1024 * 1024, other: 50 * 1024 * 1024 } as const;
+
+const DATA_URL = /^data:([a-z0-9.+-]+\/[a-z0-9.+-]+)?((?:;[a-z0-9-]+=[^;,]*)*)(;base64)?,/i;
+const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/gif': 'gif', 'image/webp': 'webp', 'application/pdf': 'pdf', 'text/plain': 'txt', 'text/csv': 'csv', 'application/json': 'json', 'audio/ogg': 'ogg', 'audio/mpeg': 'mp3', 'video/mp4': 'mp4' };
+
+/**
+ * A media `url` that is a `data:` URL (bytes a step produced, e.g. a code step's base64
+ * image or CSV): its bytes and a file name, uploaded by multipart. Undefined for an http(s)
+ * URL or a file id (Telegram fetches or knows those). Throws when it is malformed or over
+ * Telegram's upload limit for the kind.
+ */
+export function dataUrlUpload(url: string, kind: string): InputFile | undefined {
+  if (!url.startsWith('data:')) return undefined;
+  const m = DATA_URL.exec(url);
+  if (!m) throw new Error("a data: URL must look like data:<type>;base64,<bytes>");
+  const body = url.slice(m[0].length);
+  const bytes = m[3] ? Buffer.from(body, 'base64') : Buffer.from(decodeURIComponent(body), 'utf8');
+  const limit = kind === 'photo' ? UPLOAD_LIMITS.photo : UPLOAD_LIMITS.other;
+  if (bytes.length === 0) throw new Error('the data: URL has no bytes');
+  if (bytes.length > limit) throw new Error(`the ${kind} is ${bytes.length} bytes; Telegram takes uploads of at most ${limit} bytes for it`);
+  const mime = (m[1] ?? 'application/octet-stream').toLowerCase();
+  return new InputFile(bytes, `${kind}.${EXTENSIONS[mime] ?? 'bin'}`);
+}
 
 function markupOf(message: OutboundMessage): ReplyMarkup | undefined {
   const b = message.buttons;
@@ -92,7 +117,7 @@ export function partsOf(chatId: string, message: OutboundMessage, removeKeyboard
   }
   for (const m of message.media ?? []) {
     const [method, field] = MEDIA_METHOD[m.kind as keyof typeof MEDIA_METHOD] ?? MEDIA_METHOD.document;
-    parts.push({ method, payload: { ...common, [field]: m.url, ...(m.caption ? { caption: m.caption.slice(0, 1024) } : {}) } });
+    parts.push({ method, payload: { ...common, [field]: dataUrlUpload(m.url, m.kind) ?? m.url, ...(m.caption ? { caption: m.caption.slice(0, 1024) } : {}) } });
   }
   const markup = markupOf(message) ?? (removeKeyboard ? { remove_keyboard: true } : undefined);
   const last = parts[parts.length - 1];
@@ -100,11 +125,24 @@ export function partsOf(chatId: string, message: OutboundMessage, removeKeyboard
   return parts;
 }
 
+/**
+ * An edit of message `editId` (editMessageText) for a reply with `edit` set: its text and
+ * inline keyboard replace the old ones. Only a text of one part with no media and no reply
+ * keyboard can be an edit; anything else is sent as new messages.
+ */
+export function editOf(parts: Part[], message: OutboundMessage, editId: number): Part[] {
+  const only = parts[0];
+  if (parts.length !== 1 || only?.method !== 'sendMessage' || message.buttons?.kind === 'reply') return parts;
+  const { reply_markup: _markup, ...payload } = only.payload;
+  return [{ method: 'editMessageText', payload: { ...payload, message_id: editId, ...(message.buttons?.kind === 'inline' ? { reply_markup: markupOf(message) } : {}) } }];
+}
+
 async function call(api: Api, part: Part): Promise<number> {
   const raw = api.raw as unknown as Record<string, (payload: Record<string, unknown>) => Promise<{ message_id?: number }>>;
   const method = raw[part.method];
   if (!method) throw new Error(`grammY has no method ${part.method}`);
   const sent = await method(part.payload);
+  if (part.method === 'editMessageText') return Number(part.payload.message_id);
   return typeof sent?.message_id === 'number' ? sent.message_id : 0;
 }
 
@@ -173,7 +211,21 @@ export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
     const delivered: string[] = [];
     for (const message of input.messages) {
       const [record] = await conn.execute<{ telegram_message_ids: number[] }[]>('select telegram_message_ids from telegram_send where run_id = ? and message_id = ?', [runId, message.id]);
-      const parts = partsOf(chatId, message, keyboardShown && message.buttons?.kind !== 'reply');
+      let parts: Part[];
+      try {
+        parts = partsOf(chatId, message, keyboardShown && message.buttons?.kind !== 'reply');
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`The message of node "${message.nodeId}" cannot be sent: ${err instanceof Error ? err.message : String(err)}.`, TELEGRAM_FAILURES.badRequest);
+      }
+      if (message.edit && !record) {
+        // The session's last bot message: the newest part of its newest record.
+        const [previous] = await conn.execute<{ telegram_message_ids: number[] }[]>(
+          'select telegram_message_ids from telegram_send where run_id = ? and message_id <> ? order by sent_at desc, message_id desc limit 1',
+          [runId, message.id],
+        );
+        const editId = previous?.telegram_message_ids.at(-1);
+        if (editId) parts = editOf(parts, message, editId);
+      }
       const sentIds = [...(record?.telegram_message_ids ?? [])];
       for (let i = sentIds.length; i < parts.length; i++) {
         const part = parts[i];
@@ -183,7 +235,10 @@ export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
         try {
           messageId = await call(api, part);
         } catch (err) {
-          throw await failureOf(deps, bot.id, bot.name, chatId, err, token);
+          const failure = telegramFailure(err, token);
+          // An edit to the same text and buttons: Telegram refuses it, the chat shows it already.
+          if (part.method === 'editMessageText' && failure.kind === 'telegram' && failure.code === 400 && /message is not modified/i.test(failure.description)) messageId = Number(part.payload.message_id);
+          else throw await failureOf(deps, bot.id, bot.name, chatId, err, token);
         }
         sentIds.push(messageId);
         // Recorded after each part: a retry sends only what is missing. A crash between

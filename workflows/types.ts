@@ -47,6 +47,8 @@ export interface OutboundMessage {
   media?: Array<{ kind: string; url: string; caption?: string }>;
   buttons?: { kind: 'inline' | 'reply'; rows: OutboundButton[][]; oneTime?: boolean };
   disablePreview?: boolean;
+  /** Telegram: edit the session's last bot message (editMessageText) instead of sending one. */
+  edit?: boolean;
   /** Id of the inbound message this answers, when there is one. */
   replyTo?: string;
 }

@@ -3,8 +3,13 @@ import { buttonsSchema, buttonTemplates, field, formatSchema, templateSchema, va
 import { defineNode, l, type TemplateRef } from './spec.ts';
 
 export const mediaSchema = z.object({
-  kind: field(z.enum(['photo', 'video', 'audio', 'document']), l('Kind', 'Тип'), undefined, 'select'),
-  url: field(templateSchema.min(1), l('URL or file id', 'URL или file id'), l('Public URL or a Telegram file_id', 'Публичный URL или file_id Telegram'), 'template'),
+  kind: field(z.enum(['photo', 'video', 'audio', 'document', 'voice']), l('Kind', 'Тип'), undefined, 'select'),
+  url: field(
+    templateSchema.min(1),
+    l('URL or file id', 'URL или file id'),
+    l('Public URL, a Telegram file_id, or data:<type>;base64,… (bytes, e.g. from a code step; uploaded)', 'Публичный URL, file_id Telegram или data:<тип>;base64,… (байты, например из шага кода; загружаются)'),
+    'template',
+  ),
   caption: field(templateSchema.max(1024).optional(), l('Caption', 'Подпись'), undefined, 'template'),
 });
 
@@ -16,6 +21,12 @@ export const messageConfigSchema = z
     buttons: buttonsSchema.optional(),
     variants: variantsSchema(z.object({ text: templateSchema, buttons: buttonsSchema.optional() })),
     disablePreview: field(z.boolean().optional(), l('No link preview', 'Без превью ссылок'), undefined, 'switch'),
+    edit: field(
+      z.boolean().optional(),
+      l('Edit the previous message', 'Изменить предыдущее сообщение'),
+      l("Telegram: replaces the text and inline buttons of the session's last bot message instead of sending a new one", 'Telegram: заменяет текст и inline-кнопки последнего сообщения бота в сессии вместо нового'),
+      'switch',
+    ),
   })
   .refine((config) => config.text.trim() !== '' || (config.media?.length ?? 0) > 0, {
     message: 'A message needs text or at least one media item',

@@ -38,6 +38,7 @@ export function messageStep(session: Session, node: MessageNode): StepResult {
       : {}),
     ...(buttons ? { buttons } : {}),
     ...(c.disablePreview ? { disablePreview: true } : {}),
+    ...(c.edit ? { edit: true } : {}),
   });
   return { kind: 'port', port: 'next' };
 }
