@@ -10,6 +10,12 @@ export type Fault =
   | { type: 'server_error'; status?: number; description?: string }
   /** Answer normally, but only after `delayMs`. */
   | { type: 'slow'; delayMs: number }
+  /**
+   * Hold the call `delayMs` before processing it; a call whose client hung up meanwhile is
+   * dropped unprocessed (status 499 in `calls`), like a proxy that had not forwarded it yet.
+   * `slow` instead processes it anyway, as Telegram does with a request it has received.
+   */
+  | { type: 'held'; delayMs: number }
   /** Any status with any body (for error bodies that are not `{ok:false, …}`). */
   | { type: 'raw'; status: number; body: string; contentType?: string }
   /** Close the connection without answering. */
@@ -79,7 +85,7 @@ export class Faults {
   }
 
   /** Applies the rules matching a call: throws an ApiError, answers itself, or lets the call through. */
-  async before(method: string, token: string, res: ServerResponse): Promise<'answered' | 'continue'> {
+  async before(method: string, token: string, res: ServerResponse): Promise<'answered' | 'continue' | 'dropped'> {
     const name = method.toLowerCase();
     const matching = this.rules.filter((r) => {
       if (r.token !== undefined && r.token !== token) return false;
@@ -94,6 +100,10 @@ export class Faults {
       switch (f.type) {
         case 'slow':
           await delay(f.delayMs);
+          continue;
+        case 'held':
+          await delay(f.delayMs);
+          if (res.destroyed || res.socket?.destroyed !== false) return 'dropped';
           continue;
         case 'rate_limit':
           throw new ApiError(429, `Too Many Requests: retry after ${f.retryAfter}`, f.retryAfter);

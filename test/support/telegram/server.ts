@@ -495,6 +495,12 @@ export class TelegramTestServer {
       const params = await Params.read(req, url);
       record.params = Object.fromEntries(params.values);
       const fault = await this.faults.before(method, bot.token, res);
+      if (fault === 'dropped') {
+        record.status = 499;
+        record.description = 'client closed the connection before the call was processed';
+        this.changed();
+        return;
+      }
       if (fault === 'answered') {
         record.status = res.statusCode;
         this.changed();
