@@ -120,7 +120,7 @@ export function apiOperations(
     ...chatOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...hookOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox }),
     ...runOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, temporalUiUrl: deps.temporalUiUrl, onRunStarted: deps.onRunStarted }),
-    ...botOperations({ temporal: deps.temporal, secretBox: deps.secretBox, telegram: deps.telegram }),
+    ...botOperations({ temporal: deps.temporal, secretBox: deps.secretBox, telegram: deps.telegram, httpAllowPrivate: deps.httpAllowPrivate }),
     ...botCommandOperations(),
     ...credentialOperations({ secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
     ...telegramOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),

@@ -7,6 +7,7 @@ import { GrantSchema } from '../../db/accounts.ts';
 import { BotSchema, botSecret, botSecretContext, DEFAULT_TELEGRAM_API_ROOT, type Bot, type BotMode } from '../../db/bots.ts';
 import { BOTS_CHANNEL } from '../../db/notify.ts';
 import { isLoopbackUrl } from '../../lib/telegram-api.ts';
+import { outboundUrlProblem } from '../../activities/ssrf.ts';
 import { verifyBotToken } from '../telegram/verify.ts';
 import { ChainSchema, RunSchema } from '../../db/entities.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
@@ -45,6 +46,8 @@ export interface BotDeps {
    * other areas, which have no Bot API server) store tokens unchecked.
    */
   telegram?: BotTelegramOptions | undefined;
+  /** HTTP_ALLOW_PRIVATE: private or loopback Bot API servers a user may name as `apiRoot`. */
+  httpAllowPrivate?: readonly string[] | undefined;
 }
 
 export interface BotTelegramOptions {
@@ -59,6 +62,17 @@ function checkMode(options: BotTelegramOptions | undefined, mode: BotMode, apiRo
   if (mode !== 'webhook' || !options) return;
   if (options.publicUrl.startsWith('https://') || isLoopbackUrl(apiRoot)) return;
   throw new HttpError(400, 'webhook_needs_https', `body.mode: webhook mode needs PUBLIC_URL to be https (it is ${options.publicUrl}), because Telegram delivers webhooks over HTTPS only; set PUBLIC_URL to this API's https address, or use mode polling.`, { field: 'body.mode' });
+}
+
+/**
+ * A Bot API server a user names (`body.apiRoot`) passes the outbound SSRF rules
+ * (activities/ssrf.ts): no loopback, private or link-local host unless HTTP_ALLOW_PRIVATE
+ * lists it. The operator's TELEGRAM_API_ROOT is exempt: the operator chose it.
+ */
+async function checkApiRoot(deps: BotDeps, apiRoot: string | undefined): Promise<void> {
+  if (apiRoot === undefined || apiRoot === (deps.telegram?.apiRoot ?? DEFAULT_TELEGRAM_API_ROOT).replace(/\/+$/, '')) return;
+  const problem = await outboundUrlProblem(apiRoot, { allow: deps.httpAllowPrivate ?? [] });
+  if (problem) throw new HttpError(400, 'invalid_api_root', `body.apiRoot: ${problem}`, { field: 'body.apiRoot' });
 }
 
 /** Tells every API process's gateways that a bot changed (delivered on commit). */
@@ -193,6 +207,7 @@ export function botOperations(deps: BotDeps): Operation[] {
           const other = await em.findOne(BotSchema, { telegramId });
           if (other) throw taken(telegramId, other);
         }
+        await checkApiRoot(deps, body.apiRoot);
         const apiRoot = body.apiRoot ?? deps.telegram?.apiRoot ?? DEFAULT_TELEGRAM_API_ROOT;
         checkMode(deps.telegram, body.mode, apiRoot);
         if (body.kind === 'telegram_bot' && deps.telegram) await verifyBotToken(secret, apiRoot, body.apiRoot !== undefined);
@@ -262,6 +277,7 @@ export function botOperations(deps: BotDeps): Operation[] {
         }
         const chainId = await answeringChain(em, principal, body.chainId);
         const secret = body.token ?? body.sessionString;
+        if (body.apiRoot !== bot.apiRoot) await checkApiRoot(deps, body.apiRoot);
         const apiRoot = body.apiRoot ?? bot.apiRoot;
         checkMode(deps.telegram, body.mode ?? bot.mode, apiRoot);
         if (bot.kind === 'telegram_bot' && deps.telegram && (body.token !== undefined || (body.apiRoot !== undefined && body.apiRoot !== bot.apiRoot))) {

@@ -9,7 +9,8 @@ import { describeTelegramFailure, telegramApi, telegramFailure } from '../../lib
 import { HttpError } from '../errors.ts';
 import { uuidSchema } from '../schemas/common.ts';
 import { dispatchUpdate } from '../telegram/dispatch.ts';
-import { DEFAULT_INBOUND_LIMITS, TokenBucket, type InboundLimits } from '../telegram/rate-limit.ts';
+import { hitRateLimit } from '../../db/rate-limits.ts';
+import { DEFAULT_INBOUND_LIMITS, inboundKey, inboundRule, type InboundLimits } from '../telegram/rate-limit.ts';
 import { routeUpdate } from '../telegram/updates.ts';
 import { defineOperation, type Operation } from './define.ts';
 
@@ -29,10 +30,10 @@ function safeEqual(a: string, b: string): boolean {
  * `POST /telegram/{botId}/webhook`: where Telegram delivers the updates of a bot in
  * webhook mode (the lease holder sets it; any API process answers it). Verified by the
  * `X-Telegram-Bot-Api-Secret-Token` header; 401 and nothing happens when it is wrong.
- * A per-bot inbound limit answers 429, which Telegram retries later.
+ * A per-bot inbound limit answers 429, which Telegram retries later: counted in PostgreSQL
+ * (`rate_limit`, key `tg:in:{botId}`), so it holds across all API processes.
  */
 export function telegramOperations(deps: TelegramRouteDeps): Operation[] {
-  const buckets = new Map<string, TokenBucket>();
   const limits = deps.inbound ?? DEFAULT_INBOUND_LIMITS;
   const logger = deps.logger ?? createLogger('silent', 'telegram');
   return [
@@ -57,9 +58,8 @@ export function telegramOperations(deps: TelegramRouteDeps): Operation[] {
         if (!safeEqual(String(req.get('x-telegram-bot-api-secret-token') ?? ''), expected)) {
           throw new HttpError(401, 'bad_secret_token', 'The X-Telegram-Bot-Api-Secret-Token header is missing or wrong; the update was ignored.');
         }
-        let bucket = buckets.get(bot.id);
-        if (!bucket) buckets.set(bot.id, (bucket = new TokenBucket(limits.perSecond, limits.burst)));
-        if (!bucket.tryTake()) throw new HttpError(429, 'rate_limited', `Bot ${bot.id} gets more updates than its inbound limit (${limits.perSecond}/s); Telegram delivers this one again later.`);
+        const decision = await hitRateLimit(em, inboundKey(bot.id), inboundRule(limits));
+        if (!decision.allowed) throw new HttpError(429, 'rate_limited', `Bot ${bot.id} gets more updates than its inbound limit (${limits.perSecond}/s); Telegram delivers this one again later.`);
         let update: Update;
         try {
           update = JSON.parse((Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)).toString('utf8')) as Update;

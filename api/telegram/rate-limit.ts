@@ -1,3 +1,5 @@
+import type { RateRule } from '../../db/rate-limits.ts';
+
 /**
  * A token bucket: `ratePerSecond` sustained, `burst` at once. The gateway keeps one per
  * bot for inbound updates: polling waits for a token (Telegram keeps the updates, so
@@ -47,3 +49,9 @@ export interface InboundLimits {
 }
 
 export const DEFAULT_INBOUND_LIMITS: InboundLimits = { perSecond: 30, burst: 100 };
+
+/** The inbound limit as a shared GCRA rule (db/rate-limits.ts): a burst of `burst`, then `perSecond`. */
+export const inboundRule = (limits: InboundLimits): RateRule => ({ limit: limits.burst, windowSeconds: limits.burst / limits.perSecond });
+
+/** The `rate_limit` key of a bot's inbound updates (webhook mode). */
+export const inboundKey = (botId: string): string => `tg:in:${botId}`;

@@ -10,6 +10,7 @@ import { bearer, snapshotDatabase } from '../api/support/api.ts';
 import { runEvents } from '../support/dialogue.ts';
 import { eventually } from '../support/stack.ts';
 import { startTelegramStack, type TelegramStack } from './support.ts';
+import { TelegramTestServer } from '../support/telegram/index.ts';
 
 let s: TelegramStack;
 let gateways: TelegramGateways;
@@ -87,6 +88,7 @@ describe('bot commands bound to another chain', () => {
     // The menus: the chain's /start merged with the bound /help, per language, without a restart.
     await s.server.waitFor(() => (s.server.commands(bot).length === 2 ? true : undefined), { what: 'the merged default menu', timeout: 10_000 });
     expect(s.server.commands(bot)).toEqual([{ command: 'help', description: 'Get help' }, { command: 'start', description: 'Begin' }]);
+    await s.server.waitFor(() => (s.server.commands(bot, { type: 'default' }, 'ru').length === 2 ? true : undefined), { what: 'the Russian menu', timeout: 10_000 });
     expect(s.server.commands(bot, { type: 'default' }, 'ru')).toEqual([{ command: 'help', description: 'Помощь' }, { command: 'start', description: 'Begin' }]);
     const patched = await s.t.api.patch(`${path}/help`).set(auth).send({ description: 'Ask for help' });
     expect(patched.status).toBe(200);
@@ -110,6 +112,28 @@ describe('bot commands bound to another chain', () => {
     expect((await s.t.api.get(`${path}/help`).set(auth)).status).toBe(404);
     await s.server.waitFor(() => (s.server.commands(bot).length === 1 ? true : undefined), { what: 'the menu without /help', timeout: 10_000 });
     expect(s.server.commands(bot)).toEqual([{ command: 'start', description: 'Begin' }]);
+    await s.server.waitFor(() => (s.server.commands(bot, { type: 'default' }, 'ru').length === 1 ? true : undefined), { what: 'the Russian menu without /help', timeout: 10_000 });
     expect(s.server.commands(bot, { type: 'default' }, 'ru')).toEqual([{ command: 'start', description: 'Begin' }]);
+  });
+
+  it('refuses a user-set apiRoot on a private or link-local host unless HTTP_ALLOW_PRIVATE lists it', async () => {
+    const bot = s.server.createBot({ username: 'ssrf_bot' });
+    const before = await snapshotDatabase(s.t.h);
+    for (const apiRoot of ['http://169.254.169.254', 'http://10.1.2.3:8081']) {
+      const res = await s.t.api.post('/api/v1/bots').set(bearer(s.admin.token)).send({ name: 'ssrf', kind: 'telegram_bot', token: bot.token, apiRoot });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('invalid_api_root');
+      expect(res.body.message).toMatch(/^body\.apiRoot: its host .*HTTP_ALLOW_PRIVATE/);
+    }
+    expect(await snapshotDatabase(s.t.h)).toEqual(before);
+    // The test app allow-lists 127.0.0.1 (its Bot API test server): a second loopback server is accepted.
+    const other = await TelegramTestServer.start();
+    try {
+      const otherBot = other.createBot({ username: 'other_bot', token: `${9_000_000_000 + Math.floor(Math.random() * 1_000_000)}:${'Q'.repeat(35)}` });
+      const res = await s.t.api.post('/api/v1/bots').set(bearer(s.admin.token)).send({ name: 'other', kind: 'telegram_bot', token: otherBot.token, apiRoot: other.apiRoot });
+      expect(res.status).toBe(201);
+    } finally {
+      await other.close();
+    }
   });
 });

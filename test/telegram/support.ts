@@ -23,7 +23,7 @@ export interface TelegramStack {
 
 export async function startTelegramStack(prefix: string, opts: { logger?: Logger; server?: TelegramTestServerOptions } = {}): Promise<TelegramStack> {
   const server = await TelegramTestServer.start(opts.server);
-  const t = await startApi(prefix, { deps: { telegram: { apiRoot: server.apiRoot, publicUrl: 'http://127.0.0.1:3000' } }, ...(opts.logger ? { logger: opts.logger } : {}) });
+  const t = await startApi(prefix, { deps: { telegram: { apiRoot: server.apiRoot, publicUrl: 'http://127.0.0.1:3000' }, httpAllowPrivate: ['127.0.0.1'] }, ...(opts.logger ? { logger: opts.logger } : {}) });
   const admin = await registerAdmin(t.api);
   const started: TelegramGateways[] = [];
   return {

@@ -78,4 +78,23 @@ describe('webhook mode', () => {
     expect(res.body.message).toMatch(/^body\.mode: .*PUBLIC_URL/);
     expect(await s.t.h.db.orm.em.fork().count(BotSchema, { telegramId: '555000' })).toBe(0);
   });
+  it('counts the inbound limit in PostgreSQL, shared by every API process', async () => {
+    const bot = s.server.createBot({ username: 'limited_hook_bot' });
+    const botId = await s.addBot(bot, chainId, { mode: 'webhook' });
+    const hook = await s.server.waitFor(() => s.server.bot(bot).webhook, { what: 'the webhook', timeout: 15_000 });
+    const post = (updateId: number) =>
+      s.t.api
+        .post(`/api/v1/telegram/${botId}/webhook`)
+        .set('x-telegram-bot-api-secret-token', hook.secretToken ?? '')
+        .set('content-type', 'application/json')
+        .send(JSON.stringify({ update_id: updateId, edited_message: { message_id: 1, date: 1, edit_date: 2, chat: { id: 5, type: 'private' }, from: { id: 5, is_bot: false, first_name: 'Ed' }, text: 'x' } }));
+    expect((await post(9001)).status).toBe(200);
+    // Another API process used up the bot's inbound allowance: the row is all this one sees.
+    await s.t.h.db.orm.em.getConnection().execute("update rate_limit set tat = now() + interval '1 hour' where key = ?", [`tg:in:${botId}`]);
+    const limited = await post(9002);
+    expect(limited.status).toBe(429);
+    expect(limited.body.error).toBe('rate_limited');
+    await s.t.h.db.orm.em.getConnection().execute('delete from rate_limit where key = ?', [`tg:in:${botId}`]);
+    expect((await post(9003)).status).toBe(200);
+  });
 });
