@@ -6,7 +6,7 @@ import type { Logger } from '../lib/logger.ts';
 export interface RetentionSettings {
   /** audit_entry rows, by `at`. */
   auditEntryDays: number;
-  /** run_event rows of runs closed that long ago (events of live runs are kept); also http_attempt send records that old. */
+  /** run_event rows of runs closed that long ago (events of live runs are kept); also http_attempt and telegram_send records that old. */
   runEventDays: number;
   /** refresh_token rows created that long ago that are expired or superseded (the newest of a live family is kept). */
   refreshTokenDays: number;
@@ -18,7 +18,7 @@ export interface RetentionSettings {
   draftVersionDays: number;
 }
 
-export type CleanupCounts = Record<'auditEntries' | 'runEvents' | 'refreshTokens' | 'variables' | 'invites' | 'draftVersions' | 'httpAttempts', number>;
+export type CleanupCounts = Record<'auditEntries' | 'runEvents' | 'refreshTokens' | 'variables' | 'invites' | 'draftVersions' | 'httpAttempts' | 'telegramSends', number>;
 
 export interface CleanupDeps {
   orm: MikroORM;
@@ -32,7 +32,7 @@ const BATCH = 5000;
  * One `where` per kind, `$1` the cutoff (now − days). Each names what stays: rows a live
  * session, a live login or an existing chain still uses are never matched.
  */
-const KINDS: Array<{ key: keyof CleanupCounts; days: keyof RetentionSettings; table: string; id: string; where: string }> = [
+const KINDS: Array<{ key: keyof CleanupCounts; days: keyof RetentionSettings | { fixed: number }; table: string; id: string; where: string }> = [
   { key: 'auditEntries', days: 'auditEntryDays', table: 'audit_entry', id: 'id', where: `t.at < $1` },
   {
     key: 'runEvents',
@@ -69,16 +69,22 @@ const KINDS: Array<{ key: keyof CleanupCounts; days: keyof RetentionSettings; ta
   },
   // Send records of POST/PATCH requests (activities/http.ts): no retry runs that long.
   { key: 'httpAttempts', days: 'runEventDays', table: 'http_attempt', id: 'key', where: `t.created_at < $1` },
+  // Telegram send records (activities/telegram.ts): needed only while their session runs
+  // (a retried delivery, an edit of the last message). Gone an hour after the session that
+  // sent them ended (its run row closed after the send: `run_id` is `{workflowId}/{execution}`),
+  // and in any case after RETENTION_RUN_EVENT_DAYS.
+  { key: 'telegramSends', days: { fixed: 1 / 24 }, table: 'telegram_send', id: 'ctid', where: `exists (select 1 from run r where r.id = split_part(t.run_id, '/', 1) and r.closed_at is not null and r.closed_at >= t.sent_at and r.closed_at < $1)` },
+  { key: 'telegramSends', days: 'runEventDays', table: 'telegram_send', id: 'ctid', where: `t.sent_at < $1` },
 ];
 
 /** The daily retention cleanup (the `retentionCleanup` workflow, run by a Temporal Schedule). */
 export function createCleanupActivities({ orm, logger }: CleanupDeps) {
   return {
     async cleanupRetention(settings: RetentionSettings): Promise<CleanupCounts> {
-      const counts: CleanupCounts = { auditEntries: 0, runEvents: 0, refreshTokens: 0, variables: 0, invites: 0, draftVersions: 0, httpAttempts: 0 };
+      const counts: CleanupCounts = { auditEntries: 0, runEvents: 0, refreshTokens: 0, variables: 0, invites: 0, draftVersions: 0, httpAttempts: 0, telegramSends: 0 };
       const conn = orm.em.getConnection();
       for (const kind of KINDS) {
-        const days = settings[kind.days];
+        const days = typeof kind.days === 'object' ? kind.days.fixed : settings[kind.days];
         if (!(days > 0)) continue;
         const cutoff = new Date(Date.now() - days * 86_400_000);
         for (;;) {

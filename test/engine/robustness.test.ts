@@ -492,6 +492,14 @@ describe('robustness row 10: retention cleanup as a daily Temporal Schedule', ()
     await attempt(`old-${mark}`, ago(100)); // past the run-event retention: removed
     await attempt(`new-${mark}`, ago(1)); // kept
 
+    const send = (runId: string, sent: Date) =>
+      sql(`insert into telegram_send (run_id, message_id, bot_id, telegram_message_ids, sent_at) values (?, '1', ?, '[1]', ?)`, [runId, randomUUID(), sent]);
+    const endedChat = `chat:ended-${mark}`;
+    await sql(`insert into run (id, chain_id, version_id, channel, status, started_at, updated_at, closed_at) values (?, ?, ?, 'telegram_bot', 'completed', ?, ?, ?)`, [endedChat, chain.chainId, chain.versionId, ago(0.2), ago(0.1), ago(0.1)]);
+    await send(`${endedChat}/exec-a`, ago(0.15)); // its session ended over an hour ago (the run closed after the send): removed
+    await send(`${liveRun}/exec-b`, ago(1)); // its session still waits: kept
+    await send(`run:gone-${mark}/exec-c`, ago(100)); // past the run-event retention: removed
+
     const scheduleId = `test:retention-${mark}`;
     await syncCleanupSchedule(t.h.client, { taskQueue: t.h.taskQueue, retention: loadConfig({}).retention, scheduleId });
     const schedule = t.h.client.schedule.getHandle(scheduleId);
@@ -525,5 +533,6 @@ describe('robustness row 10: retention cleanup as a daily Temporal Schedule', ()
     expect((await sql<{ key: string }>(`select key from http_attempt where key in (?, ?)`, [`old-${mark}`, `new-${mark}`])).map((r) => r.key)).toEqual([`new-${mark}`]);
     expect((await sql<{ id: string }>(`select id from chain_version where id in (?, ?, ?) order by created_at`, [oldDraft, usedDraft, newDraft])).map((r) => r.id).sort()).toEqual([usedDraft, newDraft].sort());
     expect(await count(`chain_version where id = ?`, [chain.versionId])).toBe(1);
+    expect((await sql<{ run_id: string }>(`select run_id from telegram_send where run_id like ?`, [`%-${mark}/%`])).map((r) => r.run_id)).toEqual([`${liveRun}/exec-b`]);
   });
 });
