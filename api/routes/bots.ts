@@ -8,6 +8,8 @@ import { BotSchema, botSecret, botSecretContext, DEFAULT_TELEGRAM_API_ROOT, type
 import { BOTS_CHANNEL } from '../../db/notify.ts';
 import { isLoopbackUrl } from '../../lib/telegram-api.ts';
 import { verifyBotToken } from '../telegram/verify.ts';
+import type { AccountClientFactory } from '../../lib/telegram-account.ts';
+import { accountOperations } from './bot-accounts.ts';
 import { ChainSchema, RunSchema } from '../../db/entities.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -45,6 +47,8 @@ export interface BotDeps {
    * other areas, which have no Bot API server) store tokens unchecked.
    */
   telegram?: BotTelegramOptions | undefined;
+  /** MTProto clients of user accounts (login operations); GramJS unless a test passes its own. */
+  accounts?: AccountClientFactory | undefined;
 }
 
 export interface BotTelegramOptions {
@@ -62,21 +66,21 @@ function checkMode(options: BotTelegramOptions | undefined, mode: BotMode, apiRo
 }
 
 /** Tells every API process's gateways that a bot changed (delivered on commit). */
-async function announce(em: EntityManager, botId: string): Promise<void> {
+export async function announce(em: EntityManager, botId: string): Promise<void> {
   await em.getConnection().execute('select pg_notify(?, ?)', [BOTS_CHANNEL, botId], 'run', em.getTransactionContext());
 }
 
 const botResource = (bot: Bot, ref?: string): Resource => ({ type: 'bot', id: bot.id, ownerId: bot.ownerId ?? null, ...(ref ? { ref } : {}) });
 
 /** The bot with this id if the principal may do `action` on it; 404 (not shared) or 403 otherwise. */
-async function loadBot(em: EntityManager, principal: Principal | null, id: string, action: Action): Promise<Bot> {
+export async function loadBot(em: EntityManager, principal: Principal | null, id: string, action: Action): Promise<Bot> {
   const bot = await em.findOne(BotSchema, { id });
   if (!bot) throw new HttpError(404, 'bot_not_found', `No bot with id "${id}".`);
   authorize(principal, action, botResource(bot, id));
   return bot;
 }
 
-function requireBox(deps: BotDeps): SecretBox {
+export function requireBox(deps: BotDeps): SecretBox {
   if (!deps.secretBox) {
     throw new HttpError(503, 'secret_key_missing', 'Bot tokens and session strings are stored encrypted, and this API has no key: set CHAINFLOW_SECRET_KEY and restart it.');
   }
@@ -186,7 +190,8 @@ export function botOperations(deps: BotDeps): Operation[] {
         authorize(principal, 'bot:create');
         const chainId = await answeringChain(em, principal, body.chainId);
         const box = requireBox(deps);
-        const secret = body.kind === 'telegram_bot' ? body.token : body.sessionString;
+        // A user account may start without a session: the login operations (/bots/{id}/account/…) make one.
+        const secret = body.kind === 'telegram_bot' ? body.token : (body.sessionString ?? '');
         if (secret === undefined) throw new HttpError(400, 'validation_failed', 'body: send the token or the session string');
         const telegramId = body.kind === 'telegram_bot' ? telegramIdOf(secret) : null;
         if (telegramId) {
@@ -208,6 +213,8 @@ export function botOperations(deps: BotDeps): Operation[] {
           mode: body.mode,
           apiRoot,
           encryptedWebhookSecret: null,
+          encryptedApp: null,
+          encryptedLogin: null,
           status: 'stopped',
           lastError: null,
           ownerId: principal.user.id,
@@ -371,5 +378,6 @@ export function botOperations(deps: BotDeps): Operation[] {
         res.status(204).end();
       },
     }),
+    ...accountOperations(deps),
   ];
 }
