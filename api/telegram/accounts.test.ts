@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Api, errors } from 'telegram';
 import { AuthKey } from 'telegram/crypto/AuthKey.js';
+import { returnBigInt } from 'telegram/Helpers.js';
 import { StringSession } from 'telegram/sessions/index.js';
 import { describe, expect, it } from 'vitest';
 import { accountFailure, accountPartsOf } from '../../activities/telegram-account.ts';
@@ -81,8 +82,8 @@ describe('flood waits and Telegram errors (as GramJS raises them)', () => {
 
 describe('incoming message → dialogue signal', () => {
   it('a GramJS private message becomes the bots’ message shape for chat:{botId}:{peerId}', () => {
-    const sender = new Api.User({ id: BigInt(555), firstName: 'Bob', lastName: 'Ng', username: 'bobng', langCode: 'de', accessHash: BigInt(1) });
-    const msg = new Api.Message({ id: 91, peerId: new Api.PeerUser({ userId: BigInt(555) }), date: 1_700_000_000, message: 'hello\u0000 there', replyTo: new Api.MessageReplyHeader({ replyToMsgId: 90 }) });
+    const sender = new Api.User({ id: returnBigInt(555), firstName: 'Bob', lastName: 'Ng', username: 'bobng', langCode: 'de', accessHash: returnBigInt(1) });
+    const msg = new Api.Message({ id: 91, peerId: new Api.PeerUser({ userId: returnBigInt(555) }), date: 1_700_000_000, message: 'hello\u0000 there', replyTo: new Api.MessageReplyHeader({ replyToMsgId: 90 }) });
     const inbound = accountInbound(incomingOf(msg, sender));
     expect(inbound).toEqual({
       id: '555:91',
@@ -95,8 +96,8 @@ describe('incoming message → dialogue signal', () => {
     const edited = accountInbound(incomingOf(msg, sender, true));
     expect(edited.id).toBe('555:91:e1700000000');
     const doc = new Api.Message({
-      id: 92, peerId: new Api.PeerUser({ userId: BigInt(555) }), date: 1, message: '/start',
-      media: new Api.MessageMediaDocument({ document: new Api.Document({ id: BigInt(9), accessHash: BigInt(0), fileReference: Buffer.alloc(0), date: 1, mimeType: 'audio/ogg', size: BigInt(3000), dcId: 2, attributes: [new Api.DocumentAttributeAudio({ duration: 3, voice: true })] }) }),
+      id: 92, peerId: new Api.PeerUser({ userId: returnBigInt(555) }), date: 1, message: '/start',
+      media: new Api.MessageMediaDocument({ document: new Api.Document({ id: returnBigInt(9), accessHash: returnBigInt(0), fileReference: Buffer.alloc(0), date: 1, mimeType: 'audio/ogg', size: returnBigInt(3000), dcId: 2, attributes: [new Api.DocumentAttributeAudio({ duration: 3, voice: true })] }) }),
     });
     expect(accountInbound(incomingOf(doc, sender)).media).toEqual({ kind: 'voice', id: '9', mime_type: 'audio/ogg', file_size: 3000, caption: '/start' });
     expect(accountTaskQueue('b1')).toBe('account:b1');

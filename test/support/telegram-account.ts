@@ -29,9 +29,22 @@ export class LoopbackTelegram {
     this.handlers.get(session)?.(m);
   }
 
-  factory = (app: AccountApp, session: string): AccountClient => {
-    const tg = this;
-    let current = session || `pre-${++tg.seq}`;
+  factory = (app: AccountApp, session: string): AccountClient => clientOf(this, app, session);
+
+  /** @internal the client registers its message handler for the session it holds. */
+  listen(session: string, handler: ((m: AccountIncoming) => void) | undefined): void {
+    if (handler) this.handlers.set(session, handler);
+    else this.handlers.delete(session);
+  }
+
+  nextSeq(): number {
+    return ++this.seq;
+  }
+}
+
+function clientOf(tg: LoopbackTelegram, app: AccountApp, session: string): AccountClient {
+  {
+    let current = session || `pre-${tg.nextSeq()}`;
     let connectionHandler: ((e: ConnectionEvent) => void) | undefined;
     return {
       async connect() {
@@ -41,8 +54,9 @@ export class LoopbackTelegram {
         if (phone !== tg.phone) throw rpcError('PHONE_NUMBER_INVALID');
         tg.sendCodes++;
         if (tg.sendCodes > tg.floodAfter) throw rpcError('FLOOD_WAIT_73', 420, 73);
-        const hash = `hash-${++tg.seq}`;
-        tg.codes.set(hash, { code: String(10000 + tg.seq), expired: false, session: current });
+        const n = tg.nextSeq();
+        const hash = `hash-${n}`;
+        tg.codes.set(hash, { code: String(10000 + n), expired: false, session: current });
         return { phoneCodeHash: hash, codeType: 'app', timeoutSeconds: 120 };
       },
       async signIn(_phone, hash, code): Promise<SignInResult> {
@@ -54,14 +68,14 @@ export class LoopbackTelegram {
           tg.awaitingPassword.add(current);
           return { kind: 'password', hint: 'pet' };
         }
-        current = `auth-${++tg.seq}`;
+        current = `auth-${tg.nextSeq()}`;
         tg.sessions.add(current);
         return { kind: 'done', user: tg.user };
       },
       async checkPassword(password) {
         if (!tg.awaitingPassword.has(current)) throw rpcError('PASSWORD_HASH_INVALID');
         if (password !== tg.password) throw rpcError('PASSWORD_HASH_INVALID');
-        current = `auth-${++tg.seq}`;
+        current = `auth-${tg.nextSeq()}`;
         tg.sessions.add(current);
         return tg.user;
       },
@@ -76,7 +90,7 @@ export class LoopbackTelegram {
       async editMessage() {},
       async setTyping() {},
       onMessage(handler) {
-        tg.handlers.set(current, handler);
+        tg.listen(current, handler);
       },
       onConnection(handler) {
         connectionHandler = handler;
@@ -88,8 +102,8 @@ export class LoopbackTelegram {
       },
       session: () => current,
       async disconnect() {
-        tg.handlers.delete(current);
+        tg.listen(current, undefined);
       },
     };
-  };
+  }
 }
