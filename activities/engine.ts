@@ -213,12 +213,17 @@ export function createEngineActivities({ orm, logger, secretBox }: EngineDeps) {
 
     /**
      * Delivers replies on channels with an external service: Bot API bots through
-     * activities/telegram.ts (user accounts are not connected yet). The web channel needs no
+     * activities/telegram.ts. User accounts (`telegram_user`) are delivered on task queue
+     * `account:{botId}` by the worker of the process holding the account's connection
+     * (activities/telegram-account.ts); one reaching this worker means no process holds it. The web channel needs no
      * delivery: its replies are answered through the `send` Update and kept in the run's
      * transcript, which the web chat reads.
      */
     async deliverMessage(input: DeliverInput): Promise<{ delivered: string[] }> {
       if (input.channel === 'telegram_bot') return deliverTelegram(input);
+      if (input.channel === 'telegram_user') {
+        throw ApplicationFailure.retryable(`No process holds the connection of user account ${input.botId ?? '?'}; the reply waits for it.`, 'telegram_unavailable');
+      }
       throw ApplicationFailure.nonRetryable(
         `The ${input.channel} channel is not connected in this installation yet; ${input.messages.length} message(s) were not sent.`,
         'channel_unavailable',

@@ -1,3 +1,4 @@
+import type { AccountClientFactory } from '../lib/telegram-account.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
@@ -57,6 +58,8 @@ export interface AppDeps {
    * before they are stored and webhook mode is checked against PUBLIC_URL.
    */
   telegram?: BotTelegramOptions | undefined;
+  /** MTProto clients of user accounts (the login operations); GramJS when not set. */
+  accounts?: AccountClientFactory | undefined;
   /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>` (METRICS_TOKEN); public otherwise. */
   metricsToken?: string | undefined;
   /**
@@ -72,7 +75,7 @@ export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', impor
 
 /** Every operation under /api/v1, in registration order (also the OpenAPI document's source). */
 export function apiOperations(
-  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'httpAllowPrivate' | 'telegram'> & { logger?: Logger } & { onRunStarted?: (channel: 'api' | 'web') => void },
+  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'httpAllowPrivate' | 'telegram' | 'accounts'> & { logger?: Logger } & { onRunStarted?: (channel: 'api' | 'web') => void },
   auth: AuthOptions,
   document: () => OpenApiDocument,
 ): Operation[] {
@@ -120,7 +123,7 @@ export function apiOperations(
     ...chatOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...hookOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox }),
     ...runOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, temporalUiUrl: deps.temporalUiUrl, onRunStarted: deps.onRunStarted }),
-    ...botOperations({ temporal: deps.temporal, secretBox: deps.secretBox, telegram: deps.telegram, httpAllowPrivate: deps.httpAllowPrivate }),
+    ...botOperations({ temporal: deps.temporal, secretBox: deps.secretBox, telegram: deps.telegram, httpAllowPrivate: deps.httpAllowPrivate, accounts: deps.accounts }),
     ...botCommandOperations(),
     ...credentialOperations({ secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
     ...telegramOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),

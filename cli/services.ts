@@ -17,6 +17,8 @@ import { reconcileTriggers } from '../api/services/triggers.ts';
 import { syncCleanupSchedule } from '../temporal/schedules.ts';
 import { startLiveEvents } from '../api/live/index.ts';
 import { startTelegramGateways } from '../api/telegram/gateway.ts';
+import { startAccountGateways } from '../api/telegram/accounts.ts';
+import { gramAccountClients } from '../lib/telegram-account-gramjs.ts';
 import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
 import { seedExamples } from './seed.ts';
 import { ensureSetupToken, setupTokenPath } from '../api/auth/setup.ts';
@@ -172,10 +174,17 @@ export async function runApi(config: Config): Promise<void> {
   const live = await startLiveEvents(server, { orm, databaseUrl: databaseUrl(config), jwtSecret, logger });
   // Bot API gateways: this process runs those whose lease it wins (one per bot across replicas).
   const telegram = await startTelegramGateways({ orm, temporal, taskQueue: config.temporal.taskQueue, logger, databaseUrl: databaseUrl(config), secretBox, publicUrl: config.publicUrl });
+  // User accounts (GramJS): this process holds the MTProto connections whose lease it wins and serves their account:{botId} queues.
+  const workerConnection = secretBox ? await connectWorker(temporalTarget(config)) : undefined;
+  const accounts = secretBox && workerConnection
+    ? await startAccountGateways({ orm, temporal, workerConnection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, logger, databaseUrl: databaseUrl(config), secretBox, accounts: gramAccountClients })
+    : undefined;
   logger.info({ url: config.publicUrl }, 'api listening');
   onStopSignal(async () => {
     logger.info('api shutting down');
     await telegram.close();
+    await accounts?.close();
+    await workerConnection?.close();
     await live.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());

@@ -50,6 +50,10 @@ export const BotSchema = defineEntity({
     apiRoot: p.string().length(500).default(DEFAULT_TELEGRAM_API_ROOT),
     /** The webhook's `secret_token`, encrypted like the token (associated data {@link botWebhookSecretContext}); null until a webhook is set. */
     encryptedWebhookSecret: p.text().nullable(),
+    /** telegram_user: `{apiId, apiHash}` from my.telegram.org, encrypted (associated data {@link botAppContext}); null until set. */
+    encryptedApp: p.text().nullable(),
+    /** telegram_user: a login in progress (phone, code hash, pre-login session), encrypted ({@link botLoginContext}); null otherwise. */
+    encryptedLogin: p.text().nullable(),
     status: p.enum(botStatuses).default('stopped'),
     /** The gateway's last error (never a secret), cleared when it runs again. */
     lastError: p.text().nullable(),
@@ -76,4 +80,14 @@ export function botSecretContext(id: string): string {
 /** Associated data that binds an encrypted webhook secret to its bot. */
 export function botWebhookSecretContext(id: string): string {
   return `bot-webhook:${id}`;
+}
+
+/** Associated data that binds a user account's encrypted api id/hash to its bot. */
+export function botAppContext(id: string): string {
+  return `bot-app:${id}`;
+}
+
+/** Associated data that binds a user account's login in progress to its bot. */
+export function botLoginContext(id: string): string {
+  return `bot-login:${id}`;
 }

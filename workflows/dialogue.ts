@@ -46,6 +46,18 @@ const engine = proxyActivities<Pick<EngineActivities, 'loadVariables' | 'saveVar
   retry: { initialInterval: '1s', maximumInterval: '1 minute' },
 });
 
+/**
+ * Deliveries of a Telegram user account run on its own task queue `account:{botId}`, served
+ * only by the process that holds the account's MTProto connection (api/telegram/accounts.ts).
+ * Same command, other queue: replay compares activity type and id, not the queue.
+ */
+const accountEngine = (botId: string) =>
+  proxyActivities<Pick<EngineActivities, 'deliverMessage'>>({
+    taskQueue: `account:${botId}`,
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1s', maximumInterval: '1 minute' },
+  });
+
 /** Failure type of `deliverMessage` when the Telegram user blocked the bot (activities/telegram.ts). */
 const BLOCKED_FAILURE = 'telegram_blocked';
 
@@ -171,7 +183,8 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
     session.outbox = [];
     if (replies.length > 0 && (input.channel === 'telegram_bot' || input.channel === 'telegram_user')) {
       try {
-        await engine.deliverMessage({ channel: input.channel, ...(input.botId ? { botId: input.botId } : {}), chatKey: input.owners.chat, messages: replies });
+        const deliver = input.channel === 'telegram_user' && input.botId ? accountEngine(input.botId) : engine;
+        await deliver.deliverMessage({ channel: input.channel, ...(input.botId ? { botId: input.botId } : {}), chatKey: input.owners.chat, messages: replies });
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
         session.emit('delivery.failed', { count: replies.length, message: err.cause?.message ?? err.message });

@@ -9,6 +9,8 @@ import { BOTS_CHANNEL } from '../../db/notify.ts';
 import { isLoopbackUrl } from '../../lib/telegram-api.ts';
 import { outboundUrlProblem } from '../../activities/ssrf.ts';
 import { verifyBotToken } from '../telegram/verify.ts';
+import type { AccountClientFactory } from '../../lib/telegram-account.ts';
+import { accountOperations } from './bot-accounts.ts';
 import { ChainSchema, RunSchema } from '../../db/entities.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -48,6 +50,8 @@ export interface BotDeps {
   telegram?: BotTelegramOptions | undefined;
   /** HTTP_ALLOW_PRIVATE: private or loopback Bot API servers a user may name as `apiRoot`. */
   httpAllowPrivate?: readonly string[] | undefined;
+  /** MTProto clients of user accounts (login operations); GramJS unless a test passes its own. */
+  accounts?: AccountClientFactory | undefined;
 }
 
 export interface BotTelegramOptions {
@@ -90,7 +94,7 @@ export async function loadBot(em: EntityManager, principal: Principal | null, id
   return bot;
 }
 
-function requireBox(deps: BotDeps): SecretBox {
+export function requireBox(deps: BotDeps): SecretBox {
   if (!deps.secretBox) {
     throw new HttpError(503, 'secret_key_missing', 'Bot tokens and session strings are stored encrypted, and this API has no key: set CHAINFLOW_SECRET_KEY and restart it.');
   }
@@ -200,7 +204,8 @@ export function botOperations(deps: BotDeps): Operation[] {
         authorize(principal, 'bot:create');
         const chainId = await answeringChain(em, principal, body.chainId);
         const box = requireBox(deps);
-        const secret = body.kind === 'telegram_bot' ? body.token : body.sessionString;
+        // A user account may start without a session: the login operations (/bots/{id}/account/…) make one.
+        const secret = body.kind === 'telegram_bot' ? body.token : (body.sessionString ?? '');
         if (secret === undefined) throw new HttpError(400, 'validation_failed', 'body: send the token or the session string');
         const telegramId = body.kind === 'telegram_bot' ? telegramIdOf(secret) : null;
         if (telegramId) {
@@ -223,6 +228,8 @@ export function botOperations(deps: BotDeps): Operation[] {
           mode: body.mode,
           apiRoot,
           encryptedWebhookSecret: null,
+          encryptedApp: null,
+          encryptedLogin: null,
           status: 'stopped',
           lastError: null,
           ownerId: principal.user.id,
@@ -387,5 +394,6 @@ export function botOperations(deps: BotDeps): Operation[] {
         res.status(204).end();
       },
     }),
+    ...accountOperations(deps),
   ];
 }

@@ -62,7 +62,7 @@ export const createBotBodySchema = z
     name: z.string().trim().min(1).max(200),
     kind: z.enum(botKinds).meta({ description: 'telegram_bot (Bot API token) or telegram_user (user account, session string)' }),
     token: tokenSchema.optional().meta({ description: 'Required for telegram_bot' }),
-    sessionString: sessionStringSchema.optional().meta({ description: 'Required for telegram_user' }),
+    sessionString: sessionStringSchema.optional().meta({ description: 'telegram_user: an existing session string to import; without it, sign the account in with the /bots/{id}/account/login operations' }),
     chainId: chainRefSchema.nullable().optional(),
     enabled: z.boolean().default(true),
     mode: modeSchema.default('polling'),
@@ -70,7 +70,6 @@ export const createBotBodySchema = z
   })
   .superRefine((b, ctx) => {
     if (b.kind === 'telegram_bot' && b.token === undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: "A telegram_bot needs its token (from @BotFather)" });
-    if (b.kind === 'telegram_user' && b.sessionString === undefined) ctx.addIssue({ code: 'custom', path: ['sessionString'], message: 'A telegram_user needs the session string of the account' });
     if (b.kind === 'telegram_bot' && b.sessionString !== undefined) ctx.addIssue({ code: 'custom', path: ['sessionString'], message: 'A telegram_bot has a token, not a session string; drop sessionString' });
     if (b.kind === 'telegram_user' && b.token !== undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'A telegram_user has a session string, not a token; drop token' });
   })

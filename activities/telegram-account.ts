@@ -1,0 +1,130 @@
+// Delivery for Telegram user accounts (channel `telegram_user`). The workflow schedules
+// `deliverMessage` on task queue `account:{botId}`, which only the process holding the
+// account's MTProto connection serves (api/telegram/accounts.ts); this activity sends
+// through that connection. Like Bot API delivery: each part is recorded in
+// `telegram_send` (a retry sends only what is missing) and paced first (stricter for
+// user accounts, see {@link ACCOUNT_PACE}); FLOOD_WAIT_X becomes a Temporal retry after X
+// seconds — GramJS runs with floodSleepThreshold 0, so it never sleeps on one itself.
+
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { hitRateLimit, refundRateLimit, type RateRule } from '../db/rate-limits.ts';
+import { parseChatOwner } from '../db/telegram.ts';
+import type { Logger } from '../lib/logger.ts';
+import { classifyAccountError, type AccountClient, type AccountOutgoing } from '../lib/telegram-account.ts';
+import type { OutboundMessage } from '../workflows/types.ts';
+import { activityContext } from './activity-context.ts';
+import { TELEGRAM_FAILURES } from './telegram.ts';
+import { splitText, TELEGRAM_TEXT_LIMIT } from './telegram-text.ts';
+
+/**
+ * The send pace of a user account. Telegram publishes no numbers for user accounts and
+ * bans accounts that look like spam, so this stays well under what bots may do: one
+ * message per 3 s in a chat, 10 a minute in a group, and per account a burst of 3 then
+ * one every 2 s (30 a minute). Telegram's FLOOD_WAIT still wins when it asks for more.
+ */
+export const ACCOUNT_PACE = {
+  chat: { limit: 1, windowSeconds: 3 },
+  group: { limit: 3, windowSeconds: 18 },
+  account: { limit: 3, windowSeconds: 6 },
+} as const satisfies Record<string, RateRule>;
+
+const PARSE_MODE = { plain: undefined, html: 'html', markdown: 'markdown' } as const;
+
+/** The account calls of one reply: its text split at 4096 characters, then each media file by URL. Buttons are for bots only and are dropped. */
+export function accountPartsOf(message: OutboundMessage): AccountOutgoing[] {
+  const parseMode = PARSE_MODE[message.format];
+  const parts: AccountOutgoing[] = [];
+  if (message.text.trim() !== '' || !message.media?.length) {
+    for (const chunk of splitText(message.text || ' ', message.format, TELEGRAM_TEXT_LIMIT)) parts.push({ text: chunk, parseMode, disablePreview: message.disablePreview });
+  }
+  for (const m of message.media ?? []) parts.push({ text: '', parseMode, file: { url: m.url, caption: m.caption?.slice(0, 1024) } });
+  return parts;
+}
+
+/** A Telegram error of a send as a Temporal failure (a flood wait: retried after Telegram's seconds). */
+export function accountFailure(err: unknown, accountName: string): ApplicationFailure {
+  const e = classifyAccountError(err);
+  switch (e.kind) {
+    case 'flood_wait':
+      return ApplicationFailure.create({
+        message: `Telegram asks account "${accountName}" to wait ${e.seconds ?? 0} s (${e.telegram}); retried then.`,
+        type: TELEGRAM_FAILURES.rateLimited,
+        nonRetryable: false,
+        nextRetryDelay: `${Math.max(1, e.seconds ?? 1)}s`,
+      });
+    case 'peer_invalid':
+      return ApplicationFailure.nonRetryable(`Account "${accountName}" cannot write to this chat (${e.telegram}).`, TELEGRAM_FAILURES.blocked);
+    case 'unauthorized':
+      return ApplicationFailure.retryable(`The session of account "${accountName}" is no longer signed in (${e.telegram}); sign in again (POST /api/v1/bots/{id}/account/login).`, TELEGRAM_FAILURES.unauthorized);
+    case 'network':
+      return ApplicationFailure.retryable(`Account "${accountName}" lost its connection to Telegram; retried.`, TELEGRAM_FAILURES.unavailable);
+    default:
+      return ApplicationFailure.nonRetryable(`Telegram refused the message of account "${accountName}" (${e.telegram}).`, TELEGRAM_FAILURES.badRequest);
+  }
+}
+
+export interface AccountDeliveryDeps {
+  orm: MikroORM;
+  logger: Logger;
+  botId: string;
+  accountName: string;
+  /** The connection this process holds for the account. */
+  client: AccountClient;
+}
+
+/** `deliverMessage` of the worker on `account:{botId}`. */
+export function createAccountDelivery(deps: AccountDeliveryDeps) {
+  const pace = async (chatId: string): Promise<void> => {
+    const em = deps.orm.em.fork();
+    const scopes: [string, RateRule, string][] = [
+      [`tga:chat:${deps.botId}:${chatId}`, ACCOUNT_PACE.chat, 'this chat'],
+      ...(chatId.startsWith('-') ? [[`tga:group:${deps.botId}:${chatId}`, ACCOUNT_PACE.group, 'this group'] as [string, RateRule, string]] : []),
+      [`tga:account:${deps.botId}`, ACCOUNT_PACE.account, 'this account'],
+    ];
+    for (const [index, [key, rule, what]] of scopes.entries()) {
+      const decision = await hitRateLimit(em, key, rule);
+      if (decision.allowed) continue;
+      for (const [earlier, earlierRule] of scopes.slice(0, index)) await refundRateLimit(em, earlier, earlierRule);
+      throw ApplicationFailure.create({
+        message: `Pacing the sends of a user account to ${what}; the next one goes in ${decision.retryAfterMs} ms.`,
+        type: TELEGRAM_FAILURES.paced,
+        nonRetryable: false,
+        nextRetryDelay: decision.retryAfterMs,
+        category: ApplicationFailureCategory.BENIGN,
+      });
+    }
+  };
+  return async function deliverMessage(input: { channel: string; botId?: string; chatKey: string; messages: OutboundMessage[] }): Promise<{ delivered: string[] }> {
+    const target = parseChatOwner(input.chatKey);
+    if (!target || target.botId !== deps.botId) throw ApplicationFailure.nonRetryable(`The session's chat key "${input.chatKey}" is not a chat of account ${deps.botId}; nothing was sent.`, TELEGRAM_FAILURES.botMissing);
+    const conn = deps.orm.em.fork().getConnection();
+    const execution = activityContext()?.info.workflowExecution;
+    const runId = execution ? `${execution.workflowId}/${execution.runId}` : `direct:${input.chatKey}`;
+    const delivered: string[] = [];
+    for (const message of input.messages) {
+      const [record] = await conn.execute<{ telegram_message_ids: number[] }[]>('select telegram_message_ids from telegram_send where run_id = ? and message_id = ?', [runId, message.id]);
+      const parts = accountPartsOf(message);
+      const sentIds = [...(record?.telegram_message_ids ?? [])];
+      for (let i = sentIds.length; i < parts.length; i++) {
+        const part = parts[i];
+        if (!part) break;
+        await pace(target.chatId);
+        let id: number;
+        try {
+          id = await deps.client.sendMessage(target.chatId, part);
+        } catch (err) {
+          throw accountFailure(err, deps.accountName);
+        }
+        sentIds.push(id);
+        await conn.execute(
+          `insert into telegram_send (run_id, message_id, bot_id, telegram_message_ids, sent_at) values (?, ?, ?, ?::jsonb, now())
+           on conflict (run_id, message_id) do update set telegram_message_ids = excluded.telegram_message_ids`,
+          [runId, message.id, deps.botId, JSON.stringify(sentIds)],
+        );
+      }
+      delivered.push(message.id);
+    }
+    return { delivered };
+  };
+}

@@ -1,0 +1,171 @@
+// The product's AccountClient: GramJS (npm `telegram`) over MTProto. `floodSleepThreshold: 0`
+// so GramJS never sleeps on a FLOOD_WAIT itself: the error reaches our code, which turns it
+// into a Temporal retry delay (activities/telegram-account.ts) or a 429 (login API).
+// `autoReconnect: false`: the account gateway reconnects with its own backoff and records
+// the state in the bot's status / lastError.
+
+import { Api, TelegramClient } from 'telegram';
+import { NewMessage, type NewMessageEvent } from 'telegram/events/index.js';
+import { EditedMessage, type EditedMessageEvent } from 'telegram/events/EditedMessage.js';
+import { UpdateConnectionState } from 'telegram/network/index.js';
+import { computeCheck } from 'telegram/Password.js';
+import { StringSession } from 'telegram/sessions/index.js';
+import type { AccountApp, AccountClient, AccountClientFactory, AccountIncoming, AccountMedia, AccountOutgoing, AccountUser, ConnectionEvent, SignInResult } from './telegram-account.ts';
+
+/** GramJS options every account client uses. */
+export const GRAMJS_OPTIONS = {
+  floodSleepThreshold: 0,
+  autoReconnect: false,
+  connectionRetries: 1,
+  receiveUpdates: true,
+} as const;
+
+/** A Telegram user (GramJS `Api.User`) as the port's sender profile. */
+export function userOf(user: Api.User | undefined, fallbackId: string): AccountUser {
+  if (!user) return { id: fallbackId };
+  return {
+    id: user.id.toString(),
+    firstName: user.firstName ?? undefined,
+    lastName: user.lastName ?? undefined,
+    username: user.username ?? undefined,
+    langCode: user.langCode ?? undefined,
+    isBot: user.bot ? true : undefined,
+  };
+}
+
+function mediaOf(media: Api.TypeMessageMedia | undefined): AccountMedia | undefined {
+  if (!media) return undefined;
+  if (media instanceof Api.MessageMediaPhoto) return { kind: 'photo', id: media.photo?.id.toString() };
+  if (media instanceof Api.MessageMediaDocument && media.document instanceof Api.Document) {
+    const doc = media.document;
+    let kind: AccountMedia['kind'] = 'document';
+    let fileName: string | undefined;
+    for (const a of doc.attributes) {
+      if (a instanceof Api.DocumentAttributeFilename) fileName = a.fileName;
+      else if (a instanceof Api.DocumentAttributeAudio) kind = a.voice ? 'voice' : 'audio';
+      else if (a instanceof Api.DocumentAttributeVideo) kind = a.roundMessage ? 'video_note' : 'video';
+      else if (a instanceof Api.DocumentAttributeAnimated) kind = 'animation';
+      else if (a instanceof Api.DocumentAttributeSticker) kind = 'sticker';
+    }
+    return { kind, id: doc.id.toString(), mimeType: doc.mimeType, fileName, size: Number(doc.size) };
+  }
+  return { kind: 'other' };
+}
+
+/** The chat of a message, Bot API style: a user's id, or `-{id}` for a group (`-100{id}` for a channel/supergroup). */
+export function peerIdOf(peer: Api.TypePeer): string {
+  if (peer instanceof Api.PeerUser) return peer.userId.toString();
+  if (peer instanceof Api.PeerChat) return `-${peer.chatId.toString()}`;
+  return `-100${(peer as Api.PeerChannel).channelId.toString()}`;
+}
+
+/** A GramJS message (and its sender) as the port's incoming message. */
+export function incomingOf(message: Api.Message, sender: Api.User | undefined, edited = false): AccountIncoming {
+  const peerId = peerIdOf(message.peerId);
+  const fromId = message.fromId instanceof Api.PeerUser ? message.fromId.userId.toString() : peerId;
+  const reply = message.replyTo instanceof Api.MessageReplyHeader ? message.replyTo.replyToMsgId : undefined;
+  return {
+    id: message.id,
+    peerId,
+    text: message.message ?? '',
+    date: message.date,
+    edited: edited || undefined,
+    replyToId: reply ?? undefined,
+    media: mediaOf(message.media),
+    from: userOf(sender, fromId),
+    private: message.peerId instanceof Api.PeerUser,
+  };
+}
+
+class GramAccountClient implements AccountClient {
+  readonly client: TelegramClient;
+  private readonly app: AccountApp;
+
+  constructor(app: AccountApp, session: string) {
+    this.app = app;
+    this.client = new TelegramClient(new StringSession(session), app.apiId, app.apiHash, { ...GRAMJS_OPTIONS });
+    // GramJS logs at info by default (its own format, on stdout); ours goes through pino.
+    this.client.setLogLevel('none' as Parameters<TelegramClient['setLogLevel']>[0]);
+  }
+
+  async connect(): Promise<void> {
+    await this.client.connect();
+  }
+
+  async sendCode(phone: string) {
+    const sent = await this.client.invoke(new Api.auth.SendCode({ phoneNumber: phone, apiId: this.app.apiId, apiHash: this.app.apiHash, settings: new Api.CodeSettings({}) }));
+    if (!(sent instanceof Api.auth.SentCode)) throw Object.assign(new Error('Telegram answered sendCode without a code hash'), { errorMessage: 'SENT_CODE_UNEXPECTED' });
+    return { phoneCodeHash: sent.phoneCodeHash, codeType: sent.type.className.replace(/^auth\.SentCodeType/, '').toLowerCase(), timeoutSeconds: sent.timeout ?? undefined };
+  }
+
+  async signIn(phone: string, phoneCodeHash: string, code: string): Promise<SignInResult> {
+    try {
+      const auth = await this.client.invoke(new Api.auth.SignIn({ phoneNumber: phone, phoneCodeHash, phoneCode: code }));
+      if (auth instanceof Api.auth.AuthorizationSignUpRequired) throw Object.assign(new Error('No Telegram account has this phone number'), { errorMessage: 'PHONE_NUMBER_UNOCCUPIED' });
+      return { kind: 'done', user: userOf(auth.user instanceof Api.User ? auth.user : undefined, '') };
+    } catch (err) {
+      if ((err as { errorMessage?: string }).errorMessage !== 'SESSION_PASSWORD_NEEDED') throw err;
+      const pwd = await this.client.invoke(new Api.account.GetPassword());
+      return { kind: 'password', hint: pwd.hint ?? undefined };
+    }
+  }
+
+  async checkPassword(password: string): Promise<AccountUser> {
+    const pwd = await this.client.invoke(new Api.account.GetPassword());
+    const auth = await this.client.invoke(new Api.auth.CheckPassword({ password: await computeCheck(pwd, password) }));
+    if (!(auth instanceof Api.auth.Authorization)) throw Object.assign(new Error('Telegram asks to sign up'), { errorMessage: 'PHONE_NUMBER_UNOCCUPIED' });
+    return userOf(auth.user instanceof Api.User ? auth.user : undefined, '');
+  }
+
+  async me(): Promise<AccountUser> {
+    return userOf(await this.client.getMe(), '');
+  }
+
+  async sendMessage(peerId: string, m: AccountOutgoing): Promise<number> {
+    const common = { parseMode: m.parseMode ?? false, ...(m.replyToId !== undefined ? { replyTo: m.replyToId } : {}) } as const;
+    const sent = m.file
+      ? await this.client.sendFile(peerId, { file: m.file.url, caption: m.file.caption ?? m.text, ...common })
+      : await this.client.sendMessage(peerId, { message: m.text, linkPreview: !m.disablePreview, ...common });
+    return sent.id;
+  }
+
+  async editMessage(peerId: string, messageId: number, m: AccountOutgoing): Promise<void> {
+    await this.client.editMessage(peerId, { message: messageId, text: m.text, parseMode: m.parseMode ?? false, linkPreview: !m.disablePreview });
+  }
+
+  async setTyping(peerId: string): Promise<void> {
+    await this.client.invoke(new Api.messages.SetTyping({ peer: peerId, action: new Api.SendMessageTypingAction() }));
+  }
+
+  onMessage(handler: (message: AccountIncoming) => void): void {
+    const deliver = async (message: Api.Message, edited: boolean) => {
+      const sender = await message.getSender().catch(() => undefined);
+      handler(incomingOf(message, sender instanceof Api.User ? sender : undefined, edited));
+    };
+    this.client.addEventHandler((e: NewMessageEvent) => void deliver(e.message, false), new NewMessage({ incoming: true }));
+    this.client.addEventHandler((e: EditedMessageEvent) => void deliver(e.message, true), new EditedMessage({ incoming: true }));
+  }
+
+  onConnection(handler: (event: ConnectionEvent) => void): void {
+    this.client.addEventHandler((update: unknown) => {
+      if (!(update instanceof UpdateConnectionState)) return;
+      if (update.state === UpdateConnectionState.connected) handler({ state: 'connected' });
+      else handler({ state: 'disconnected', error: update.state === UpdateConnectionState.broken ? 'MTProto connection broken' : 'MTProto connection closed' });
+    });
+  }
+
+  async logOut(): Promise<void> {
+    await this.client.invoke(new Api.auth.LogOut());
+  }
+
+  session(): string {
+    return (this.client.session as StringSession).save();
+  }
+
+  async disconnect(): Promise<void> {
+    await this.client.destroy();
+  }
+}
+
+/** The product's factory: one GramJS client per account. */
+export const gramAccountClients: AccountClientFactory = (app, session) => new GramAccountClient(app, session);
