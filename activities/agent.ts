@@ -229,8 +229,18 @@ export function createAgentActivities(deps: AgentDeps) {
 
   /** One HTTP tool call: the tool's request, its templates reading `args.*`; the answer as text for the model. */
   async function agentHttpTool(input: AgentHttpInput): Promise<{ ok: boolean; text: string; status?: number }> {
-    const request = httpConfigSchema.parse({ ...(input.tool.request as JsonObject), responseVariable: 'session.tool' });
-    const scope = { ...input.scope, args: input.args } as ReadableScope;
+    // `{{ args.x }}` reads the model's arguments: they travel as run.__args, so the
+    // templates keep their escaping (JSON bodies, URLs) and filters.
+    const rewrite = (value: JsonValue): JsonValue =>
+      typeof value === 'string'
+        ? value.replace(/\{\{[\s\S]*?\}\}/g, (block) => block.replace(/(?<![\w.])args\./g, 'run.__args.'))
+        : Array.isArray(value)
+          ? value.map(rewrite)
+          : value !== null && typeof value === 'object'
+            ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rewrite(v)]))
+            : value;
+    const request = httpConfigSchema.parse({ ...(rewrite(input.tool.request as JsonObject) as JsonObject), responseVariable: 'session.tool' });
+    const scope: ReadableScope = { ...input.scope, run: { ...input.scope.run, __args: input.args } };
     const result = await deps.httpRequest({ runId: input.runId, chainId: input.chainId, nodeId: `${input.nodeId}:${input.callId}`, config: request, scope, seq: input.seq });
     const whole = result.set.find((write) => write.variable === 'session.tool')?.value as { status?: number; body?: JsonValue } | undefined;
     const body = whole?.body === undefined ? '' : typeof whole.body === 'string' ? whole.body : JSON.stringify(whole.body);
