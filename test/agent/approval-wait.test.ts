@@ -9,7 +9,7 @@ import { createActivities } from '../../activities/index.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { approvalSignal, stateQuery } from '../../temporal/contracts.ts';
 import { json, startOpenAiServer, startTestServer, type OpenAiServer, type TestServer } from '../effects/support/servers.ts';
-import { publishGraph, runEvents, startSession } from '../support/dialogue.ts';
+import { publishGraph, startSession } from '../support/dialogue.ts';
 import { eventually } from '../support/poll.ts';
 import { createTestDatabase, testSecretBox, testStack, uniqueTaskQueue, type TestDatabase } from '../support/stack.ts';
 import { createTimeSkippingEnv } from '../support/time-skipping.ts';
