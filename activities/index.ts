@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { NodeActivityName } from '../chain/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
+import { createAgentActivities } from './agent.ts';
 import { createCleanupActivities } from './cleanup.ts';
 import { createCodeActivities } from './code.ts';
 import type { CodeSandbox } from './code-sandbox.ts';
@@ -33,12 +34,15 @@ export function createActivities(deps: ActivityDeps) {
   const { llmComplete } = createLlmActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
   const { runCode } = createCodeActivities({ logger: deps.logger, ...(deps.sandbox ? { sandbox: deps.sandbox } : {}) });
   const { runPluginNode } = createPluginActivities();
+  const { agentModel, agentHttpTool } = createAgentActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, httpRequest, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
   return {
     ...createEngineActivities(deps),
     httpRequest: withTyping(httpRequest),
     llmComplete: withTyping(llmComplete),
     runCode: withTyping(runCode),
     runPluginNode: withTyping(runPluginNode),
+    agentModel: withTyping(agentModel),
+    agentHttpTool: withTyping(agentHttpTool),
     ...createCleanupActivities({ orm: deps.orm, logger: deps.logger }),
   };
 }

@@ -23,3 +23,6 @@ export type { ChainIR, IrNode, BuiltinIrNode, PluginIrNode, IrEdge } from './ir.
 export type { NodeActivity, PluginActivity } from './nodes/index.ts';
 export type { JsonObject, JsonValue } from './json.ts';
 export { sanitizeForStorage, findUnstorable, clipText, utf8Length } from './storable.ts';
+export { checkJsonSchema } from './json-schema-check.ts';
+export { toolParameters } from './agent-tool-facts.ts';
+export type { AgentToolFacts } from './agent-tool-facts.ts';

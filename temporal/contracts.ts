@@ -1,6 +1,6 @@
 // The dialogue workflow's contract for callers outside the worker (API, CLI): its
 // signals, Update, query and types. Pinned names: see DESIGN.md › Contracts.
-export { messageSignal, sendUpdate, stateQuery, stopSignal, upgradeSignal } from '../workflows/definitions.ts';
+export { approvalSignal, messageSignal, sendUpdate, stateQuery, stopSignal, upgradeSignal } from '../workflows/definitions.ts';
 export { BotIdKey, ChainIdKey, ChainVersionKey, ChannelKey, CurrentNodeKey } from '../workflows/search-attributes.ts';
 export type { dialogue } from '../workflows/dialogue.ts';
 export type {

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { InboundMessage, SendResult, SessionView, UpgradeRequest } from './types.ts';
+import type { ApprovalDecision, InboundMessage, SendResult, SessionView, UpgradeRequest } from './types.ts';
 
 /** Inbound message from a channel (Telegram gateway, API). Deduplicated by `id`. */
 export const messageSignal = defineSignal<[InboundMessage]>('message');
@@ -16,3 +16,5 @@ export const sendUpdate = defineUpdate<SendResult, [InboundMessage]>('send');
 export const upgradeSignal = defineSignal<[UpgradeRequest]>('upgrade');
 /** Current node, call stack, variables (never secrets), transcript tail. */
 export const stateQuery = defineQuery<SessionView>('state');
+/** An operator's decision on an agent tool call that needs approval (POST /api/v1/runs/{id}/approvals). */
+export const approvalSignal = defineSignal<[ApprovalDecision]>('approval');

@@ -15,8 +15,9 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { clipText, findEntry, findEventEntry, mapNode, setVariable, type JsonObject, type JsonValue } from '../chain/runtime.ts';
 import type { EngineActivities, VariableWriteRecord } from '../activities/engine.ts';
-import { messageSignal, sendUpdate, stateQuery, stopSignal, upgradeSignal } from './definitions.ts';
-import { advance, resumeThrough, resumeWithReply } from './interpreter.ts';
+import { approvalSignal, messageSignal, sendUpdate, stateQuery, stopSignal, upgradeSignal } from './definitions.ts';
+import { advance, resumeAgent, resumeThrough, resumeWithReply } from './interpreter.ts';
+import { agentWaitOver, applyApproval } from './steps/agent.ts';
 import { BotIdKey, ChainIdKey, ChainVersionKey, ChannelKey, CurrentNodeKey } from './search-attributes.ts';
 import { Session, STATE_CAP, stateBytes, stateTooLarge } from './session.ts';
 import { ERROR_MESSAGE_LIMIT } from './steps/activity-step.ts';
@@ -152,6 +153,9 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
   });
   setHandler(upgradeSignal, (request) => {
     pendingUpgrade = request;
+  });
+  setHandler(approvalSignal, (decision) => {
+    if (typeof decision?.callId !== 'string' || !applyApproval(session, decision)) session.emit('agent.approval_unmatched', { callId: String(decision?.callId ?? '').slice(0, 200) });
   });
   setHandler(stateQuery, (): SessionView => view(session));
   setHandler(
@@ -368,6 +372,23 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
           } else {
             await resumeWithReply(session, message, loadIr);
           }
+          break;
+        }
+        case 'agent': {
+          // An agent waits for the user (ask_user, a 'user' approval) or an operator's
+          // `approval` signal: durable, however long it takes.
+          if (wait.from === 'operator') {
+            await condition(() => agentWaitOver(session, wait.callId) || interrupted());
+            if (interrupted()) break;
+            session.answering = undefined;
+            await resumeAgent(session, undefined, loadIr);
+            break;
+          }
+          await condition(() => state.inbox.length > 0 || interrupted());
+          if (interrupted()) break;
+          const message = session.take();
+          if (!message) break;
+          await resumeAgent(session, message, loadIr);
           break;
         }
         case 'timer': {

@@ -1,6 +1,7 @@
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import { evaluateRules, getVariable, type IrNode, type JsonValue, type ReadableScope } from '../chain/runtime.ts';
+import { evaluateRules, getVariable, type IrNode, type JsonObject, type JsonValue, type ReadableScope } from '../chain/runtime.ts';
 import type { Session } from './session.ts';
+import { agentStep, toolResult } from './steps/agent.ts';
 import { askReply, askStep } from './steps/ask.ts';
 import { codeStep } from './steps/code.ts';
 import { conditionStep } from './steps/condition.ts';
@@ -49,6 +50,8 @@ async function runNode(session: Session, node: IrNode): Promise<StepResult> {
       return httpStep(session, node, workflowId);
     case 'llm':
       return llmStep(session, node, workflowId);
+    case 'agent':
+      return agentStep(session, node, workflowId);
     case 'code':
       return codeStep(session, node, workflowId);
     case 'subchain':
@@ -97,6 +100,18 @@ function endFrame(session: Session, outcome: string): void {
     }
   }
   session.emit('subchain.exit', { outcome, versionId: inner.versionId }, caller.id);
+  if (caller.type === 'agent') {
+    // A sub-chain tool: its outputs are the call's result; the agent goes on with its plan.
+    const call = session.frame.agent?.calls.find((c) => c.id === inner.agentCallId);
+    const tool = caller.config.tools.find((t) => t.name === call?.name);
+    if (call && tool?.kind === 'subchain') {
+      const outputs: JsonObject = { outcome };
+      for (const o of tool.outputs) outputs[o.as] = (getVariable(innerScope, o.from) ?? null) as JsonValue;
+      call.result = toolResult(call.name, JSON.stringify(outputs));
+    }
+    session.frame.nodeId = caller.id;
+    return;
+  }
   follow(session, caller, 'next');
 }
 
@@ -126,7 +141,7 @@ async function apply(session: Session, node: IrNode, result: StepResult, loadIr:
         throw ApplicationFailure.nonRetryable(`Sub-chain "${ir.slug}" called from "${node.id}" has no 'api' or 'any' start.`, 'subchain_entry');
       }
       session.emit('subchain.enter', { versionId: result.versionId, slug: ir.slug }, node.id);
-      session.state.frames.push({ versionId: result.versionId, nodeId: entry, session: {}, run: result.run, callerNodeId: node.id });
+      session.state.frames.push({ versionId: result.versionId, nodeId: entry, session: {}, run: result.run, callerNodeId: node.id, ...(result.agentCallId ? { agentCallId: result.agentCallId } : {}) });
       return false;
     }
   }
@@ -166,6 +181,18 @@ export async function resumeWithReply(session: Session, message: InboundMessage,
   if (node.type !== 'ask') throw new Error(`Node "${node.id}" is not an ask node`);
   session.state.wait = null;
   const result = askReply(session, node, message, wait.attempts, wait.deadline);
+  if (await apply(session, node, result, loadIr)) return;
+  await advance(session, loadIr);
+}
+
+/** Resumes a waiting agent (a reply, or an operator's decision already recorded), then steps on. */
+export async function resumeAgent(session: Session, message: InboundMessage | undefined, loadIr: IrLoader): Promise<void> {
+  const wait = session.state.wait;
+  if (wait?.kind !== 'agent') throw new Error('resumeAgent outside an agent wait');
+  const node = session.node(wait.nodeId);
+  if (node.type !== 'agent') throw new Error(`Node "${node.id}" is not an agent node`);
+  session.state.wait = null;
+  const result = await agentStep(session, node, workflowInfo().workflowId, { callId: wait.callId, ...(message ? { message } : {}) });
   if (await apply(session, node, result, loadIr)) return;
   await advance(session, loadIr);
 }

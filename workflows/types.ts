@@ -112,8 +112,41 @@ export interface Frame {
   /** This frame's `session.*` and `run.*` (a sub-chain gets its own). */
   session: JsonObject;
   run: JsonObject;
-  /** In a sub-chain frame: the caller's sub-chain node. */
+  /** In a sub-chain frame: the caller's sub-chain node (or agent node). */
   callerNodeId?: string;
+  /** In a sub-chain frame run as an agent's tool: the tool call it answers. */
+  agentCallId?: string;
+  /** The agent node running in this frame: its plan so far (see workflows/steps/agent.ts). */
+  agent?: AgentRun;
+}
+
+/** A chat message of an agent's conversation, in the OpenAI wire shape. */
+export interface AgentMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string | null;
+  tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
+  tool_call_id?: string;
+}
+
+/** One tool call the model asked for. */
+export interface AgentCall {
+  id: string;
+  name: string;
+  args: JsonObject;
+  /** The text that goes back to the model (clipped to 8 KB); absent while it runs. */
+  result?: string;
+  /** Approval: undefined = not asked yet / not needed; null = asked, waiting. */
+  approved?: boolean | null;
+  by?: string;
+}
+
+/** An agent node's loop state, carried across continue-as-new in its frame. */
+export interface AgentRun {
+  nodeId: string;
+  messages: AgentMessage[];
+  iterations: number;
+  calls: AgentCall[];
+  tokens: number;
 }
 
 export type Wait =
@@ -122,7 +155,9 @@ export type Wait =
   /** An ask node waiting for the reply; `deadline` in epoch ms. */
   | { kind: 'reply'; nodeId: string; deadline?: number; attempts: number }
   /** A delay node; `wakeAt` in epoch ms. */
-  | { kind: 'timer'; nodeId: string; wakeAt: number };
+  | { kind: 'timer'; nodeId: string; wakeAt: number }
+  /** An agent waiting for the user (ask_user, a 'user' approval) or an operator's approval signal. */
+  | { kind: 'agent'; nodeId: string; callId: string; from: 'user' | 'operator' };
 
 /** Everything continue-as-new carries: never the IR. */
 export interface SessionState {
@@ -142,6 +177,10 @@ export interface SessionState {
   seq: number;
   /** Recent conversation turns for LLM memory. */
   turns: Array<{ role: 'user' | 'assistant'; content: string }>;
+  /** Agent nodes' running summaries of older turns (memory kind 'summary'), by node id. */
+  summaries?: Record<string, string>;
+  /** Tokens the session's agent calls used (the per-session spend cap). */
+  agentTokens?: number;
   /** Names of user/chat/bot variables changed since the last save. */
   dirty: string[];
 }
@@ -160,6 +199,13 @@ export interface UpgradeRequest {
   versionId: string;
   /** Old node id → new node id; ids not listed stay the same. */
   nodeMap: Record<string, string>;
+}
+
+/** The `approval` signal's argument: an operator's decision on an agent tool call. */
+export interface ApprovalDecision {
+  callId: string;
+  approved: boolean;
+  by: string;
 }
 
 /** What the `send` Update answers. */

@@ -14,6 +14,9 @@
 //   process's first scrape, read from `run_event` by id at each scrape (no LISTEN needed;
 //   at most 100 000 new events per scrape, the rest next time). Every replica counts the
 //   same events: aggregate with max().
+// - chainflow_agent_tokens_total{chain,model,kind}: tokens of agent model calls
+//   (`agent.llm.ok` run events, kind prompt|completion) per chain and model, counted
+//   like the event counters above.
 // - chainflow_metrics_database_up: 1 when the scrape could read those counts.
 // Process metrics (CPU, memory, event loop, GC) come from prom-client's defaults.
 // Temporal SDK metrics (workflow tasks, activities, sticky cache…) are the worker's:
@@ -88,6 +91,8 @@ export function createMetrics(orm: MikroORM, apiPrefix: string): AppMetrics {
   for (const status of runStatuses) sessions.set({ status }, 0);
   const databaseUp = new Gauge({ name: 'chainflow_metrics_database_up', help: '1 when the last scrape could read the session counts from PostgreSQL, else 0 (the chainflow_sessions* numbers are then stale)', registers: [registry] });
 
+  const agentTokens = new Counter({ name: 'chainflow_agent_tokens_total', help: 'Tokens of agent model calls (agent.llm.ok run events) by chain, model and kind (prompt, completion) since this process first scraped', labelNames: ['chain', 'model', 'kind'] as const, registers: [registry] });
+
   let lastEventId: string | null = null;
   const refreshFromDatabase = async () => {
     const conn = orm.em.getConnection();
@@ -103,6 +108,15 @@ export function createMetrics(orm: MikroORM, apiPrefix: string): AppMetrics {
       `select type, count(*) as n, max(id)::text as last from (select id, type from run_event where id > ? order by id limit ${EVENT_BATCH}) e group by type`,
       [lastEventId],
     );
+    const tokens = await conn.execute<{ chain: string; model: string; prompt: string; completion: string }[]>(
+      `select r.chain_id::text as chain, coalesce(e.payload->>'model', '') as model, sum(coalesce((e.payload->'usage'->>'promptTokens')::bigint, 0))::text as prompt, sum(coalesce((e.payload->'usage'->>'completionTokens')::bigint, 0))::text as completion
+         from (select id, run_id, payload from run_event where id > ? and type = 'agent.llm.ok' order by id limit ${EVENT_BATCH}) e join run r on r.id = e.run_id group by 1, 2`,
+      [lastEventId],
+    );
+    for (const row of tokens) {
+      agentTokens.inc({ chain: row.chain, model: row.model, kind: 'prompt' }, Number(row.prompt));
+      agentTokens.inc({ chain: row.chain, model: row.model, kind: 'completion' }, Number(row.completion));
+    }
     let last = BigInt(lastEventId);
     for (const row of rows) {
       eventCounters.get(row.type as CountedEvent)?.inc(Number(row.n));

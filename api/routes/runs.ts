@@ -5,7 +5,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { ChainSchema, ChainVersionSchema, RunSchema, type Chain, type ChainVersion } from '../../db/entities.ts';
 import type { JsonObject } from '../../chain/index.ts';
 import { eachLimited } from '../../lib/each-limited.ts';
-import { messageSignal, sendUpdate, stopSignal, type dialogue, type InboundMessage, type SessionView } from '../../temporal/contracts.ts';
+import { approvalSignal, messageSignal, sendUpdate, stateQuery, stopSignal, type dialogue, type InboundMessage, type SessionView } from '../../temporal/contracts.ts';
 import type { Principal } from '../auth/principal.ts';
 import { HttpError } from '../errors.ts';
 import { authorize, can, roleOn, visibleChains } from '../policy.ts';
@@ -20,6 +20,8 @@ import {
   migrateResultSchema,
   queuedMessageSchema,
   reasonBodySchema,
+  approvalBodySchema,
+  approvalAcceptedSchema,
   runDetailSchema,
   runEventListSchema,
   runEventsQuerySchema,
@@ -349,6 +351,39 @@ export function runOperations(deps: RunDeps): Operation[] {
         audit({ action: 'run.cancel', targetType: 'run', targetId: params.id, summary: { chainId: chain.id, reason } });
         await em.flush();
         res.status(202).json({ runId: params.id, reason });
+      },
+    }),
+    defineOperation({
+      method: 'post',
+      path: '/runs/:id/approvals',
+      operationId: 'approveRunToolCall',
+      summary: "Approve or deny an agent's tool call that waits for an operator",
+      description: "Sends the `approval {callId, approved, by}` signal (`by` is you). Only a call the session waits for right now is accepted: its wait is `{kind: 'agent', from: 'operator', callId}`. Needs the editor role on the chain.",
+      tags,
+      auth: 'bearer',
+      params: runParamsSchema,
+      body: approvalBodySchema,
+      errors: [404, 409],
+      responses: { 202: { description: 'The decision was sent', schema: approvalAcceptedSchema } },
+      handler: async ({ res, em, params, body, principal, audit }) => {
+        const { chain } = await loadRun(em, deps.temporal, principal, params.id, 'run:control');
+        const handle = deps.temporal.workflow.getHandle<typeof dialogue>(params.id);
+        let state: SessionView;
+        try {
+          state = await handle.query(stateQuery);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) throw closedError(params.id, 'nothing waits for approval');
+          throw err;
+        }
+        const wait = state.wait;
+        if (state.ended || wait?.kind !== 'agent' || wait.from !== 'operator' || wait.callId !== body.callId) {
+          throw new HttpError(409, 'approval_not_waiting', `Run ${params.id} does not wait for an operator's approval of call '${body.callId}'${wait?.kind === 'agent' && wait.from === 'operator' ? `; it waits for call '${wait.callId}'` : ''}. GET /api/v1/runs/${params.id} shows its wait.`, { field: 'callId' });
+        }
+        const by = principal.user.email;
+        await handle.signal(approvalSignal, { callId: body.callId, approved: body.approved, by });
+        audit({ action: 'run.approval', targetType: 'run', targetId: params.id, summary: { chainId: chain.id, callId: body.callId, approved: body.approved } });
+        await em.flush();
+        res.status(202).json({ runId: params.id, callId: body.callId, approved: body.approved, by });
       },
     }),
     defineOperation({

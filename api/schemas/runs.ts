@@ -155,6 +155,15 @@ export const reasonBodySchema = z
   .strictObject({ reason: storable(z.string().min(1).max(200)).optional().meta({ description: "Recorded as the session's outcome (cancel) or the termination reason (terminate)" }) })
   .meta({ id: 'RunStopRequest' });
 
+export const approvalBodySchema = z
+  .strictObject({
+    callId: storable(z.string().min(1).max(200)).meta({ description: "The agent's tool call to decide (the `callId` of its `agent.approval_requested` run event, or `wait.callId` of GET /runs/{id})" }),
+    approved: z.boolean().meta({ description: 'true runs the tool call; false tells the model it was denied' }),
+  })
+  .meta({ id: 'RunApprovalRequest' });
+
+export const approvalAcceptedSchema = z.object({ runId: z.string(), callId: z.string(), approved: z.boolean(), by: z.string() }).meta({ id: 'RunApprovalAccepted' });
+
 export const terminatedSchema = z.object({ runId: z.string(), status: z.literal('terminated'), reason: z.string() }).meta({ id: 'RunTerminated' });
 
 export const cancelAcceptedSchema = z.object({ runId: z.string(), reason: z.string() }).meta({ id: 'RunCancelAccepted' });

@@ -147,6 +147,11 @@ function compileFailure(slug: string, errors: ChainProblem[]): HttpError {
  */
 async function resolveSubchains(em: EntityManager, graph: Graph, as?: Principal): Promise<Record<string, CompiledChain>> {
   const refs = new Set(graph.nodes.filter((n) => n.type === 'subchain').map((n) => String((n.data as { chainRef?: unknown }).chainRef ?? '')));
+  // An agent's sub-chain tools call chains too (pinned like a sub-chain node's).
+  for (const n of graph.nodes.filter((node) => node.type === 'agent')) {
+    const tools = (n.data as { tools?: unknown }).tools;
+    for (const tool of Array.isArray(tools) ? (tools as Array<{ kind?: unknown; chainRef?: unknown }>) : []) if (tool.kind === 'subchain') refs.add(String(tool.chainRef ?? ''));
+  }
   const result: Record<string, CompiledChain> = {};
   for (const ref of refs) {
     if (!ref || ref === graph.slug) continue;

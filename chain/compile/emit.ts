@@ -36,6 +36,7 @@ export function emitIr({ graph, languages, checked, edges, entries, callees }: E
       const versionId = callees.versionOf(call.chainRef(config));
       if (versionId !== undefined) config = call.pin(config, versionId);
     }
+    if (spec.toolCalls) config = spec.toolCalls.pin(config, (ref) => callees.versionOf(ref));
     const next: Record<string, IrEdge[]> = {};
     for (const port of item.ports) {
       next[port.id] = edges.of(id, port.id).map((edge) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { nodeIdSchema, positionSchema } from '../graph.ts';
+import { agentNode } from './agent.ts';
 import { askNode } from './ask.ts';
 import { codeNode } from './code.ts';
 import { conditionNode } from './condition.ts';
@@ -32,6 +33,7 @@ export const nodeSpecs = {
   delay: delayNode,
   http: httpNode,
   llm: llmNode,
+  agent: agentNode,
   code: codeNode,
   subchain: subchainNode,
   split: splitNode,

@@ -144,6 +144,14 @@ export interface NodeSpec<T extends string = string, C extends z.ZodType = z.Zod
   jumps?: ConfigFn<z.output<C>, string[]>;
   /** The node runs another chain inline (subchain). */
   calls?: CallFacts<z.output<C>>;
+  /**
+   * Further chains the node may run (an agent's sub-chain tools): pinned at publish like
+   * `calls`, but not part of the flow checks (they run only when a model asks).
+   */
+  toolCalls?: {
+    refs(config: z.output<C>): string[];
+    pin(config: z.output<C>, versionOf: (ref: string) => string | undefined): z.output<C>;
+  };
   /** The chain may finish here (end): the node counts as an exit whatever its ports. */
   terminal?: boolean;
   /**

@@ -13,7 +13,7 @@ const say = (id: string, text: string) => createNode(id, 'message', { text });
  * loopback servers speaking the real protocols. The harness must allow 127.0.0.1/::1
  * for the HTTP node (the SSRF guard blocks loopback otherwise).
  */
-export function effectScenarios(harness: () => DialogueHarness): Record<'http' | 'llm' | 'code', () => Promise<void>> {
+export function effectScenarios(harness: () => DialogueHarness): Record<'http' | 'llm' | 'code' | 'agent', () => Promise<void>> {
   const session = async (nodes: ReturnType<typeof createNode>[], edges: ReturnType<typeof createEdge>[]) => {
     const h = harness();
     const ids = await publishGraph(h.db, createChain({ slug: 'effects', nodes, edges }));
@@ -70,6 +70,23 @@ export function effectScenarios(harness: () => DialogueHarness): Record<'http' |
         expect(texts(await send(await session(nodes, edges), 'Bob'))).toEqual([expect.stringMatching(/^AI failed: /)]);
         const events = await runEvents(h.db, handle.workflowId);
         expect(JSON.stringify(events)).not.toContain('sk-test-key-123');
+      } finally {
+        await provider.close();
+      }
+    },
+
+    async agent() {
+      // The agent's tools, approvals and memory: test/agent/. Here its ports 'ok' and 'error'.
+      const h = harness();
+      const provider = await startOpenAiServer();
+      try {
+        const cred = await createCredential(h.db.orm.em.fork(), h.secretBox, { name: `agent_${Date.now()}`, kind: 'openai', value: 'sk-test-key-456', meta: { baseUrl: provider.baseUrl } });
+        const nodes = [any(), createNode('ai', 'agent', { credentialId: cred.id, model: 'test-model', variable: 'session.answer' }), say('ok', 'AI: {{ session.answer }}'), say('err', 'AI failed: {{ session.error.code }}')];
+        const edges = [createEdge('start', 'ai'), createEdge('ai', 'ok', 'ok'), createEdge('ai', 'err', 'error')];
+        provider.script({ kind: 'reply', content: 'Done.' });
+        expect(texts(await send(await session(nodes, edges), 'go'))).toEqual(['AI: Done.']);
+        provider.script({ kind: 'error', status: 401, message: 'bad key' });
+        expect(texts(await send(await session(nodes, edges), 'go'))).toEqual(['AI failed: llm_unauthorized']);
       } finally {
         await provider.close();
       }

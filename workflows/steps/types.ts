@@ -15,4 +15,4 @@ export type StepResult =
   /** End this frame (the session, or return from a sub-chain). */
   | { kind: 'end'; outcome: string }
   /** Run another chain version inline, then continue through this node's 'next'. */
-  | { kind: 'call'; versionId: string; run: JsonObject };
+  | { kind: 'call'; versionId: string; run: JsonObject; agentCallId?: string };

@@ -85,6 +85,10 @@ export function json(res: ServerResponse, status: number, body: unknown, headers
 /** What the fake provider does for one request. */
 export type LlmBehaviour =
   | { kind: 'reply'; content: string; usage?: { prompt_tokens: number; completion_tokens: number } }
+  /** An assistant message with `tool_calls` (finish_reason 'tool_calls'). */
+  | { kind: 'tools'; calls: Array<{ id?: string; name: string; arguments: unknown }>; content?: string; usage?: { prompt_tokens: number; completion_tokens: number } }
+  /** Decides from the request (e.g. the tool results in `messages`). */
+  | { kind: 'dynamic'; answer: (body: Record<string, unknown>) => LlmBehaviour }
   | { kind: 'error'; status: number; message: string; type?: string; headers?: Record<string, string> };
 
 export interface OpenAiServer {
@@ -96,25 +100,39 @@ export interface OpenAiServer {
   close(): Promise<void>;
 }
 
-function completion(model: string, content: string, usage: { prompt_tokens: number; completion_tokens: number }) {
+type WireToolCall = { id: string; type: 'function'; function: { name: string; arguments: string } };
+let toolCallCounter = 0;
+function wireCalls(calls: Array<{ id?: string; name: string; arguments: unknown }>): WireToolCall[] {
+  return calls.map((call) => ({ id: call.id ?? `call_${++toolCallCounter}`, type: 'function', function: { name: call.name, arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments) } }));
+}
+
+function completion(model: string, content: string | null, usage: { prompt_tokens: number; completion_tokens: number }, toolCalls?: WireToolCall[]) {
   return {
     id: 'chatcmpl-test',
     object: 'chat.completion',
     created: 1_700_000_000,
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null, ...(toolCalls ? { tool_calls: toolCalls } : {}) }, logprobs: null, finish_reason: toolCalls ? 'tool_calls' : 'stop' }],
     usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
   };
 }
 
-/** Splits a reply into a few SSE chunks like the real API does. */
-function streamChunks(model: string, content: string, usage: { prompt_tokens: number; completion_tokens: number }, includeUsage: boolean): string[] {
+/** Splits a reply into a few SSE chunks like the real API does (tool call arguments too). */
+function streamChunks(model: string, content: string, usage: { prompt_tokens: number; completion_tokens: number }, includeUsage: boolean, toolCalls?: WireToolCall[]): string[] {
   const base = { id: 'chatcmpl-test', object: 'chat.completion.chunk', created: 1_700_000_000, model };
-  const pieces = content.match(/.{1,5}/gs) ?? [''];
+  const pieces = content === '' ? [] : (content.match(/.{1,5}/gs) ?? []);
+  const callChunks = (toolCalls ?? []).flatMap((call, index) => {
+    const args = call.function.arguments.match(/.{1,8}/gs) ?? [''];
+    return [
+      { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }, finish_reason: null }] },
+      ...args.map((part) => ({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: part } }] }, finish_reason: null }] })),
+    ];
+  });
   const events: unknown[] = [
     { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
     ...pieces.map((piece) => ({ ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })),
-    { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+    ...callChunks,
+    { ...base, choices: [{ index: 0, delta: {}, finish_reason: toolCalls ? 'tool_calls' : 'stop' }] },
   ];
   if (includeUsage) events.push({ ...base, choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } });
   return [...events.map((event) => `data: ${JSON.stringify(event)}\n\n`), 'data: [DONE]\n\n'];
@@ -133,21 +151,24 @@ export async function startOpenAiServer(): Promise<OpenAiServer> {
       }
       const body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
       requests.push({ body, headers: req.headers });
-      const behaviour = behaviours.length > 1 ? (behaviours.shift() as LlmBehaviour) : (behaviours[0] as LlmBehaviour);
+      let behaviour = behaviours.length > 1 ? (behaviours.shift() as LlmBehaviour) : (behaviours[0] as LlmBehaviour);
+      while (behaviour.kind === 'dynamic') behaviour = behaviour.answer(body);
       const model = String(body.model);
       if (behaviour.kind === 'error') {
         json(res, behaviour.status, { error: { message: behaviour.message, type: behaviour.type ?? 'invalid_request_error', param: null, code: null } }, behaviour.headers);
         return;
       }
       const usage = behaviour.usage ?? { prompt_tokens: 11, completion_tokens: 7 };
+      const toolCalls = behaviour.kind === 'tools' ? wireCalls(behaviour.calls) : undefined;
+      const content = behaviour.content ?? '';
       if (body.stream === true) {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
         const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-        for (const chunk of streamChunks(model, behaviour.content, usage, includeUsage)) res.write(chunk);
+        for (const chunk of streamChunks(model, content, usage, includeUsage, toolCalls)) res.write(chunk);
         res.end();
         return;
       }
-      json(res, 200, completion(model, behaviour.content, usage));
+      json(res, 200, completion(model, toolCalls && content === '' ? null : content, usage, toolCalls));
     })().catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500).end(String(error));
     });

@@ -1023,6 +1023,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{id}/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve or deny an agent's tool call that waits for an operator
+         * @description Sends the `approval {callId, approved, by}` signal (`by` is you). Only a call the session waits for right now is accepted: its wait is `{kind: 'agent', from: 'operator', callId}`. Needs the editor role on the chain.
+         */
+        post: operations["approveRunToolCall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{id}/terminate": {
         parameters: {
             query?: never;
@@ -1658,6 +1678,12 @@ export type components = {
         RunStopRequest: {
             /** @description Recorded as the session's outcome (cancel) or the termination reason (terminate) */
             reason?: string;
+        };
+        RunApprovalRequest: {
+            /** @description The agent's tool call to decide (the `callId` of its `agent.approval_requested` run event, or `wait.callId` of GET /runs/{id}) */
+            callId: string;
+            /** @description true runs the tool call; false tells the model it was denied */
+            approved: boolean;
         };
         CreateBotRequest: {
             name: string;
@@ -2560,6 +2586,12 @@ export type components = {
         RunCancelAccepted: {
             runId: string;
             reason: string;
+        };
+        RunApprovalAccepted: {
+            runId: string;
+            callId: string;
+            approved: boolean;
+            by: string;
         };
         RunTerminated: {
             runId: string;
@@ -7568,6 +7600,105 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunCancelAccepted"];
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (stale revision, slug taken, sessions running…) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than the limit (1 MB for JSON, 2 MB for chain files) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong Content-Type for this operation */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    approveRunToolCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's workflow id (URL-encode ':' as %3A) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunApprovalRequest"];
+            };
+        };
+        responses: {
+            /** @description The decision was sent */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunApprovalAccepted"];
                 };
             };
             /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
