@@ -343,11 +343,11 @@ export const useEditorStore = defineStore('editor', () => {
     }
   }
 
-  async function publish(): Promise<number> {
+  async function publish(note?: string): Promise<number> {
     if (!chain.value) throw new Error('no chain');
     await save();
     if (saveState.value !== 'saved') throw saveError.value ?? new ApiError(409, 'not_saved', 'Save the draft first.');
-    const version = await unwrap(client.POST('/api/v1/chains/{id}/publish', { params: { path: { id: chain.value.id } }, body: { revision: revision.value } }));
+    const version = await unwrap(client.POST('/api/v1/chains/{id}/publish', { params: { path: { id: chain.value.id } }, body: { revision: revision.value, ...(note ? { note } : {}) } }));
     chain.value = { ...chain.value, activeVersion: { id: version.id, number: version.number } };
     return version.number;
   }
