@@ -24,6 +24,18 @@ import { startLocalStack } from '../cli/local-stack.ts';
 import { createLogger } from '../lib/logger.ts';
 import { generateChain } from './generate.ts';
 
+// Browser globals used inside page.evaluate (this project is type-checked without the DOM lib).
+interface BrowserElement {
+  getAttribute(name: string): string | null;
+  getBoundingClientRect(): { x: number; y: number; width: number; height: number };
+  classList: { contains(name: string): boolean };
+  className: string;
+}
+declare const document: { querySelector(selector: string): BrowserElement | null; elementFromPoint(x: number, y: number): BrowserElement | null };
+declare const window: { longTasks: number[] };
+declare function requestAnimationFrame(callback: () => void): number;
+type LongTaskObserver = new (callback: (list: { getEntries(): { duration: number }[] }) => void) => { observe(options: { type: string; buffered: boolean }): void };
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: flags } = parseArgs({ args: process.argv.slice(2), options: { nodes: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '3' }, profile: { type: 'boolean', default: false } } });
 const PROFILE = flags.profile;
@@ -140,9 +152,10 @@ async function main(): Promise<void> {
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     await page.addInitScript(() => {
-      const w = window as unknown as { longTasks: number[] };
+      const w = window;
       w.longTasks = [];
-      new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push(Math.round(e.duration)))).observe({ type: 'longtask', buffered: true });
+      const Observer = (globalThis as unknown as { PerformanceObserver: LongTaskObserver }).PerformanceObserver;
+      new Observer((list) => list.getEntries().forEach((e) => w.longTasks.push(Math.round(e.duration)))).observe({ type: 'longtask', buffered: true });
     });
     await page.goto('/login');
     await page.locator('input[name="email"]').fill(EMAIL);
@@ -157,7 +170,7 @@ async function main(): Promise<void> {
       await page.waitForURL((u) => u.pathname === '/chains');
       const link = page.getByTestId(`chain-card-${chain.slug}`).locator('a.name');
       await link.waitFor();
-      await page.evaluate(() => ((window as unknown as { longTasks: number[] }).longTasks = []));
+      await page.evaluate(() => (window.longTasks = []));
       const cdp = PROFILE && round === 1 ? await context.newCDPSession(page) : null;
       if (cdp) {
         await cdp.send('Profiler.enable');
@@ -201,7 +214,7 @@ async function main(): Promise<void> {
       await settled(page);
       const panIn = await pan(page);
       const cardsIn = await page.locator('.vue-flow__node').count();
-      const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks.slice().sort((a, b) => b - a).slice(0, 5));
+      const longTasks = await page.evaluate(() => window.longTasks.slice().sort((a, b) => b - a).slice(0, 5));
       rows.push(
         `round ${round}: open ${open.toFixed(0)} ms (${inDom} nodes in the DOM) · pan ${panOpen.toFixed(0)} ms · zoom to fit ${fit.toFixed(0)} ms (${inDomFit} nodes, ${lite} placeholders) · pan zoomed out ${panOut.toFixed(0)} ms · pan at 100 % after a jump ${panIn.toFixed(0)} ms (${cardsIn} cards) · longest tasks ${longTasks.join(', ') || '—'} ms`,
       );
