@@ -15,7 +15,7 @@ try {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 }
-if (['start', 'test', 'bench', 'record-histories'].includes(args[0] ?? '')) ensureWheels();
+if (['start', 'test', 'bench', 'bench:editor', 'record-histories'].includes(args[0] ?? '')) ensureWheels();
 
 const nodeFlags = ['--disable-warning=ExperimentalWarning'];
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -29,6 +29,8 @@ const entry =
       ? [join(ROOT, 'test', 'histories', 'record.ts'), ...args.slice(1)]
       : args[0] === 'bench'
         ? [join(ROOT, 'bench', 'run.ts'), ...args.slice(1)]
+        : args[0] === 'bench:editor'
+          ? [join(ROOT, 'bench', 'editor.ts'), ...args.slice(1)]
         : [join(ROOT, 'cli', 'main.ts'), ...args];
 
 // The child gets the terminal's signals too (same process group); it handles them itself.

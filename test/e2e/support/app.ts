@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inject } from 'vitest';
 import { createApp } from '../../../api/app.ts';
+import { startLiveEvents } from '../../../api/live/index.ts';
 import { resolveAuthOptions } from '../../../api/auth/options.ts';
 import { createUser, signOutEverywhere } from '../../../api/auth/service.ts';
 import { UserSchema } from '../../../db/accounts.ts';
@@ -25,13 +26,15 @@ export interface E2eApp {
   close(): Promise<void>;
 }
 
-export async function startE2eApp(prefix: string): Promise<E2eApp> {
+/** `live`: also serve the live run events socket (/api/v1/ws), as `npm start` does. */
+export async function startE2eApp(prefix: string, opts: { live?: boolean } = {}): Promise<E2eApp> {
   const h = await startDialogueHarness(prefix);
   const auth = resolveAuthOptions({ rateLimitPerMinute: 100_000, totpBox: h.secretBox });
   const app = createApp({ orm: h.db.orm, temporal: h.client, logger: createLogger('silent', 'e2e'), taskQueue: h.taskQueue, auth, secretBox: h.secretBox, webDir: inject('webDist') });
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const live = opts.live ? await startLiveEvents(server, { orm: h.db.orm, databaseUrl: h.db.url, jwtSecret: auth.jwtSecret, logger: createLogger('silent', 'e2e') }) : null;
   return {
     h,
     url: `http://127.0.0.1:${port}`,
@@ -48,6 +51,7 @@ export async function startE2eApp(prefix: string): Promise<E2eApp> {
     },
     seedExamples: () => seedExamples(h.db.orm),
     close: async () => {
+      await live?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await h.close();
