@@ -76,12 +76,15 @@ describe('node spec facts', () => {
     expect(effects.map((spec) => [spec.type, spec.activity])).toEqual([
       ['http', 'httpRequest'],
       ['llm', 'llmComplete'],
+      ['agent', 'agentModel'],
       ['code', 'runCode'],
       ['plugin', 'runPluginNode'],
     ]);
     for (const spec of effects) {
-      expect(typeof spec.ports === 'function' ? [] : spec.ports.map((port) => port.id)).toEqual(['ok', 'error']);
-      expect(spec.errorPorts).toEqual(['error']);
+      // The agent also leaves through 'max_iterations' (an error port too).
+      const extra = spec.type === 'agent' ? ['max_iterations'] : [];
+      expect(typeof spec.ports === 'function' ? [] : spec.ports.map((port) => port.id)).toEqual(['ok', 'error', ...extra]);
+      expect(spec.errorPorts).toEqual(['error', ...extra]);
     }
   });
 });

@@ -64,6 +64,8 @@ export function nodeSummary(node: GraphNode, t: Translate): string[] {
       return [clip(`${str(d.method) || 'GET'} ${str(d.url)}`, 70)];
     case 'llm':
       return [str(d.model), ...(d.variable ? [t('editor.summary.saveTo', { variable: str(d.variable) })] : [])];
+    case 'agent':
+      return [clip([str(d.model), ...list(d.tools).map((tool) => str(obj(tool).name))].join(' · '), 70), ...(d.variable ? [t('editor.summary.saveTo', { variable: str(d.variable) })] : [])];
     case 'code':
       return d.variable ? [t('editor.summary.saveTo', { variable: str(d.variable) })] : [];
     case 'subchain':
@@ -91,6 +93,7 @@ export function iconGlyph(icon: string): string {
     timer: '◷',
     globe: '⌁',
     sparkles: '✦',
+    bot: '☺',
     code: '{}',
     workflow: '↳',
     'flask-conical': '⚗',
