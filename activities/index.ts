@@ -9,6 +9,7 @@ import { createEngineActivities } from './engine.ts';
 import { createHttpActivities, type HttpDeps } from './http.ts';
 import { createLlmActivities } from './llm.ts';
 import { createPluginActivities } from './plugin.ts';
+import type { PluginRegistry } from '../lib/plugins/host.ts';
 import { createTypingIndicator } from './telegram-typing.ts';
 
 /** What activities need from the outside world; tests pass real ones pointed at test servers. */
@@ -20,6 +21,8 @@ export interface ActivityDeps {
   ssrf?: HttpDeps['ssrf'];
   /** A shared QuickJS pool (close it on shutdown); one is made when absent. */
   sandbox?: CodeSandbox;
+  /** Plugins whose nodes `runPluginNode` runs; the process's registry (lib/plugins/process.ts) when absent. */
+  plugins?: PluginRegistry;
 }
 
 /**
@@ -32,7 +35,7 @@ export function createActivities(deps: ActivityDeps) {
   const { httpRequest } = createHttpActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
   const { llmComplete } = createLlmActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
   const { runCode } = createCodeActivities({ logger: deps.logger, ...(deps.sandbox ? { sandbox: deps.sandbox } : {}) });
-  const { runPluginNode } = createPluginActivities();
+  const { runPluginNode } = createPluginActivities(deps.plugins ? { plugins: deps.plugins } : {});
   return {
     ...createEngineActivities(deps),
     httpRequest: withTyping(httpRequest),
