@@ -218,6 +218,8 @@ export interface PluginStatus {
   /** Most recent first, at most 10. */
   lastErrors: { at: string; message: string }[];
   reloads: number;
+  /** Calls running in the current thread. */
+  inFlight: number;
 }
 
 interface Entry {
@@ -309,7 +311,7 @@ export class PluginRegistry {
 
   list(): PluginStatus[] {
     return [...this.entries.values()].map((entry) => {
-      const status: PluginStatus = { id: entry.id, folder: entry.folder, status: entry.status, lastErrors: [...entry.lastErrors], reloads: entry.reloads };
+      const status: PluginStatus = { id: entry.id, folder: entry.folder, status: entry.status, lastErrors: [...entry.lastErrors], reloads: entry.reloads, inFlight: entry.host?.inFlight ?? 0 };
       if (entry.manifest) {
         status.manifest = entry.manifest;
         status.version = entry.manifest.version;
