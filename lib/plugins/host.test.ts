@@ -129,3 +129,11 @@ describe('plugin registry', () => {
     await expect(registry.call('looper', { kind: 'node', key: 'fine', config: {}, vars: {}, runId: 'r', nodeId: 'n' })).rejects.toMatchObject({ code: 'plugin_not_installed', message: expect.stringMatching(/Plugin "looper" is not installed/) });
   });
 });
+
+describe('reload memory', () => {
+  it('three reloads (a new thread each, the old one terminated) leave RSS within 20 MB of one', async () => {
+    const { measureReloads } = await import('../../bench/plugin-reload.ts');
+    const { afterOneMb, afterAllMb } = await measureReloads(4);
+    expect(afterAllMb - afterOneMb).toBeLessThanOrEqual(20);
+  });
+});
