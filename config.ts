@@ -114,6 +114,11 @@ const envSchema = z.object({
     .default('https://api.telegram.org')
     .transform((url) => url.replace(/\/+$/, '')),
 
+  // Plugins (docs/plugins.md)
+  PLUGINS_DIR: z.string().default(''),
+  PLUGIN_CALL_TIMEOUT_MS: z.coerce.number().int().min(100, 'Use at least 100 (ms)').max(300_000).default(10_000),
+  PLUGIN_MEMORY_MB: z.coerce.number().int().min(16, 'Use at least 16 (MB)').max(4096).default(64),
+
   METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).max(65535).optional()),
   METRICS_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'Use at least 16 random characters (make one with: openssl rand -hex 24)').optional()),
 });
@@ -170,6 +175,12 @@ export interface Config {
     /** Webhook triggers, per client address and per chain. */
     hookClient: { limit: number; windowSeconds: number } | null;
     hookChain: { limit: number; windowSeconds: number } | null;
+  };
+  plugins: {
+    /** Extra plugin folder besides the repository's plugins/ (PLUGINS_DIR). */
+    dir: string | undefined;
+    callTimeoutMs: number;
+    memoryMb: number;
   };
   metrics: {
     /** Port of the worker's Prometheus exporter (Temporal SDK metrics) on HOST; off when unset. */
@@ -245,6 +256,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     telegramApiRoot: e.TELEGRAM_API_ROOT,
     rateLimits: { chatClient: e.CHAT_RATE_LIMIT, chatChain: e.CHAT_CHAIN_RATE_LIMIT, hookClient: e.HOOK_RATE_LIMIT, hookChain: e.HOOK_CHAIN_RATE_LIMIT },
+    plugins: { dir: e.PLUGINS_DIR ? resolve(e.PLUGINS_DIR) : undefined, callTimeoutMs: e.PLUGIN_CALL_TIMEOUT_MS, memoryMb: e.PLUGIN_MEMORY_MB },
     metrics: { workerPort: e.METRICS_PORT, token: e.METRICS_TOKEN },
     mcp: { url: e.CHAINFLOW_URL ?? e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`, token: e.CHAINFLOW_TOKEN },
     retention: {

@@ -10,6 +10,7 @@ import { createEngineActivities } from './engine.ts';
 import { createHttpActivities, type HttpDeps } from './http.ts';
 import { createLlmActivities } from './llm.ts';
 import { createPluginActivities } from './plugin.ts';
+import type { PluginRegistry } from '../lib/plugins/host.ts';
 import { createTypingIndicator } from './telegram-typing.ts';
 
 /** What activities need from the outside world; tests pass real ones pointed at test servers. */
@@ -21,6 +22,8 @@ export interface ActivityDeps {
   ssrf?: HttpDeps['ssrf'];
   /** A shared QuickJS pool (close it on shutdown); one is made when absent. */
   sandbox?: CodeSandbox;
+  /** Plugins whose nodes `runPluginNode` runs; the process's registry (lib/plugins/process.ts) when absent. */
+  plugins?: PluginRegistry;
 }
 
 /**
@@ -33,7 +36,7 @@ export function createActivities(deps: ActivityDeps) {
   const { httpRequest } = createHttpActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
   const { llmComplete } = createLlmActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
   const { runCode } = createCodeActivities({ logger: deps.logger, ...(deps.sandbox ? { sandbox: deps.sandbox } : {}) });
-  const { runPluginNode } = createPluginActivities();
+  const { runPluginNode } = createPluginActivities(deps.plugins ? { plugins: deps.plugins } : {});
   const { agentModel, agentHttpTool } = createAgentActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, httpRequest, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
   return {
     ...createEngineActivities(deps),

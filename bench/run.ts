@@ -28,8 +28,17 @@ const { values: flags } = parseArgs({
     messages: { type: 'string', default: '10' },
     idle: { type: 'string', default: '10000' },
     nodes: { type: 'string', default: '1000' },
+    'plugin-reloads': { type: 'string' },
   },
 });
+// `--plugin-reloads N`: only the plugin host's reload memory (bench/plugin-reload.ts).
+if (flags['plugin-reloads'] !== undefined) {
+  const { measureReloads } = await import('./plugin-reload.ts');
+  const reloads = Number(flags['plugin-reloads']);
+  const { afterOneMb, afterAllMb } = await measureReloads(reloads);
+  process.stdout.write(`plugin reloads: RSS after 1 reload ${afterOneMb.toFixed(1)} MB, after ${reloads} ${afterAllMb.toFixed(1)} MB (+${(afterAllMb - afterOneMb).toFixed(1)} MB; target ≤ +20 MB)\n`);
+  process.exit(0);
+}
 const SESSIONS = Number(flags.sessions);
 const MESSAGES = Number(flags.messages);
 const IDLE = Number(flags.idle);

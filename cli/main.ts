@@ -12,6 +12,7 @@ import { userCommand } from './user.ts';
 import { backupCommand, restoreCommand } from './backup.ts';
 import { rotateKeyCommand } from './rotate-key.ts';
 import { mcpCommand } from './mcp.ts';
+import { pluginCommand } from './plugin.ts';
 
 const HELP = `chainflow <command>
 
@@ -44,6 +45,9 @@ Commands:
   mcp        an MCP server on stdin/stdout for AI assistants (Claude Desktop, Cursor…),
              bridging to a running API: CHAINFLOW_URL and CHAINFLOW_TOKEN (a personal
              access token); opens no database (docs/mcp.md)
+  plugin new NAME | list | install <dir|file.tgz>
+             scaffold a plugin (with its test) into PLUGINS_DIR or plugins/, list the
+             plugins with status and node types, or copy one in (docs/plugins.md)
   migration:create <name>
              write a new migration from the entity diff (needs DATABASE_URL)
   bundle [file]
@@ -87,6 +91,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'user':
       await userCommand(config, argv.slice(1));
+      return;
+    case 'plugin':
+      await pluginCommand(config, argv.slice(1));
       return;
     case 'migration:create': {
       const name = argv[1];

@@ -21,6 +21,8 @@ import { startAccountGateways } from '../api/telegram/accounts.ts';
 import { gramAccountClients } from '../lib/telegram-account-gramjs.ts';
 import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
 import { seedExamples } from './seed.ts';
+import { BUILTIN_PLUGINS_DIR, PluginRegistry } from '../lib/plugins/host.ts';
+import { setProcessPlugins } from '../lib/plugins/process.ts';
 import { ensureSetupToken, setupTokenPath } from '../api/auth/setup.ts';
 
 /** The built web app the API serves at / (when present). */
@@ -77,6 +79,20 @@ function onStopSignal(stop: () => Promise<void>): void {
   watchSupervisor(handler);
 }
 
+/** The plugins of this process (plugins/ and PLUGINS_DIR), loaded and watched; set as the process's registry. */
+export async function startPlugins(config: Config, logger: Logger): Promise<PluginRegistry> {
+  const registry = new PluginRegistry({
+    dirs: [BUILTIN_PLUGINS_DIR, ...(config.plugins.dir ? [config.plugins.dir] : [])],
+    limits: { callTimeoutMs: config.plugins.callTimeoutMs, maxOldGenerationSizeMb: config.plugins.memoryMb },
+    ssrfAllow: config.httpAllowPrivate,
+    log: (message) => logger.warn({ plugins: true }, message),
+  });
+  await registry.start();
+  setProcessPlugins(registry);
+  logger.info({ plugins: registry.list().map((p) => `${p.id}@${p.version ?? '?'} ${p.status}`) }, 'plugins loaded');
+  return registry;
+}
+
 /** `chainflow worker`: the worker on task queue `chainflow` until SIGTERM. */
 export async function runWorker(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, 'worker');
@@ -98,17 +114,19 @@ export async function runWorker(config: Config): Promise<void> {
   }
   const bundlePath = prebuilt ?? (await cachedWorkflowBundle(join(config.dataDir, 'cache')));
   const sandbox = createCodeSandbox();
+  const plugins = await startPlugins(config, logger);
   const worker = await createWorker({
     connection,
     namespace: target.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({ orm, logger, secretBox: secretBoxFor(config), sandbox, ssrf: { allow: config.httpAllowPrivate } }),
+    activities: createActivities({ orm, logger, secretBox: secretBoxFor(config), sandbox, ssrf: { allow: config.httpAllowPrivate }, plugins }),
     workflowBundlePath: bundlePath,
     ...(config.workerMaxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
     ...(config.workerStickyTimeoutMs !== undefined ? { stickyQueueScheduleToStartTimeoutMs: config.workerStickyTimeoutMs } : {}),
   });
   const running = worker.run().finally(async () => {
     await sandbox.close();
+    await plugins.close();
     await connection.close();
     await orm.close();
     logger.info('worker stopped');
@@ -129,6 +147,7 @@ export async function runApi(config: Config): Promise<void> {
   const temporal = await connectClient(temporalTarget(config));
   const jwtSecret = config.auth.jwtSecret ?? loadOrCreateJwtSecret(config.dataDir);
   const secretBox = secretBoxFor(config);
+  const plugins = await startPlugins(config, logger);
   const app = createApp({
     orm,
     temporal,
@@ -186,6 +205,7 @@ export async function runApi(config: Config): Promise<void> {
     await accounts?.close();
     await workerConnection?.close();
     await live.close();
+    await plugins.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

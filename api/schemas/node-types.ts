@@ -15,6 +15,7 @@ export const nodeTypeSchema = z
     waits: z.boolean().meta({ description: 'The node can suspend the session (ask, delay) with its default config' }),
     defaults: z.unknown().meta({ description: 'Config of a freshly dropped node' }),
     configSchema: z.record(z.string(), z.unknown()).meta({ description: 'JSON Schema (2020-12) of the config, with label/help/widget per field for form generation' }),
+    plugin: z.object({ id: z.string(), version: z.string() }).optional().meta({ description: 'The plugin providing a `plugin:<id>/<type>` node type' }),
   })
   .meta({ id: 'NodeType' });
 

@@ -16,6 +16,42 @@ import { HttpError } from '../errors.ts';
 import type { Principal } from '../auth/principal.ts';
 import { can } from '../policy.ts';
 import { accessProblems, stampVersion, type ChainProblem } from './compile-access.ts';
+import { processPlugins } from '../../lib/plugins/process.ts';
+import { parsePluginType } from '../../chain/nodes/plugin.ts';
+
+/** The installed plugin node types, when this process has a plugin registry (compileChain's `plugins`). */
+function pluginOptions(): { plugins?: string[] } {
+  const registry = processPlugins();
+  return registry ? { plugins: registry.installedTypes() } : {};
+}
+
+/** Checks plugin nodes' configs against their plugins' zod schemas (in the plugin's thread), like built-ins at publish. */
+async function pluginConfigProblems(graph: Graph): Promise<ChainProblem[]> {
+  const registry = processPlugins();
+  if (!registry) return [];
+  const problems: ChainProblem[] = [];
+  for (const node of graph.nodes) {
+    const parsed = parsePluginType(node.type);
+    if (!parsed) continue;
+    let issues: { path: string; message: string }[];
+    try {
+      const result = await registry.call(parsed.pluginId, { kind: 'validate', key: parsed.nodeType, config: node.data as never });
+      issues = result.kind === 'validate' ? result.issues : [];
+    } catch (error) {
+      issues = [{ path: '', message: `its plugin could not check the config (${error instanceof Error ? error.message : String(error)})` }];
+    }
+    for (const issue of issues) {
+      problems.push({
+        code: 'config_invalid',
+        nodeId: node.id,
+        ...(issue.path ? { field: issue.path } : {}),
+        message: `Node '${node.id}' (${node.type})${issue.path ? `, field '${issue.path}'` : ''}: ${issue.message}`,
+        fix: `Correct ${issue.path ? `'${issue.path}'` : 'the config'} as the plugin's form describes`,
+      });
+    }
+  }
+  return problems;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -175,8 +211,10 @@ export interface CompiledGraph {
  * or a chain that user may not use.
  */
 export async function compileGraph(em: EntityManager, graph: Graph, as?: Principal): Promise<CompiledGraph> {
-  const result = compileChain(graph, { subchains: await resolveSubchains(em, graph, as) });
+  const result = compileChain(graph, { subchains: await resolveSubchains(em, graph, as), ...pluginOptions() });
   if (!result.ok) throw compileFailure(graph.slug, result.errors);
+  const invalid = await pluginConfigProblems(graph);
+  if (invalid.length > 0) throw compileFailure(graph.slug, invalid);
   const denied = as ? await accessProblems(em, as, result.ir) : [];
   if (denied.length > 0) throw compileFailure(graph.slug, denied);
   return { ir: result.ir, warnings: result.warnings };
@@ -191,8 +229,10 @@ export interface GraphValidation {
 
 /** Compiles a graph only to report its problems (the editor's "validate"), as `as` would publish it. */
 export async function validateGraph(em: EntityManager, graph: Graph, as?: Principal): Promise<GraphValidation> {
-  const result = compileChain(graph, { subchains: await resolveSubchains(em, graph, as) });
+  const result = compileChain(graph, { subchains: await resolveSubchains(em, graph, as), ...pluginOptions() });
   if (!result.ok) return { ok: false, errors: result.errors, warnings: result.warnings };
+  const invalid = await pluginConfigProblems(graph);
+  if (invalid.length > 0) return { ok: false, errors: invalid, warnings: result.warnings };
   const denied = as ? await accessProblems(em, as, result.ir) : [];
   return { ok: denied.length === 0, errors: denied, warnings: result.warnings };
 }

@@ -2348,6 +2348,11 @@ export type components = {
             configSchema: {
                 [key: string]: unknown;
             };
+            /** @description The plugin providing a `plugin:<id>/<type>` node type */
+            plugin?: {
+                id: string;
+                version: string;
+            };
         };
         AuditList: {
             items: components["schemas"]["AuditEntry"][];
@@ -6492,7 +6497,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every built-in node type, in palette order */
+            /** @description Every built-in node type, in palette order, then the loaded plugins' node types */
             200: {
                 headers: {
                     [name: string]: unknown;
