@@ -9,6 +9,7 @@ import { Migration20261201200000_retention } from './0007-retention.ts';
 import { Migration20261201190000_telegram } from './0008-telegram.ts';
 import { Migration20261201210000_rate_limits } from './0009-rate-limits.ts';
 import { Migration20261201220000_http_attempts } from './0010-http-attempts.ts';
+import { Migration20261201230000_knowledge } from './0011-knowledge.ts';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so the same list
@@ -26,4 +27,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201190000_telegram', class: Migration20261201190000_telegram },
   { name: 'Migration20261201210000_rate_limits', class: Migration20261201210000_rate_limits },
   { name: 'Migration20261201220000_http_attempts', class: Migration20261201220000_http_attempts },
+  { name: 'Migration20261201230000_knowledge', class: Migration20261201230000_knowledge },
 ];
