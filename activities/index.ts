@@ -7,6 +7,7 @@ import { createCodeActivities } from './code.ts';
 import type { CodeSandbox } from './code-sandbox.ts';
 import { createEngineActivities } from './engine.ts';
 import { createHttpActivities, type HttpDeps } from './http.ts';
+import { createKnowledgeActivities } from './knowledge.ts';
 import { createLlmActivities } from './llm.ts';
 import { createPluginActivities } from './plugin.ts';
 import { createTypingIndicator } from './telegram-typing.ts';
@@ -40,6 +41,7 @@ export function createActivities(deps: ActivityDeps) {
     runCode: withTyping(runCode),
     runPluginNode: withTyping(runPluginNode),
     ...createCleanupActivities({ orm: deps.orm, logger: deps.logger }),
+    ...createKnowledgeActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) }),
   };
 }
 
