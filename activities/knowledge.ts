@@ -7,7 +7,7 @@
 // retryable failure whose nextRetryDelay is the server's Retry-After.
 
 import { performance } from 'node:perf_hooks';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
 import { CredentialError, loadCredential } from '../db/credential-store.ts';
 import {
@@ -58,9 +58,9 @@ export interface EmbeddingTarget {
 }
 
 /** The embedding endpoint of a base, checked for the base's owner; throws CredentialError or a final failure. */
-export async function embeddingTarget(deps: Pick<KnowledgeDeps, 'orm' | 'secretBox'>, base: { credential_id: string | null; model: string; owner_id: string | null }): Promise<EmbeddingTarget | null> {
+export async function embeddingTarget(em: EntityManager, secretBox: SecretBox, base: { credential_id: string | null; model: string; owner_id: string | null }): Promise<EmbeddingTarget | null> {
   if (!base.credential_id) return null;
-  const credential = await loadCredential(deps.orm.em, deps.secretBox, base.credential_id, { as: base.owner_id });
+  const credential = await loadCredential(em, secretBox, base.credential_id, { as: base.owner_id });
   if (credential.kind !== 'openai') throw new CredentialError('credential_invalid', `Credential '${credential.name}' is a '${credential.kind}' credential; embeddings need an 'openai' (OpenAI-compatible) credential`);
   return { baseUrl: credential.meta.baseUrl ?? DEFAULT_OPENAI_BASE_URL, apiKey: credential.value, model: base.model, name: credential.name };
 }
@@ -150,7 +150,7 @@ export function createKnowledgeActivities(deps: KnowledgeDeps) {
       if (!base) return { embedded: 0, remaining: false, stale: true };
       let target: EmbeddingTarget | null;
       try {
-        target = await embeddingTarget(deps, base);
+        target = await embeddingTarget(deps.orm.em, deps.secretBox, base);
       } catch (error) {
         if (error instanceof CredentialError) throw final(error.code, error.message);
         throw error;
@@ -204,14 +204,13 @@ export interface KnowledgeAnswer {
  * agent's search_knowledge tool. Throws CredentialError or an ApplicationFailure from the
  * embeddings client; returns null when the base does not exist.
  */
-export function createKnowledgeSearch(deps: Pick<KnowledgeDeps, 'orm' | 'secretBox' | 'ssrf'>) {
+export function createKnowledgeSearch(deps: Pick<KnowledgeDeps, 'secretBox' | 'ssrf'>) {
   const embed = createEmbedder(deps.ssrf);
-  return async function queryKnowledge(input: KnowledgeQuery): Promise<KnowledgeAnswer | null> {
+  return async function queryKnowledge(em: EntityManager, input: KnowledgeQuery): Promise<KnowledgeAnswer | null> {
     const started = performance.now();
-    const em = deps.orm.em.fork();
     const base = await findBase(em, input.baseId);
     if (!base) return null;
-    const target = await embeddingTarget(deps, base);
+    const target = await embeddingTarget(em, deps.secretBox, base);
     const vector = target && input.query.trim() ? ((await embed(target, [input.query]))[0] ?? null) : null;
     const citations = await searchBase(em.getConnection(), base.id, input.query, vector, { limit: input.limit ?? 5, ...(input.vector ? { vector: input.vector } : {}) });
     return { citations, mode: vector ? 'hybrid' : 'text', tookMs: performance.now() - started };

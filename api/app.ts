@@ -26,6 +26,7 @@ import { simulatorOperations } from './routes/simulator.ts';
 import { botOperations, type BotTelegramOptions } from './routes/bots.ts';
 import { credentialOperations } from './routes/credentials.ts';
 import { telegramOperations } from './routes/telegram.ts';
+import { knowledgeOperations } from './routes/knowledge.ts';
 import { createMetrics } from './routes/metrics.ts';
 import { mcpRoutes } from './mcp/http.ts';
 
@@ -122,6 +123,7 @@ export function apiOperations(
     ...botOperations({ temporal: deps.temporal, secretBox: deps.secretBox, telegram: deps.telegram }),
     ...credentialOperations({ secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
     ...telegramOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),
+    ...knowledgeOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
   ];
 }
 
