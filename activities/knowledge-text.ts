@@ -60,7 +60,8 @@ export async function extractText(bytes: Uint8Array, format: KnowledgeFormat): P
         const { extractText: pdfText, getDocumentProxy } = await import('unpdf');
         const pdf = await getDocumentProxy(new Uint8Array(bytes));
         const { text } = await pdfText(pdf, { mergePages: false });
-        return text.join('\n\n');
+        // A form feed between pages: chunks do not span pages (each page is cited on its own).
+        return text.join('\n\f\n');
       }
       case 'docx': {
         const mammoth = await import('mammoth');
@@ -97,7 +98,7 @@ export interface ChunkOptions {
 
 /**
  * Splits text into chunks: a new chunk at every heading (`#` lines, or short lines that
- * a pdf set apart are kept as text); paragraphs are packed up to `size`, a longer
+ * a pdf set apart are kept as text) and at every form feed (a pdf's page break); paragraphs are packed up to `size`, a longer
  * paragraph is cut at sentence ends. Consecutive chunks of one section share `overlap`
  * characters. Deterministic: the same text gives the same chunks.
  */
@@ -116,7 +117,11 @@ export function chunkText(text: string, options: ChunkOptions = {}): TextChunk[]
   };
   for (const line of lines) {
     const h = /^(#{1,6})\s+(.*\S)\s*$/.exec(line);
-    if (h) {
+    if (line === '\f') {
+      endPara();
+      if (current.paragraphs.length) sections.push(current);
+      current = { heading: path, paragraphs: [] };
+    } else if (h) {
       endPara();
       if (current.paragraphs.length) sections.push(current);
       const level = h[1]!.length;
