@@ -12,6 +12,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 type Conn = ReturnType<EntityManager['getConnection']>;
 
+/** A PostgreSQL array literal (MikroORM's execute would expand a JS array into a list of parameters). */
+export function pgArray(values: readonly (string | number)[]): string {
+  return `{${values.map((v) => (typeof v === 'number' ? String(v) : `"${v.replace(/["\\]/g, '\\$&')}"`)).join(',')}}`;
+}
+
 export const documentStatuses = ['queued', 'extracting', 'embedding', 'ready', 'failed'] as const;
 export type DocumentStatus = (typeof documentStatuses)[number];
 
@@ -54,7 +59,7 @@ export async function findBase(em: EntityManager, id: string): Promise<Knowledge
 
 export async function listBases(em: EntityManager, visible: { all: true } | { all: false; ownerId: string; ids: string[] }): Promise<KnowledgeBaseRow[]> {
   if (visible.all) return em.getConnection().execute<KnowledgeBaseRow[]>(`select * from knowledge_base order by name, id`);
-  return em.getConnection().execute<KnowledgeBaseRow[]>(`select * from knowledge_base where owner_id = ? or id = any(?::uuid[]) order by name, id`, [visible.ownerId, visible.ids]);
+  return em.getConnection().execute<KnowledgeBaseRow[]>(`select * from knowledge_base where owner_id = ? or id = any(?::uuid[]) order by name, id`, [visible.ownerId, pgArray(visible.ids)]);
 }
 
 export async function insertBase(em: EntityManager, base: Pick<KnowledgeBaseRow, 'name' | 'description' | 'credential_id' | 'model' | 'owner_id'>): Promise<KnowledgeBaseRow> {
@@ -185,8 +190,8 @@ export async function storeEmbeddings(conn: Conn, baseId: string, rows: readonly
   if (rows.length === 0) return;
   const vector = await pgvectorAvailable(conn);
   for (const row of rows) {
-    if (vector) await conn.execute(`update knowledge_chunk set embedding = ?::float8[], embedding_v = ?::vector where id = ?`, [row.embedding, `[${row.embedding.join(',')}]`, row.id], 'run');
-    else await conn.execute(`update knowledge_chunk set embedding = ?::float8[] where id = ?`, [row.embedding, row.id], 'run');
+    if (vector) await conn.execute(`update knowledge_chunk set embedding = ?::float8[], embedding_v = ?::vector where id = ?`, [pgArray(row.embedding), `[${row.embedding.join(',')}]`, row.id], 'run');
+    else await conn.execute(`update knowledge_chunk set embedding = ?::float8[] where id = ?`, [pgArray(row.embedding), row.id], 'run');
   }
   if (vector) await ensureHnsw(conn, baseId, rows[0]!.embedding.length);
 }
@@ -264,7 +269,7 @@ export async function searchBase(conn: Conn, baseId: string, query: string, embe
       : await conn.execute(
           `select c.id, (select sum(a * b) from unnest(c.embedding, ?::float8[]) as t(a, b)) as similarity from knowledge_chunk c join knowledge_document d on d.id = c.document_id
            where ${live} and c.embedding is not null order by similarity desc nulls last, c.id limit ?`,
-          [embedding, baseId, candidates],
+          [pgArray(embedding), baseId, candidates],
         );
   }
   const fused = new Map<string, { score: number; similarity: number | null; textRank: number | null }>();
@@ -280,7 +285,7 @@ export async function searchBase(conn: Conn, baseId: string, query: string, embe
   if (top.length === 0) return [];
   const rows = await conn.execute<{ id: string; document_id: string; name: string; ordinal: number; heading: string; text: string }[]>(
     `select c.id, c.document_id, d.name, c.ordinal, c.heading, c.text from knowledge_chunk c join knowledge_document d on d.id = c.document_id where c.id = any(?::varchar[])`,
-    [top.map(([id]) => id)],
+    [pgArray(top.map(([id]) => id))],
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
   return top.flatMap(([id, s]) => {

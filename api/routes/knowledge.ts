@@ -12,6 +12,7 @@ import {
   insertBase,
   listBases,
   listDocuments,
+  pgArray,
   setWorkflow,
   updateBase,
   upsertDocument,
@@ -95,7 +96,7 @@ async function baseViews(em: EntityManager, principal: Principal, bases: Knowled
   const counts = ids.length
     ? await em.getConnection().execute<{ base_id: string; documents: number; chunks: number }[]>(
         `select d.base_id, count(distinct d.id)::int as documents, count(c.id)::int as chunks from knowledge_document d left join knowledge_chunk c on c.document_id = d.id and c.version = d.ready_version where d.base_id = any(?::uuid[]) group by d.base_id`,
-        [ids],
+        [pgArray(ids)],
       )
     : [];
   const byBase = new Map(counts.map((c) => [c.base_id, c]));
@@ -109,10 +110,13 @@ async function baseViews(em: EntityManager, principal: Principal, bases: Knowled
     role: roleOn(principal, baseResource(b)) ?? 'viewer',
     documents: byBase.get(b.id)?.documents ?? 0,
     chunks: byBase.get(b.id)?.chunks ?? 0,
-    createdAt: b.created_at,
-    updatedAt: b.updated_at,
+    createdAt: iso(b.created_at),
+    updatedAt: iso(b.updated_at),
   }));
 }
+
+/** Raw queries return timestamps as PostgreSQL text. */
+const iso = (value: Date | string) => new Date(value).toISOString();
 
 const documentView = (d: KnowledgeDocumentRow) => ({
   id: d.id,
@@ -129,8 +133,8 @@ const documentView = (d: KnowledgeDocumentRow) => ({
   embedded: d.embedded_count,
   ingestionMs: d.ingested_ms,
   workflowId: d.workflow_id,
-  createdAt: d.created_at,
-  updatedAt: d.updated_at,
+  createdAt: iso(d.created_at),
+  updatedAt: iso(d.updated_at),
 });
 
 const sharedBase = (base: KnowledgeBaseRow): SharedResource => ({
