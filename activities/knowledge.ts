@@ -121,6 +121,7 @@ export function createKnowledgeActivities(deps: KnowledgeDeps) {
   const conn = () => deps.orm.em.fork().getConnection();
 
   return {
+    searchKnowledge: createKnowledgeToolActivity(deps),
     /** Extracts and chunks one document version and stores its chunks (ids are deterministic: a retry adds nothing). */
     async knowledgeExtract(step: IngestStep): Promise<{ chunks: number; stale: boolean }> {
       const c = conn();
@@ -183,6 +184,47 @@ export function createKnowledgeActivities(deps: KnowledgeDeps) {
 }
 
 export type KnowledgeActivities = ReturnType<typeof createKnowledgeActivities>;
+
+export interface KnowledgeToolInput {
+  baseId: string;
+  query: string;
+  limit?: number;
+  /** The user the chain version was published by: they must be able to open the base (null: the installation itself). */
+  as: string | null;
+}
+
+/**
+ * What the agent's `search_knowledge` tool and the knowledge node call (as an activity):
+ * the top chunks with citations, and the same as text framed for a model. Never throws
+ * for a missing base, a base not shared with the publisher or an embeddings failure: the
+ * answer says what went wrong (`ok: false`).
+ */
+export function createKnowledgeToolActivity(deps: Pick<KnowledgeDeps, 'orm' | 'secretBox' | 'ssrf'>) {
+  const queryKnowledge = createKnowledgeSearch(deps);
+  return async function searchKnowledge(input: KnowledgeToolInput): Promise<{ ok: boolean; citations: Citation[]; text: string; error?: { code: string; message: string } }> {
+    const em = deps.orm.em.fork();
+    const fail = (code: string, message: string) => ({ ok: false, citations: [], text: `error ${code}: ${message}`, error: { code, message } });
+    const base = await findBase(em, input.baseId);
+    if (!base) return fail('knowledge_base_missing', `Knowledge base '${input.baseId}' does not exist`);
+    if (input.as !== null && base.owner_id !== input.as) {
+      const [allowed] = await em.getConnection().execute<{ n: number }[]>(
+        `select count(*)::int as n from app_user u where u.id = ? and (u.role = 'admin' or exists (select 1 from access_grant g where g.user_id = u.id and g.resource_type = 'knowledge_base' and g.resource_id = ?))`,
+        [input.as, base.id],
+      );
+      if (!allowed || allowed.n === 0) return fail('knowledge_base_forbidden', `Knowledge base '${base.name}' is not shared with the user who published this chain version; share it with them (viewer)`);
+    }
+    try {
+      const answer = await queryKnowledge(em, { baseId: base.id, query: input.query, limit: input.limit ?? 5 });
+      const citations = answer?.citations ?? [];
+      const text = citations.length === 0 ? 'No matching passages.' : citations.map((c, i) => `[${i + 1}] ${c.document}${c.heading ? ` › ${c.heading}` : ''} (chunk ${c.ordinal})\n${c.text}`).join('\n\n');
+      return { ok: true, citations, text };
+    } catch (error) {
+      if (error instanceof CredentialError) return fail(error.code, error.message);
+      if (error instanceof ApplicationFailure && error.type?.startsWith('embeddings_') && error.nonRetryable) return fail(error.type, error.message);
+      throw error;
+    }
+  };
+}
 
 export interface KnowledgeQuery {
   baseId: string;

@@ -49,7 +49,7 @@ import { recordAudit } from '../services/audit.ts';
 import { listAccess, shareResource, unshareResource, type SharedResource } from '../services/grants.ts';
 import { defineOperation, type Operation } from './define.ts';
 
-/** KNOWLEDGE_MAX_DOCUMENT_BYTES' default: 20 MB per document (upload or URL). */
+/** The size limit of one document (upload or URL): 20 MB. */
 export const DEFAULT_KNOWLEDGE_MAX_DOCUMENT_BYTES = 20 * 1024 * 1024;
 
 export interface KnowledgeRouteDeps {
@@ -162,7 +162,7 @@ export function knowledgeOperations(deps: KnowledgeRouteDeps): Operation[] {
   /** Stores the bytes and starts the version's ingestion workflow (nothing when the bytes did not change). */
   async function ingest(em: EntityManager, base: KnowledgeBaseRow, input: { id?: string; name: string; format: KnowledgeFormat; sourceUrl: string | null; content: Buffer }) {
     if (input.content.length === 0) throw new HttpError(400, 'document_empty', 'body: the document is empty; send its bytes as the request body.', { field: 'body' });
-    if (input.content.length > maxBytes) throw new HttpError(413, 'payload_too_large', `The document is ${input.content.length} bytes, larger than the limit (${maxBytes} bytes, KNOWLEDGE_MAX_DOCUMENT_BYTES); split it or raise the limit.`, { limit: maxBytes });
+    if (input.content.length > maxBytes) throw new HttpError(413, 'payload_too_large', `The document is ${input.content.length} bytes, larger than the limit (${maxBytes} bytes); split it into smaller documents.`, { limit: maxBytes });
     const sha256 = createHash('sha256').update(input.content).digest('hex');
     const { document, changed } = await upsertDocument(em, { baseId: base.id, ...(input.id ? { id: input.id } : {}), name: input.name, format: input.format, sourceUrl: input.sourceUrl, content: input.content, sha256 });
     if (!changed) return { document, changed };
@@ -183,7 +183,7 @@ export function knowledgeOperations(deps: KnowledgeRouteDeps): Operation[] {
     }
     if (!response.ok) throw new HttpError(400, 'url_unreachable', `body.url: ${url} answered ${response.status}; give an address that returns the document.`, { field: 'body.url', status: response.status });
     const declared = Number(response.headers.get('content-length') ?? 0);
-    if (declared > maxBytes) throw new HttpError(413, 'payload_too_large', `body.url: the document is ${declared} bytes, larger than the limit (${maxBytes} bytes, KNOWLEDGE_MAX_DOCUMENT_BYTES).`, { field: 'body.url', limit: maxBytes });
+    if (declared > maxBytes) throw new HttpError(413, 'payload_too_large', `body.url: the document is ${declared} bytes, larger than the limit (${maxBytes} bytes); split it into smaller documents.`, { field: 'body.url', limit: maxBytes });
     const chunks: Buffer[] = [];
     let size = 0;
     const reader = response.body?.getReader();
@@ -194,7 +194,7 @@ export function knowledgeOperations(deps: KnowledgeRouteDeps): Operation[] {
       size += value.length;
       if (size > maxBytes) {
         await reader.cancel();
-        throw new HttpError(413, 'payload_too_large', `body.url: the document is larger than the limit (${maxBytes} bytes, KNOWLEDGE_MAX_DOCUMENT_BYTES).`, { field: 'body.url', limit: maxBytes });
+        throw new HttpError(413, 'payload_too_large', `body.url: the document is larger than the limit (${maxBytes} bytes); split it into smaller documents.`, { field: 'body.url', limit: maxBytes });
       }
       chunks.push(Buffer.from(value));
     }
@@ -312,7 +312,7 @@ export function knowledgeOperations(deps: KnowledgeRouteDeps): Operation[] {
       path: '/knowledge-bases/:id/documents',
       operationId: 'uploadKnowledgeDocument',
       summary: 'Upload a document (txt, md, html, pdf, docx) as the request body; its ingestion starts',
-      description: 'The body is the file itself; the format comes from Content-Type (text/plain, text/markdown, text/html, application/pdf, application/vnd.openxmlformats-officedocument.wordprocessingml.document), else from `?name=` or `?format=`. 413 above KNOWLEDGE_MAX_DOCUMENT_BYTES. Answers 202 with the document; follow `status` and `embedded` with GET …/documents/{documentId}.',
+      description: 'The body is the file itself; the format comes from Content-Type (text/plain, text/markdown, text/html, application/pdf, application/vnd.openxmlformats-officedocument.wordprocessingml.document), else from `?name=` or `?format=`. 413 above 20 MB. Answers 202 with the document; follow `status` and `embedded` with GET …/documents/{documentId}.',
       tags,
       auth: 'bearer',
       params: idParamsSchema,

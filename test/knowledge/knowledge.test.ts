@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKnowledgeActivities } from '../../activities/knowledge.ts';
+import { createKnowledgeActivities, createKnowledgeToolActivity } from '../../activities/knowledge.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { ingestWorkflowId } from '../../workflows/knowledge.ts';
 import { bearer, createAccount, registerAdmin, startApi, type Account, type ApiHarness } from '../api/support/api.ts';
@@ -149,7 +149,7 @@ describe('knowledge bases', () => {
     expect(bad.body).toMatchObject({ error: 'unsupported_format' });
     const big = await t.api.post(`/api/v1/knowledge-bases/${baseId}/documents?name=big.txt`).set(bearer(admin.token)).set('Content-Type', 'text/plain').send(Buffer.alloc(21 * 1024 * 1024, 'a'));
     expect(big.status).toBe(413);
-    expect(big.body.message).toMatch(/KNOWLEDGE_MAX_DOCUMENT_BYTES/);
+    expect(big.body.message).toMatch(/larger than the limit \(20971520 bytes\)/);
     const blocked = await t.appWith({}, undefined, {}).api.post(`/api/v1/knowledge-bases/${baseId}/documents/from-url`).set(bearer(admin.token)).send({ url: 'http://169.254.169.254/latest/meta-data' });
     expect(blocked.status).toBe(400);
     expect(blocked.body).toMatchObject({ error: 'url_blocked', details: { field: 'body.url' } });
@@ -173,6 +173,12 @@ describe('knowledge bases', () => {
     const own = await t.api.post('/api/v1/knowledge-bases').set(bearer(editor.token)).send({ name: 'Mine', credentialId: 'embeddings' });
     expect(own.status).toBe(400);
     expect(own.body).toMatchObject({ error: 'invalid_credential', details: { field: 'body.credentialId' } });
+    // The agent's search_knowledge tool checks the chain publisher's access the same way.
+    const tool = createKnowledgeToolActivity({ orm: t.h.db.orm, secretBox: t.h.secretBox, ssrf: { allow: ['127.0.0.1/32'] } });
+    expect(await tool({ baseId, query: 'доставка по Москве', as: editor.id })).toMatchObject({ ok: false, error: { code: 'knowledge_base_forbidden' } });
+    const found = await tool({ baseId, query: 'доставка по Москве', as: viewer.id, limit: 2 });
+    expect(found.ok).toBe(true);
+    expect(found.text).toMatch(/^\[1\] price-list\.pdf \(chunk 0\)\n.*МКАД/);
     const audit = await t.api.get('/api/v1/audit?limit=200').set(bearer(admin.token));
     const actions = (audit.body.items as { action: string }[]).map((a) => a.action);
     expect(actions).toEqual(expect.arrayContaining(['knowledge_base.create', 'knowledge_document.upload', 'knowledge_document.replace', 'knowledge_document.delete', 'knowledge_base.share']));
