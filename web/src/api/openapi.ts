@@ -1289,7 +1289,7 @@ export type paths = {
         put?: never;
         /**
          * Upload a document (txt, md, html, pdf, docx) as the request body; its ingestion starts
-         * @description The body is the file itself; the format comes from Content-Type (text/plain, text/markdown, text/html, application/pdf, application/vnd.openxmlformats-officedocument.wordprocessingml.document), else from `?name=` or `?format=`. 413 above KNOWLEDGE_MAX_DOCUMENT_BYTES. Answers 202 with the document; follow `status` and `embedded` with GET …/documents/{documentId}.
+         * @description The body is the file itself; the format comes from Content-Type (text/plain, text/markdown, text/html, application/pdf, application/vnd.openxmlformats-officedocument.wordprocessingml.document), else from `?name=` or `?format=`. 413 above 20 MB. Answers 202 with the document; follow `status` and `embedded` with GET …/documents/{documentId}.
          */
         post: operations["uploadKnowledgeDocument"];
         delete?: never;
