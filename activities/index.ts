@@ -8,6 +8,7 @@ import { createCodeActivities } from './code.ts';
 import type { CodeSandbox } from './code-sandbox.ts';
 import { createEngineActivities } from './engine.ts';
 import { createHttpActivities, type HttpDeps } from './http.ts';
+import { createKnowledgeActivities } from './knowledge.ts';
 import { createLlmActivities } from './llm.ts';
 import { createPluginActivities } from './plugin.ts';
 import type { PluginRegistry } from '../lib/plugins/host.ts';
@@ -47,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     agentModel: withTyping(agentModel),
     agentHttpTool: withTyping(agentHttpTool),
     ...createCleanupActivities({ orm: deps.orm, logger: deps.logger }),
+    ...createKnowledgeActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) }),
   };
 }
 

@@ -28,6 +28,7 @@ import { botOperations, type BotTelegramOptions } from './routes/bots.ts';
 import { botCommandOperations } from './routes/bot-commands.ts';
 import { credentialOperations } from './routes/credentials.ts';
 import { telegramOperations } from './routes/telegram.ts';
+import { knowledgeOperations } from './routes/knowledge.ts';
 import { createMetrics } from './routes/metrics.ts';
 import { mcpRoutes } from './mcp/http.ts';
 
@@ -127,6 +128,7 @@ export function apiOperations(
     ...botCommandOperations(),
     ...credentialOperations({ secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
     ...telegramOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),
+    ...knowledgeOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
   ];
 }
 

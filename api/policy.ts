@@ -51,6 +51,15 @@ export type Action =
   | 'credential:edit'
   | 'credential:delete'
   | 'credential:share'
+  | 'knowledge:list'
+  /** Create a knowledge base: global editors and admins. */
+  | 'knowledge:create'
+  /** Read a base, its documents and ingestion status, query it, use it in chains: the viewer role. */
+  | 'knowledge:view'
+  /** Upload, re-ingest and delete documents, change settings: the editor role. */
+  | 'knowledge:edit'
+  | 'knowledge:delete'
+  | 'knowledge:share'
   | 'user:manage'
   | 'audit:read';
 
@@ -84,6 +93,10 @@ const needs: Partial<Record<Action, ResourceRole>> = {
   'credential:edit': 'editor',
   'credential:delete': 'owner',
   'credential:share': 'owner',
+  'knowledge:view': 'viewer',
+  'knowledge:edit': 'editor',
+  'knowledge:delete': 'owner',
+  'knowledge:share': 'owner',
 };
 
 /** The principal's role on a resource: ownership, else a grant; admins count as owners. */
@@ -104,10 +117,12 @@ export function can(principal: Principal, action: Action, resource?: Resource): 
     case 'run:list':
     case 'bot:list':
     case 'credential:list':
+    case 'knowledge:list':
       return true;
     case 'chain:create':
     case 'bot:create':
     case 'credential:create':
+    case 'knowledge:create':
       return role === 'editor';
     case 'user:manage':
     case 'audit:read':
@@ -146,6 +161,12 @@ const verbs: Record<Action, string> = {
   'credential:edit': 'change this credential',
   'credential:delete': 'delete this credential',
   'credential:share': 'share this credential',
+  'knowledge:list': 'list knowledge bases',
+  'knowledge:create': 'create knowledge bases',
+  'knowledge:view': 'open or query this knowledge base',
+  'knowledge:edit': 'change the documents of this knowledge base',
+  'knowledge:delete': 'delete this knowledge base',
+  'knowledge:share': 'share this knowledge base',
   'user:manage': 'manage users and invites',
   'audit:read': 'read the audit log',
 };
@@ -169,7 +190,7 @@ export function authorize(principal: Principal | null, action: Action, resource?
       role: name(has),
     });
   }
-  const hint = action === 'chain:create' || action === 'bot:create' || action === 'credential:create' ? 'ask an admin for the editor role' : 'ask an admin';
+  const hint = action === 'chain:create' || action === 'bot:create' || action === 'credential:create' || action === 'knowledge:create' ? 'ask an admin for the editor role' : 'ask an admin';
   throw new HttpError(403, 'forbidden', `You may not ${verbs[action]} with the ${principal.user.role} role; ${hint}.`, { role: principal.user.role });
 }
 
@@ -194,6 +215,11 @@ export function credentialGrantRole(role: 'use' | 'manage'): ResourceRole {
 /** Which credentials a principal may see in lists (as {@link visibleChains}). */
 export function visibleCredentials(principal: Principal): { all: true } | { all: false; ownerId: string; ids: string[] } {
   return visible(principal, 'credential');
+}
+
+/** Which knowledge bases a principal may see in lists (as {@link visibleChains}). */
+export function visibleKnowledgeBases(principal: Principal): { all: true } | { all: false; ownerId: string; ids: string[] } {
+  return visible(principal, 'knowledge_base');
 }
 
 /** Which bots a principal may see in lists (as {@link visibleChains}). */

@@ -17,7 +17,7 @@ export type ResourceRole = (typeof resourceRoles)[number];
  * API's `use` (list, read the metadata, use in chains), `editor` is `manage` (also rotate,
  * rename, change settings); only the owner (and admins) share and delete.
  */
-export const resourceTypes = ['chain', 'bot', 'credential'] as const;
+export const resourceTypes = ['chain', 'bot', 'credential', 'knowledge_base'] as const;
 export type ResourceType = (typeof resourceTypes)[number];
 
 export const userStatuses = ['active', 'disabled'] as const;

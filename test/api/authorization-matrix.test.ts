@@ -105,6 +105,22 @@ async function freshCredential(): Promise<string> {
   return created.body.id;
 }
 
+let kb = '';
+let kbDoc = '';
+/** A knowledge base of `owner` (full text only), shared with `editor` and `viewer`. */
+async function freshBase(): Promise<string> {
+  const { owner, editor, viewer } = fx.accounts;
+  const created = await t.api.post('/api/v1/knowledge-bases').set(bearer(owner.token)).send({ name: `Matrix KB ${Date.now()}` });
+  await t.api.post(`/api/v1/knowledge-bases/${created.body.id}/grants`).set(bearer(owner.token)).send({ userId: editor.id, role: 'editor' });
+  await t.api.post(`/api/v1/knowledge-bases/${created.body.id}/grants`).set(bearer(owner.token)).send({ userId: viewer.id, role: 'viewer' });
+  return created.body.id;
+}
+let kbDocs = 0;
+async function freshDocument(): Promise<string> {
+  const res = await t.api.post(`/api/v1/knowledge-bases/${kb}/documents?name=doc-${++kbDocs}.md`).set(bearer(fx.accounts.owner.token)).set('Content-Type', 'text/markdown').send(`# Doc ${kbDocs}\n\nText ${Date.now()}`);
+  return res.body.id;
+}
+
 const freshAccount = (actor: Actor) => createAccount(t.api, fx.accounts.admin, roleOf(actor), `fresh-${actor}`);
 
 async function revision(): Promise<number> {
@@ -297,6 +313,29 @@ const matrix: Record<string, Row> = {
     },
   },
 
+  // Knowledge bases (issue 18): shared like chains.
+  'GET /api/v1/knowledge-bases': { expect: signedIn(200), call: () => ({ url: '/api/v1/knowledge-bases' }) },
+  'POST /api/v1/knowledge-bases': { expect: creators(201), call: (actor) => ({ url: '/api/v1/knowledge-bases', body: { name: `KB of ${actor}` } }) },
+  'GET /api/v1/knowledge-bases/:id': { expect: chainViewers(200), call: () => ({ url: `/api/v1/knowledge-bases/${kb}` }) },
+  'PATCH /api/v1/knowledge-bases/:id': { expect: chainEditors(200), call: (actor) => ({ url: `/api/v1/knowledge-bases/${kb}`, body: { description: `by ${actor}` } }) },
+  'DELETE /api/v1/knowledge-bases/:id': { expect: chainOwners(204), call: async () => ({ url: `/api/v1/knowledge-bases/${await freshBase()}` }) },
+  'GET /api/v1/knowledge-bases/:id/documents': { expect: chainViewers(200), call: () => ({ url: `/api/v1/knowledge-bases/${kb}/documents` }) },
+  'POST /api/v1/knowledge-bases/:id/documents': { expect: chainEditors(202), call: (actor) => ({ url: `/api/v1/knowledge-bases/${kb}/documents?name=${actor}.txt`, raw: { type: 'text/plain', text: `Written by ${actor} ${Date.now()}` } }) },
+  'POST /api/v1/knowledge-bases/:id/documents/from-url': { expect: chainEditors(400), call: () => ({ url: `/api/v1/knowledge-bases/${kb}/documents/from-url`, body: { url: 'http://169.254.169.254/latest/meta-data' } }) },
+  'GET /api/v1/knowledge-bases/:id/documents/:documentId': { expect: chainViewers(200), call: () => ({ url: `/api/v1/knowledge-bases/${kb}/documents/${kbDoc}` }) },
+  'PUT /api/v1/knowledge-bases/:id/documents/:documentId': { expect: chainEditors(202), call: (actor) => ({ url: `/api/v1/knowledge-bases/${kb}/documents/${kbDoc}`, raw: { type: 'text/markdown', text: `# New\n\nby ${actor} ${Date.now()}` } }) },
+  'DELETE /api/v1/knowledge-bases/:id/documents/:documentId': { expect: chainEditors(204), call: async () => ({ url: `/api/v1/knowledge-bases/${kb}/documents/${await freshDocument()}` }) },
+  'POST /api/v1/knowledge-bases/:id/query': { expect: chainViewers(200), call: () => ({ url: `/api/v1/knowledge-bases/${kb}/query`, body: { query: 'text' } }) },
+  'GET /api/v1/knowledge-bases/:id/grants': { expect: chainViewers(200), call: () => ({ url: `/api/v1/knowledge-bases/${kb}/grants` }) },
+  'POST /api/v1/knowledge-bases/:id/grants': { expect: chainOwners(200), call: () => ({ url: `/api/v1/knowledge-bases/${kb}/grants`, body: { userId: fx.bystander.id, role: 'viewer' } }) },
+  'DELETE /api/v1/knowledge-bases/:id/grants/:userId': {
+    expect: chainOwners(204),
+    call: async () => {
+      await t.api.post(`/api/v1/knowledge-bases/${kb}/grants`).set(bearer(fx.accounts.owner.token)).send({ userId: fx.bystander.id, role: 'viewer' });
+      return { url: `/api/v1/knowledge-bases/${kb}/grants/${fx.bystander.id}` };
+    },
+  },
+
   'POST /api/v1/chat/:chainIdOrSlug/:visitorId/messages': { expect: webChatEditors, call: (actor) => ({ url: `/api/v1/chat/${fx.chain.slug}/matrix-${actor}/messages`, body: { text: 'hi' } }) },
   'GET /api/v1/chat/:chainIdOrSlug/:visitorId/messages': { expect: webChatEditors, call: (actor) => ({ url: `/api/v1/chat/${fx.chain.slug}/matrix-${actor}/messages` }) },
 };
@@ -327,6 +366,8 @@ beforeAll(async () => {
   fx.run = await freshRun();
   fx.bot = await freshBot();
   fx.credential = await freshCredential();
+  kb = await freshBase();
+  kbDoc = await freshDocument();
 });
 afterAll(async () => t?.close());
 

@@ -1,0 +1,295 @@
+// Knowledge bases in PostgreSQL: documents, chunks, and hybrid retrieval (full text with
+// the english and russian configurations + vectors, fused by reciprocal rank).
+//
+// Vectors: every installation stores embeddings as float8[] (unit length) and ranks them
+// by an exact dot product in SQL. When the `vector` extension is installed (the production
+// compose's pgvector image, deploy/postgres/init.sh), chunks also get a `vector` column and
+// each base an HNSW index over its own dimension (a partial expression index), and the
+// vector list comes from that index instead.
+
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+type Conn = ReturnType<EntityManager['getConnection']>;
+
+/** A PostgreSQL array literal (MikroORM's execute would expand a JS array into a list of parameters). */
+export function pgArray(values: readonly (string | number)[]): string {
+  return `{${values.map((v) => (typeof v === 'number' ? String(v) : `"${v.replace(/["\\]/g, '\\$&')}"`)).join(',')}}`;
+}
+
+export const documentStatuses = ['queued', 'extracting', 'embedding', 'ready', 'failed'] as const;
+export type DocumentStatus = (typeof documentStatuses)[number];
+
+export interface KnowledgeBaseRow {
+  id: string;
+  name: string;
+  description: string;
+  credential_id: string | null;
+  model: string;
+  owner_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface KnowledgeDocumentRow {
+  id: string;
+  base_id: string;
+  name: string;
+  format: string;
+  source_url: string | null;
+  sha256: string;
+  version: number;
+  ready_version: number | null;
+  status: DocumentStatus;
+  error: string | null;
+  chunk_count: number;
+  embedded_count: number;
+  workflow_id: string | null;
+  ingested_ms: number | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const DOC_COLUMNS = 'id, base_id, name, format, source_url, sha256, version, ready_version, status, error, chunk_count, embedded_count, workflow_id, ingested_ms, created_at, updated_at';
+
+export async function findBase(em: EntityManager, id: string): Promise<KnowledgeBaseRow | undefined> {
+  const rows = await em.getConnection().execute<KnowledgeBaseRow[]>(`select * from knowledge_base where id = ?`, [id]);
+  return rows[0];
+}
+
+export async function listBases(em: EntityManager, visible: { all: true } | { all: false; ownerId: string; ids: string[] }): Promise<KnowledgeBaseRow[]> {
+  if (visible.all) return em.getConnection().execute<KnowledgeBaseRow[]>(`select * from knowledge_base order by name, id`);
+  return em.getConnection().execute<KnowledgeBaseRow[]>(`select * from knowledge_base where owner_id = ? or id = any(?::uuid[]) order by name, id`, [visible.ownerId, pgArray(visible.ids)]);
+}
+
+export async function insertBase(em: EntityManager, base: Pick<KnowledgeBaseRow, 'name' | 'description' | 'credential_id' | 'model' | 'owner_id'>): Promise<KnowledgeBaseRow> {
+  const rows = await em
+    .getConnection()
+    .execute<KnowledgeBaseRow[]>(`insert into knowledge_base (id, name, description, credential_id, model, owner_id, created_at, updated_at) values (?, ?, ?, ?, ?, ?, now(), now()) returning *`, [randomUUID(), base.name, base.description, base.credential_id, base.model, base.owner_id]);
+  return rows[0]!;
+}
+
+export async function updateBase(em: EntityManager, id: string, patch: Partial<Pick<KnowledgeBaseRow, 'name' | 'description' | 'credential_id' | 'model'>>): Promise<KnowledgeBaseRow> {
+  const sets: string[] = [];
+  const values: unknown[] = [];
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    sets.push(`${key} = ?`);
+    values.push(value);
+  }
+  const rows = await em.getConnection().execute<KnowledgeBaseRow[]>(`update knowledge_base set ${[...sets, 'updated_at = now()'].join(', ')} where id = ? returning *`, [...values, id]);
+  return rows[0]!;
+}
+
+export async function deleteBase(em: EntityManager, id: string): Promise<void> {
+  await em.getConnection().execute(`delete from knowledge_base where id = ?`, [id], 'run');
+}
+
+export async function findDocument(em: EntityManager, baseId: string, id: string): Promise<KnowledgeDocumentRow | undefined> {
+  const rows = await em.getConnection().execute<KnowledgeDocumentRow[]>(`select ${DOC_COLUMNS} from knowledge_document where id = ? and base_id = ?`, [id, baseId]);
+  return rows[0];
+}
+
+export async function documentById(conn: Conn, id: string): Promise<(KnowledgeDocumentRow & { content: Buffer }) | undefined> {
+  const rows = await conn.execute<(KnowledgeDocumentRow & { content: Buffer })[]>(`select ${DOC_COLUMNS}, content from knowledge_document where id = ?`, [id]);
+  return rows[0];
+}
+
+export async function listDocuments(em: EntityManager, baseId: string): Promise<KnowledgeDocumentRow[]> {
+  return em.getConnection().execute<KnowledgeDocumentRow[]>(`select ${DOC_COLUMNS} from knowledge_document where base_id = ? order by name, id`, [baseId]);
+}
+
+/** Stores a new document, or new bytes for an existing one (the version goes up); unchanged bytes change nothing. */
+export async function upsertDocument(
+  em: EntityManager,
+  input: { baseId: string; id?: string; name: string; format: string; sourceUrl: string | null; content: Buffer; sha256: string },
+): Promise<{ document: KnowledgeDocumentRow; changed: boolean }> {
+  const conn = em.getConnection();
+  if (input.id) {
+    const [old] = await conn.execute<KnowledgeDocumentRow[]>(`select ${DOC_COLUMNS} from knowledge_document where id = ?`, [input.id]);
+    if (old && old.sha256 === input.sha256 && old.status !== 'failed') return { document: old, changed: false };
+    const rows = await conn.execute<KnowledgeDocumentRow[]>(
+      `update knowledge_document set name = ?, format = ?, source_url = ?, content = ?, sha256 = ?, version = version + 1, status = 'queued', error = null, chunk_count = 0, embedded_count = 0, updated_at = now() where id = ? returning ${DOC_COLUMNS}`,
+      [input.name, input.format, input.sourceUrl, input.content, input.sha256, input.id],
+    );
+    return { document: rows[0]!, changed: true };
+  }
+  const rows = await conn.execute<KnowledgeDocumentRow[]>(
+    `insert into knowledge_document (id, base_id, name, format, source_url, content, sha256, version, status, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, 1, 'queued', now(), now()) returning ${DOC_COLUMNS}`,
+    [randomUUID(), input.baseId, input.name, input.format, input.sourceUrl, input.content, input.sha256],
+  );
+  return { document: rows[0]!, changed: true };
+}
+
+export async function setWorkflow(em: EntityManager, id: string, workflowId: string): Promise<void> {
+  await em.getConnection().execute(`update knowledge_document set workflow_id = ? where id = ?`, [workflowId, id], 'run');
+}
+
+/** Deletes a document; its chunks go with it (foreign key, on delete cascade). */
+export async function deleteDocument(em: EntityManager, id: string): Promise<void> {
+  await em.getConnection().execute(`delete from knowledge_document where id = ?`, [id], 'run');
+}
+
+export interface ChunkInput {
+  id: string;
+  ordinal: number;
+  heading: string;
+  text: string;
+  language: 'english' | 'russian';
+}
+
+/** Adds chunks of a document version; a chunk stored before (same deterministic id) is left as it is. */
+export async function storeChunks(conn: Conn, baseId: string, documentId: string, version: number, chunks: readonly ChunkInput[]): Promise<number> {
+  let added = 0;
+  for (let i = 0; i < chunks.length; i += 200) {
+    const batch = chunks.slice(i, i + 200);
+    const values = batch.map(() => `(?, ?, ?, ?, ?, ?, ?, ?, to_tsvector(?::regconfig, ?))`).join(', ');
+    const params = batch.flatMap((c) => [c.id, baseId, documentId, version, c.ordinal, c.heading, c.text, c.language, c.language, `${c.heading}\n${c.text}`]);
+    const rows = await conn.execute<{ id: string }[]>(
+      `insert into knowledge_chunk (id, base_id, document_id, version, ordinal, heading, text, language, tsv) values ${values} on conflict (id) do nothing returning id`,
+      params,
+    );
+    added += rows.length;
+  }
+  return added;
+}
+
+/** Chunks of a version still without an embedding, in order. */
+export async function chunksToEmbed(conn: Conn, documentId: string, version: number, limit: number): Promise<{ id: string; heading: string; text: string }[]> {
+  return conn.execute(`select id, heading, text from knowledge_chunk where document_id = ? and version = ? and embedding is null order by ordinal limit ?`, [documentId, version, limit]);
+}
+
+let vectorColumn: Promise<boolean> | undefined;
+
+/** Whether pgvector is usable: the extension is installed (then the `embedding_v` column is added once). */
+export function pgvectorAvailable(conn: Conn): Promise<boolean> {
+  vectorColumn ??= (async () => {
+    const [ext] = await conn.execute<{ n: number }[]>(`select count(*)::int as n from pg_extension where extname = 'vector'`);
+    if (!ext || ext.n === 0) return false;
+    await conn.execute(`alter table knowledge_chunk add column if not exists embedding_v vector`, [], 'run');
+    return true;
+  })().catch((error: unknown) => {
+    vectorColumn = undefined;
+    throw error;
+  });
+  return vectorColumn;
+}
+
+/** The HNSW index of one base over its dimension (created once, concurrently with nothing else). */
+async function ensureHnsw(conn: Conn, baseId: string, dimensions: number): Promise<void> {
+  const name = `knowledge_chunk_hnsw_${baseId.replace(/-/g, '')}_${dimensions}`;
+  await conn.execute(
+    `create index if not exists "${name}" on knowledge_chunk using hnsw ((embedding_v::vector(${dimensions})) vector_cosine_ops) where base_id = '${baseId.replace(/[^0-9a-f-]/gi, '')}'`,
+    [],
+    'run',
+  );
+}
+
+/** Stores unit-length embeddings (and the pgvector copy when available). */
+export async function storeEmbeddings(conn: Conn, baseId: string, rows: readonly { id: string; embedding: number[] }[]): Promise<void> {
+  if (rows.length === 0) return;
+  const vector = await pgvectorAvailable(conn);
+  for (const row of rows) {
+    if (vector) await conn.execute(`update knowledge_chunk set embedding = ?::float8[], embedding_v = ?::vector where id = ?`, [pgArray(row.embedding), `[${row.embedding.join(',')}]`, row.id], 'run');
+    else await conn.execute(`update knowledge_chunk set embedding = ?::float8[] where id = ?`, [pgArray(row.embedding), row.id], 'run');
+  }
+  if (vector) await ensureHnsw(conn, baseId, rows[0]!.embedding.length);
+}
+
+/** Updates a document's progress counters and status. */
+export async function setProgress(conn: Conn, id: string, version: number, patch: { status?: DocumentStatus; error?: string | null; chunkCount?: number; ingestedMs?: number }): Promise<void> {
+  await conn.execute(
+    `update knowledge_document set status = coalesce(?, status), error = case when ?::boolean then ? else error end, chunk_count = coalesce(?, chunk_count),
+       embedded_count = (select count(*) from knowledge_chunk c where c.document_id = knowledge_document.id and c.version = ? and c.embedding is not null),
+       ingested_ms = coalesce(?, ingested_ms), updated_at = now() where id = ? and version = ?`,
+    [patch.status ?? null, patch.error !== undefined, patch.error ?? null, patch.chunkCount ?? null, version, patch.ingestedMs ?? null, id, version],
+    'run',
+  );
+}
+
+/** Makes a fully embedded version the searchable one and removes the chunks of older versions. */
+export async function activateVersion(conn: Conn, id: string, version: number, ingestedMs: number): Promise<boolean> {
+  const rows = await conn.execute<{ id: string }[]>(`update knowledge_document set ready_version = ?, status = 'ready', error = null, ingested_ms = ?, updated_at = now() where id = ? and version = ? returning id`, [version, ingestedMs, id, version]);
+  if (rows.length === 0) return false;
+  await conn.execute(`delete from knowledge_chunk where document_id = ? and version <> ?`, [id, version], 'run');
+  return true;
+}
+
+export interface Citation {
+  documentId: string;
+  document: string;
+  chunkId: string;
+  ordinal: number;
+  heading: string;
+  text: string;
+  /** Reciprocal rank fusion score (higher is better). */
+  score: number;
+  /** Cosine similarity to the query, when the chunk was in the vector list. */
+  similarity: number | null;
+  /** Full-text rank (ts_rank), when the chunk was in the text list. */
+  textRank: number | null;
+}
+
+export interface SearchOptions {
+  /** Chunks returned; default 5. */
+  limit?: number;
+  /** Candidates taken from each list before fusion; default 50. */
+  candidates?: number;
+  /** `exact` forces the float8[] scan even with pgvector (benchmarks, tests). */
+  vector?: 'auto' | 'exact';
+}
+
+/** The RRF constant (Cormack et al. 2009). */
+export const RRF_K = 60;
+
+/**
+ * Hybrid retrieval over the searchable versions of a base's documents: the full-text list
+ * (english ∪ russian queries) and the vector list (when a query embedding is given) fused
+ * by reciprocal rank, best first.
+ */
+export async function searchBase(conn: Conn, baseId: string, query: string, embedding: number[] | null, options: SearchOptions = {}): Promise<Citation[]> {
+  const limit = options.limit ?? 5;
+  const candidates = Math.max(options.candidates ?? 50, limit);
+  const live = `c.base_id = ? and d.ready_version = c.version`;
+  const text = await conn.execute<{ id: string; rank: number }[]>(
+    `select c.id, ts_rank(c.tsv, q.q) as rank from knowledge_chunk c join knowledge_document d on d.id = c.document_id,
+       (select websearch_to_tsquery('english', ?) || websearch_to_tsquery('russian', ?) as q) q
+     where ${live} and c.tsv @@ q.q order by rank desc, c.id limit ?`,
+    [query, query, baseId, candidates],
+  );
+  let vector: { id: string; similarity: number }[] = [];
+  if (embedding) {
+    const usePg = options.vector !== 'exact' && (await pgvectorAvailable(conn));
+    vector = usePg
+      ? await conn.execute(
+          `select c.id, 1 - (c.embedding_v::vector(${embedding.length}) <=> ?::vector(${embedding.length})) as similarity from knowledge_chunk c join knowledge_document d on d.id = c.document_id
+           where ${live} and c.embedding_v is not null order by c.embedding_v::vector(${embedding.length}) <=> ?::vector(${embedding.length}) limit ?`,
+          [`[${embedding.join(',')}]`, baseId, `[${embedding.join(',')}]`, candidates],
+        )
+      : await conn.execute(
+          `select c.id, (select sum(a * b) from unnest(c.embedding, ?::float8[]) as t(a, b)) as similarity from knowledge_chunk c join knowledge_document d on d.id = c.document_id
+           where ${live} and c.embedding is not null order by similarity desc nulls last, c.id limit ?`,
+          [pgArray(embedding), baseId, candidates],
+        );
+  }
+  const fused = new Map<string, { score: number; similarity: number | null; textRank: number | null }>();
+  const add = (id: string, rank: number) => {
+    const entry = fused.get(id) ?? { score: 0, similarity: null, textRank: null };
+    entry.score += 1 / (RRF_K + rank + 1);
+    fused.set(id, entry);
+    return entry;
+  };
+  text.forEach((row, rank) => (add(row.id, rank).textRank = Number(row.rank)));
+  vector.forEach((row, rank) => (add(row.id, rank).similarity = Number(row.similarity)));
+  const top = [...fused.entries()].sort((a, b) => b[1].score - a[1].score || (b[1].similarity ?? 0) - (a[1].similarity ?? 0) || (a[0] < b[0] ? -1 : 1)).slice(0, limit);
+  if (top.length === 0) return [];
+  const rows = await conn.execute<{ id: string; document_id: string; name: string; ordinal: number; heading: string; text: string }[]>(
+    `select c.id, c.document_id, d.name, c.ordinal, c.heading, c.text from knowledge_chunk c join knowledge_document d on d.id = c.document_id where c.id = any(?::varchar[])`,
+    [pgArray(top.map(([id]) => id))],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return top.flatMap(([id, s]) => {
+    const r = byId.get(id);
+    return r ? [{ documentId: r.document_id, document: r.name, chunkId: id, ordinal: r.ordinal, heading: r.heading, text: r.text, score: s.score, similarity: s.similarity, textRank: s.textRank }] : [];
+  });
+}
