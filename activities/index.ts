@@ -31,13 +31,14 @@ export function createActivities(deps: ActivityDeps) {
   const withTyping = createTypingIndicator({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox });
   const { httpRequest } = createHttpActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
   const { llmComplete } = createLlmActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
-  const { runCode } = createCodeActivities({ logger: deps.logger, ...(deps.sandbox ? { sandbox: deps.sandbox } : {}) });
+  const { runCode, trialCode } = createCodeActivities({ logger: deps.logger, ...(deps.sandbox ? { sandbox: deps.sandbox } : {}) });
   const { runPluginNode } = createPluginActivities();
   return {
     ...createEngineActivities(deps),
     httpRequest: withTyping(httpRequest),
     llmComplete: withTyping(llmComplete),
     runCode: withTyping(runCode),
+    trialCode,
     runPluginNode: withTyping(runPluginNode),
     ...createCleanupActivities({ orm: deps.orm, logger: deps.logger }),
   };

@@ -2,3 +2,4 @@
 export { dialogue } from './dialogue.ts';
 export { messageSignal, sendUpdate, stateQuery, stopSignal, upgradeSignal } from './definitions.ts';
 export { retentionCleanup } from './cleanup.ts';
+export { codeTrial } from './code-trial.ts';
