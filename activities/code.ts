@@ -105,7 +105,33 @@ export function createCodeActivities(deps: CodeDeps) {
     return effectOk(writes.set, { console: reply.logs, ms });
   }
 
-  return { runCode };
+  /**
+   * `trialCode`: the editor's "run with sample input" — the same pool, limits and QuickJS
+   * setup as {@link runCode}, answering main's raw return value (or the failure) with the
+   * console output and the run time, writing nothing.
+   */
+  async function trialCode(input: CodeTrialInput): Promise<CodeTrialResult> {
+    const started = Date.now();
+    const reply = await sandbox.run({ source: input.source, message: input.message, variables: input.variables, timeoutMs: input.timeoutMs, memoryMb: input.memoryMb, key: input.chainId });
+    const ms = Date.now() - started;
+    if (!reply.ok) return { ok: false, code: reply.code, message: reply.message, console: reply.logs, ms };
+    return { ok: true, result: reply.resultJson === undefined ? null : (JSON.parse(reply.resultJson) as JsonValue), console: reply.logs, ms };
+  }
+
+  return { runCode, trialCode };
 }
+
+/** What the editor's trial run sends: a code node's source and limits, and a sample input. */
+export interface CodeTrialInput {
+  chainId: string;
+  source: string;
+  timeoutMs: number;
+  memoryMb: number;
+  message: JsonObject;
+  /** Every scope, as main receives it (`variables.session.total`). */
+  variables: JsonObject;
+}
+
+export type CodeTrialResult = { ok: true; result: JsonValue; console: string[]; ms: number } | { ok: false; code: string; message: string; console: string[]; ms: number };
 
 export type CodeActivities = ReturnType<typeof createCodeActivities>;

@@ -36,7 +36,7 @@ export function createActivities(deps: ActivityDeps) {
   const withTyping = createTypingIndicator({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox });
   const { httpRequest } = createHttpActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
   const { llmComplete } = createLlmActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
-  const { runCode } = createCodeActivities({ logger: deps.logger, ...(deps.sandbox ? { sandbox: deps.sandbox } : {}) });
+  const { runCode, trialCode } = createCodeActivities({ logger: deps.logger, ...(deps.sandbox ? { sandbox: deps.sandbox } : {}) });
   const { runPluginNode } = createPluginActivities(deps.plugins ? { plugins: deps.plugins } : {});
   const { agentModel, agentHttpTool } = createAgentActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, httpRequest, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
   return {
@@ -44,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     httpRequest: withTyping(httpRequest),
     llmComplete: withTyping(llmComplete),
     runCode: withTyping(runCode),
+    trialCode,
     runPluginNode: withTyping(runPluginNode),
     agentModel: withTyping(agentModel),
     agentHttpTool: withTyping(agentHttpTool),

@@ -24,6 +24,7 @@ import { nodeTypeOperations } from './routes/node-types.ts';
 import { userOperations } from './routes/users.ts';
 import { runOperations } from './routes/runs.ts';
 import { simulatorOperations } from './routes/simulator.ts';
+import { codeOperations } from './routes/code.ts';
 import { botOperations, type BotTelegramOptions } from './routes/bots.ts';
 import { botCommandOperations } from './routes/bot-commands.ts';
 import { credentialOperations } from './routes/credentials.ts';
@@ -119,6 +120,7 @@ export function apiOperations(
     ...chainOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...chainSharingOperations(),
     ...simulatorOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
+    ...codeOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...nodeTypeOperations(),
     ...auditOperations(),
     ...chatOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),

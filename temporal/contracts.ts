@@ -3,6 +3,7 @@
 export { approvalSignal, messageSignal, sendUpdate, stateQuery, stopSignal, upgradeSignal } from '../workflows/definitions.ts';
 export { BotIdKey, ChainIdKey, ChainVersionKey, ChannelKey, CurrentNodeKey } from '../workflows/search-attributes.ts';
 export type { dialogue } from '../workflows/dialogue.ts';
+export type { codeTrial } from '../workflows/code-trial.ts';
 export type {
   Channel,
   DialogueInput,

@@ -262,6 +262,7 @@ const matrix: Record<string, Row> = {
   },
   'GET /api/v1/chains/:id/simulate/:visitorId/messages': { expect: chainEditors(200), call: (actor) => ({ url: `/api/v1/chains/${fx.chain.id}/simulate/${actor}/messages` }) },
   'DELETE /api/v1/chains/:id/simulate/:visitorId': { expect: chainEditors(204), call: (actor) => ({ url: `/api/v1/chains/${fx.chain.id}/simulate/${actor}` }) },
+  'POST /api/v1/chains/:id/code/run': { expect: chainEditors(200), call: () => ({ url: `/api/v1/chains/${fx.chain.id}/code/run`, body: { source: 'function main() { return 1 }', timeoutMs: 1000, memoryMb: 32 } }) },
 
   'GET /api/v1/node-types': { expect: signedIn(200), call: () => ({ url: '/api/v1/node-types' }) },
   'GET /api/v1/audit': { expect: adminOnly(200), call: () => ({ url: '/api/v1/audit' }) },

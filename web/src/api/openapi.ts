@@ -787,6 +787,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/chains/{id}/code/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a code node’s JavaScript with a sample input
+         * @description Runs `main(message, variables)` in the worker’s code sandbox (QuickJS, no network or files) with the given time and memory limits — the same sandbox and limits as a session’s code node — and answers its return value or the failure (a failure of the code is a 200 with `ok: false`). Nothing is saved or written. Needs edit rights on the chain.
+         */
+        post: operations["runCodeSample"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/node-types": {
         parameters: {
             query?: never;
@@ -2042,6 +2062,7 @@ export type components = {
             limit: number;
         };
         __schema0: JsonValue;
+        __schema1: JsonValue;
         /** @description A problem response */
         Error: {
             /**
@@ -3065,7 +3086,8 @@ export type components = {
             source: "owner" | "grant";
             createdAt: string | null;
         };
-        __schema1: JsonValue;
+        __schema2: JsonValue;
+        __schema3: JsonValue;
         /** @description A chain graph as the editor saves it (nodes, edges, variables); YAML files hold the same structure */
         GraphOutput: {
             slug: string;
@@ -3082,7 +3104,7 @@ export type components = {
                  * @enum {string}
                  */
                 type: "string" | "number" | "boolean" | "json";
-                default?: components["schemas"]["__schema1"];
+                default?: components["schemas"]["__schema2"];
                 description?: string;
             }[];
             webChat?: {
@@ -6195,7 +6217,7 @@ export interface operations {
                              * @enum {string}
                              */
                             type: "string" | "number" | "boolean" | "json";
-                            default?: components["schemas"]["__schema1"];
+                            default?: components["schemas"]["__schema2"];
                             description?: string;
                         }[];
                         webChat?: {
@@ -6759,6 +6781,132 @@ export interface operations {
             };
             /** @description Not found, or not shared with you */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    runCodeSample: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description JavaScript defining main(message, variables) */
+                    source: string;
+                    /** @default 1000 */
+                    timeoutMs?: number;
+                    /** @default 32 */
+                    memoryMb?: number;
+                    /**
+                     * @description The sample `message` scope, e.g. {"text":"hello"}
+                     * @default {}
+                     */
+                    message?: {
+                        [key: string]: components["schemas"]["__schema1"];
+                    };
+                    /**
+                     * @description Sample scopes main receives as `variables` (session, user, chat, bot, run); `message` is filled from `message`
+                     * @default {}
+                     */
+                    variables?: {
+                        [key: string]: components["schemas"]["__schema1"];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The result, console output and run time */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        ok: true;
+                        /** @description What main returned (null for nothing) */
+                        result: components["schemas"]["__schema3"];
+                        console: string[];
+                        ms: number;
+                    } | {
+                        /** @constant */
+                        ok: false;
+                        /** @description code_error, code_timeout, code_memory, code_invalid_result, code_output_too_large or code_busy */
+                        code: string;
+                        message: string;
+                        console: string[];
+                        ms: number;
+                    };
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than the limit (1 MB for JSON, 2 MB for chain files) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong Content-Type for this operation */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

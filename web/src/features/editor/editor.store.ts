@@ -208,7 +208,18 @@ export const useEditorStore = defineStore('editor', () => {
     const before: SettingsPatch = {};
     if ('name' in patch) before.name = g.name;
     if ('description' in patch) before.description = g.description;
+    if ('variables' in patch) before.variables = clone(g.variables);
+    if ('languages' in patch) before.languages = g.languages ? [...g.languages] : undefined;
+    if ('defaultLanguage' in patch) before.defaultLanguage = g.defaultLanguage;
     execute({ kind: 'update-settings', before, after: { ...patch }, at: Date.now() });
+  }
+
+  /** Replaces an edge's label, priority or rules (one undo step: remove and re-add at its index). */
+  function updateEdge(edge: GraphEdge): void {
+    const index = graph.value?.edges.findIndex((e) => e.id === edge.id) ?? -1;
+    const old = index >= 0 ? graph.value?.edges[index] : undefined;
+    if (!old) return;
+    execute({ kind: 'bulk', label: 'edit-edge', commands: [{ kind: 'remove-edge', edge: clone(old), index }, { kind: 'add-edge', edge: clone(edge), index }] });
   }
 
   function select(nodes: string[], edges: string[] = []): void {
@@ -388,6 +399,7 @@ export const useEditorStore = defineStore('editor', () => {
     commitMove,
     updateNode,
     updateSettings,
+    updateEdge,
     select,
     removeSelection,
     copySelection,

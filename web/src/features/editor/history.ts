@@ -5,8 +5,8 @@
 import type { Graph, GraphEdge, GraphNode, XY } from './editor.types.ts';
 
 export type NodePatch = Partial<Pick<GraphNode, 'data' | 'label'>>;
-/** Chain-level settings the editor changes (name and description). */
-export type SettingsPatch = { name?: string; description?: string };
+/** Chain-level settings the editor changes (name, description, variables, languages). */
+export type SettingsPatch = { name?: string; description?: string } & Partial<Pick<Graph, 'variables' | 'languages' | 'defaultLanguage'>>;
 
 export type Command =
   | { kind: 'add-node'; node: GraphNode; index: number }
@@ -66,6 +66,12 @@ export function applyCommand(graph: Graph, command: Command): void {
         if (command.after.description) graph.description = command.after.description;
         else delete graph.description;
       }
+      if (command.after.variables !== undefined) graph.variables = clone(command.after.variables);
+      if ('languages' in command.after) {
+        if (command.after.languages) graph.languages = [...command.after.languages];
+        else delete graph.languages;
+      }
+      if (command.after.defaultLanguage !== undefined) graph.defaultLanguage = command.after.defaultLanguage;
       return;
     case 'bulk':
       for (const inner of command.commands) applyCommand(graph, inner);

@@ -55,7 +55,7 @@ export function nodeSummary(node: GraphNode, t: Translate): string[] {
       return [clip(rules.map(ruleText).join(` ${str(obj(d.rules).condition) || 'AND'} `), 80)];
     }
     case 'switch':
-      return [t('editor.summary.cases', { n: list(d.cases).length })];
+      return [t('editor.summary.cases', { n: list(d.cases).length }), ...list(d.cases).slice(0, 3).map((c) => clip(`${str(obj(c).id)}: ${list(obj(obj(c).rules).rules).map(ruleText).join(` ${str(obj(obj(c).rules).condition) || 'AND'} `)}`, 60))];
     case 'set':
       return [t('editor.summary.assignments', { n: list(d.assignments).length }), ...list(d.assignments).slice(0, 2).map((a) => clip(`${str(obj(a).variable)} ← ${str(obj(a).value)}`, 40))];
     case 'delay':
