@@ -1,9 +1,12 @@
-// The benchmark's baseline: the least a Temporal chat workflow can do — answer each
-// `send` Update with one activity call. Bundled only by the benchmark.
+// The benchmark's baselines: what a team writing its bot directly on Temporal would do,
+// and no more. Bundled only by the benchmark.
+//   baseline       — long conversations: answers each `send` Update with one activity, forever;
+//   baselineShort  — short sessions: starts, answers 2 Updates (one activity each), completes.
+// The activity persists one row per message (as our run events are persisted).
 import { condition, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
 
 export interface BaselineActivities {
-  answer(text: string): Promise<string>;
+  answer(session: string, text: string): Promise<string>;
 }
 
 const { answer } = proxyActivities<BaselineActivities>({ startToCloseTimeout: '30 seconds' });
@@ -11,7 +14,18 @@ const { answer } = proxyActivities<BaselineActivities>({ startToCloseTimeout: '3
 export const baselineSend = defineUpdate<{ reply: string }, [{ id: string; text: string }]>('send');
 
 /** Waits for messages forever; each Update gets one activity's answer. */
-export async function baseline(): Promise<void> {
-  setHandler(baselineSend, async (message) => ({ reply: await answer(message.text) }));
+export async function baseline(session: string): Promise<void> {
+  setHandler(baselineSend, async (message) => ({ reply: await answer(session, message.text) }));
   await condition(() => false);
+}
+
+/** Answers two Updates (one activity each), then completes. */
+export async function baselineShort(session: string): Promise<void> {
+  let answered = 0;
+  setHandler(baselineSend, async (message) => {
+    const reply = await answer(session, message.text);
+    answered++;
+    return { reply };
+  });
+  await condition(() => answered >= 2);
 }

@@ -1,19 +1,29 @@
-// `npm run bench`: Chainflow's speed and memory figures, on its own stack.
+// `npm run bench`: Chainflow against raw Temporal doing the same work, in one run.
 //
-//   npm run bench -- [--sessions 200] [--messages 10] [--idle 10000] [--nodes 1000]
+//   npm run bench -- [--quick | --smoke] [--workers 2] [--concurrency 100] [--idle 10000]
+//                    [--nodes 1000] [--seconds 20] [--cpu-prof]
 //
-// Prints throughput and reply latency of N concurrent web-chat sessions through the
-// greeting chain, the same for a minimal baseline workflow (one activity per Update) on
-// the same server, their ratio, the compile time of a generated chain, and the worker's
-// memory with many idle waiting sessions. Figures only: no pass/fail.
+// Workloads, each against a hand-written baseline on the same server (bench/baseline-*.ts):
+// - long conversations: a chain looping ask → reply, 20 messages per session, against a
+//   workflow that answers each Update after one activity;
+// - short sessions: the greeting chain (start, 2 messages, end), against a workflow that
+//   starts, answers 2 Updates and completes;
+// each closed-loop at saturation (throughput) and open-loop at 10/25/50 % of the
+// baseline's saturation rate (latency p50/p95/p99, measured from the scheduled send time);
+// - idle: N sessions waiting at an ask, worker RSS before/after, and the first reply of the
+//   oldest of them (evicted from the sticky cache when N exceeds it: replay cost);
+// - compile time of a generated chain.
+// Prints a markdown table with ratios against the targets (docs/performance.md) and writes
+// JSON under bench/results/. `--smoke` (≤ 60 s) checks that it all runs: no targets.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { compileChain } from '../chain/index.ts';
+import { compileChain, type Graph } from '../chain/index.ts';
+import { createChain, createEdge, createNode } from '../chain/testing.ts';
 import { importChain, parseChainFile } from '../api/services/chain-service.ts';
 import { startLocalStack } from '../cli/local-stack.ts';
 import { sendUpdate, type dialogue, type DialogueInput } from '../temporal/contracts.ts';
@@ -24,10 +34,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: flags } = parseArgs({
   args: process.argv.slice(2),
   options: {
-    sessions: { type: 'string', default: '200' },
-    messages: { type: 'string', default: '10' },
-    idle: { type: 'string', default: '10000' },
+    quick: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '1' },
+    concurrency: { type: 'string' },
+    idle: { type: 'string' },
     nodes: { type: 'string', default: '1000' },
+    seconds: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
     'plugin-reloads': { type: 'string' },
   },
 });
@@ -39,56 +53,82 @@ if (flags['plugin-reloads'] !== undefined) {
   process.stdout.write(`plugin reloads: RSS after 1 reload ${afterOneMb.toFixed(1)} MB, after ${reloads} ${afterAllMb.toFixed(1)} MB (+${(afterAllMb - afterOneMb).toFixed(1)} MB; target ≤ +20 MB)\n`);
   process.exit(0);
 }
-const SESSIONS = Number(flags.sessions);
-const MESSAGES = Number(flags.messages);
-const IDLE = Number(flags.idle);
+const MODE = flags.smoke ? 'smoke' : flags.quick ? 'quick' : 'full';
+const preset = { smoke: { seconds: 3, open: 2, concurrency: 20, idle: 100 }, quick: { seconds: 6, open: 3, concurrency: 50, idle: 1000 }, full: { seconds: 20, open: 10, concurrency: 100, idle: 10000 } }[MODE];
+const CLOSED_S = flags.seconds ? Number(flags.seconds) : preset.seconds;
+const OPEN_S = flags.seconds ? Math.max(2, Number(flags.seconds) / 2) : preset.open;
+const CONCURRENCY = Number(flags.concurrency ?? preset.concurrency);
+const IDLE = Number(flags.idle ?? preset.idle);
 const NODES = Number(flags.nodes);
+const WORKERS = Number(flags.workers);
+const LONG_MESSAGES = 20;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-interface Run {
-  label: string;
-  seconds: number;
-  messages: number;
-  latencies: number[];
-}
+interface Stats { rate: number; messages: number; p50: number; p95: number; p99: number }
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
-
-function summarize(run: Run) {
-  const sorted = [...run.latencies].sort((a, b) => a - b);
-  return { rate: run.messages / run.seconds, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) };
+function stats(latencies: number[], seconds: number): Stats {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { rate: latencies.length / seconds, messages: latencies.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) };
 }
 
-/** Drives `sessions` concurrent conversations, each sending `messages` messages in turn. */
-async function drive(label: string, sessions: number, messages: number, sendOne: (session: number, n: number) => Promise<void>): Promise<Run> {
+/** A conversation: sends message n of session s and waits for the reply. */
+type Send = (session: string, n: number) => Promise<void>;
+
+/** Closed loop: `concurrency` clients each run sessions back to back for `seconds`. */
+async function closedLoop(send: Send, perSession: number, concurrency: number, seconds: number, prefix: string): Promise<Stats> {
   const latencies: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  let sessions = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: sessions }, async (_, s) => {
-      for (let n = 0; n < messages; n++) {
-        const t = performance.now();
-        await sendOne(s, n);
-        latencies.push(performance.now() - t);
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const session = `${prefix}${sessions++}`;
+        for (let n = 0; n < perSession && performance.now() < end; n++) {
+          const t = performance.now();
+          await send(session, n);
+          latencies.push(performance.now() - t);
+        }
       }
     }),
   );
-  return { label, seconds: (performance.now() - started) / 1000, messages: sessions * messages, latencies };
+  return stats(latencies, (performance.now() - started) / 1000);
 }
 
-async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  }));
+/**
+ * Open loop at a fixed offered rate: message k is due at k / rate seconds, whatever the
+ * replies do, on lane k mod P (P ≈ rate × 1 s, so each lane is a user writing about once a
+ * second); a lane runs sessions of `perSession` messages one after the other. Latency counts
+ * from the due time, so a reply that makes the next message late is charged to it (no
+ * coordinated omission).
+ */
+async function openLoop(send: Send, perSession: number, rate: number, seconds: number, prefix: string): Promise<Stats> {
+  const latencies: number[] = [];
+  const total = Math.max(1, Math.round(rate * seconds));
+  const lanes = Math.max(1, Math.min(total, Math.ceil(rate)));
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: lanes }, async (_, lane) => {
+      for (let i = 0; lane + i * lanes < total; i++) {
+        const k = lane + i * lanes;
+        const due = started + (1000 * k) / rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        await send(`${prefix}${lane}-${Math.floor(i / perSession)}`, i % perSession);
+        latencies.push(performance.now() - due);
+      }
+    }),
+  );
+  return stats(latencies, (performance.now() - started) / 1000);
 }
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
 async function waitForPoller(client: Client, taskQueue: string): Promise<void> {
@@ -100,60 +140,104 @@ async function waitForPoller(client: Client, taskQueue: string): Promise<void> {
   throw new Error(`No worker polls ${taskQueue}`);
 }
 
+async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  }));
+}
+
+/** The long-conversation chain: any message → ask → reply → back to the ask, forever. */
+function loopChain(): Graph {
+  return createChain({
+    slug: 'bench-loop',
+    name: 'Bench loop',
+    nodes: [
+      createNode('start', 'start', { trigger: { kind: 'any' } }),
+      createNode('ask', 'ask', { prompt: 'Say something', variable: 'session.said' }),
+      createNode('reply', 'message', { text: 'echo: {{ session.said }}' }),
+      createNode('again', 'goto', { target: 'ask' }),
+    ],
+    edges: [createEdge('start', 'ask'), createEdge('ask', 'reply'), createEdge('reply', 'again')],
+  });
+}
+
 async function main(): Promise<void> {
   const children: ChildProcess[] = [];
-  say(`Chainflow bench: ${SESSIONS} sessions × ${MESSAGES} messages, ${IDLE} idle sessions, a ${NODES}-node chain`);
+  const runId = new Date().toISOString().replace(/[:.]/g, '-');
+  say(`Chainflow bench (${MODE}): ${WORKERS} worker(s) each, closed loop ${CLOSED_S} s × ${CONCURRENCY} clients, open loop ${OPEN_S} s, ${IDLE} idle sessions, a ${NODES}-node chain`);
   const stack = await startLocalStack('bench');
   const { dir, pg, server, orm, client } = stack;
   try {
-    const { chain, version } = await importChain(orm.em.fork(), parseChainFile(readFileSync(join(root, 'examples', 'greeting.yaml'), 'utf8')));
+    const greeting = await importChain(orm.em.fork(), parseChainFile(readFileSync(join(root, 'examples', 'greeting.yaml'), 'utf8')));
+    const loop = await importChain(orm.em.fork(), loopChain());
 
     // Workers in their own processes, as in production.
     const env = { ...process.env, DATABASE_URL: pg.url, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'chainflow', TEMPORAL_TASK_QUEUE: 'bench', DATA_DIR: dir, LOG_LEVEL: 'warn' };
-    const ours = spawn(process.execPath, [...process.execArgv, join(root, 'cli', 'main.ts'), 'worker'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-    children.push(ours);
     const baselineBundle = join(dir, 'baseline.js');
     writeFileSync(baselineBundle, (await bundleWorkflowCode({ workflowsPath: join(root, 'bench', 'baseline-workflows.ts'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } })).code);
-    const base = spawn(process.execPath, [...process.execArgv, join(root, 'bench', 'baseline-worker.ts'), server.address, 'chainflow', 'bench-baseline', baselineBundle], { stdio: ['ignore', 'ignore', 'inherit'] });
-    children.push(base);
+    const profDir = join(root, 'bench', 'results', `prof-${runId}`);
+    const ours: ChildProcess[] = [];
+    const bases: ChildProcess[] = [];
+    for (let w = 0; w < WORKERS; w++) {
+      const prof = flags['cpu-prof'] ? [`--cpu-prof`, `--cpu-prof-dir=${profDir}`] : [];
+      ours.push(spawn(process.execPath, [...process.execArgv, ...prof, join(root, 'cli', 'main.ts'), 'worker'], { env, stdio: ['ignore', 'inherit', 'inherit'] }));
+      bases.push(spawn(process.execPath, [...process.execArgv, ...prof, join(root, 'bench', 'baseline-worker.ts'), server.address, 'chainflow', 'bench-baseline', baselineBundle, pg.url], { stdio: ['ignore', 'ignore', 'inherit'] }));
+    }
+    children.push(...ours, ...bases);
     await Promise.all([waitForPoller(client, 'bench'), waitForPoller(client, 'bench-baseline')]);
 
-    const dialogueInput = (visitor: string): DialogueInput => ({
-      chainId: chain.id,
-      versionId: version.id,
-      channel: 'web',
-      owners: { user: `web:${visitor}`, chat: `web:${visitor}`, bot: `chain:${chain.id}` },
-    });
-    const sendOurs = (prefix: string) => async (s: number, n: number) => {
-      const visitor = `${prefix}${s}`;
-      const text = n === 0 ? 'hi' : n === 1 ? 'Ann' : 'hello again';
+    const input = (chainId: string, versionId: string, visitor: string): DialogueInput => ({ chainId, versionId, channel: 'web', owners: { user: `web:${visitor}`, chat: `web:${visitor}`, bot: `chain:${chainId}` } });
+    const oursSend = (c: { chain: { id: string }; version: { id: string } }, text: (n: number) => string): Send => async (visitor, n) => {
       await client.workflow.executeUpdateWithStart(sendUpdate, {
-        args: [{ id: `${visitor}-${n}`, text }],
-        startWorkflowOperation: new WithStartWorkflowOperation<typeof dialogue>('dialogue', { workflowId: `web:${chain.id}:${visitor}`, taskQueue: 'bench', args: [dialogueInput(visitor)], workflowIdConflictPolicy: 'USE_EXISTING' }),
+        args: [{ id: `${visitor}-${n}`, text: text(n), date: Math.floor(Date.now() / 1000), from: { id: visitor }, chat: { id: visitor, type: 'private' } }],
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof dialogue>('dialogue', { workflowId: `web:${c.chain.id}:${visitor}`, taskQueue: 'bench', args: [input(c.chain.id, c.version.id, visitor)], workflowIdConflictPolicy: 'USE_EXISTING' }),
       });
     };
-    const sendBaseline = (prefix: string) => async (s: number, n: number) => {
+    const baseSend = (workflow: 'baseline' | 'baselineShort'): Send => async (visitor, n) => {
       await client.workflow.executeUpdateWithStart(baselineSend, {
-        args: [{ id: `${prefix}${s}-${n}`, text: n === 0 ? 'hi' : 'Ann' }],
-        startWorkflowOperation: new WithStartWorkflowOperation<typeof baseline>('baseline', { workflowId: `base:${prefix}${s}`, taskQueue: 'bench-baseline', args: [], workflowIdConflictPolicy: 'USE_EXISTING' }),
+        args: [{ id: `${visitor}-${n}`, text: n === 0 ? 'hi' : 'Ann' }],
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof baseline>(workflow, { workflowId: `base:${visitor}`, taskQueue: 'bench-baseline', args: [visitor], workflowIdConflictPolicy: 'USE_EXISTING' }),
       });
     };
+    const workloads = [
+      { name: 'long', title: `long conversations (${LONG_MESSAGES} messages/session)`, perSession: LONG_MESSAGES, ours: oursSend(loop, (n) => `message ${n}`), base: baseSend('baseline') },
+      { name: 'short', title: 'short sessions (greeting: start, 2 messages, end)', perSession: 2, ours: oursSend(greeting, (n) => (n === 0 ? 'hi' : 'Ann')), base: baseSend('baselineShort') },
+    ];
 
     say('warming up…');
-    await drive('warm-up', 10, 3, sendOurs('warm'));
-    await drive('warm-up', 10, 3, sendBaseline('warm'));
+    for (const w of workloads) {
+      await closedLoop(w.ours, w.perSession, 5, 1, `warm-${w.name}-o`);
+      await closedLoop(w.base, w.perSession, 5, 1, `warm-${w.name}-b`);
+    }
 
-    const oursRun = await drive('chainflow', SESSIONS, MESSAGES, sendOurs('v'));
-    const baseRun = await drive('baseline', SESSIONS, MESSAGES, sendBaseline('b'));
-    const o = summarize(oursRun);
-    const b = summarize(baseRun);
-    const fmt = (x: number) => x.toFixed(1);
-    say('');
-    say('| run | messages/s | p50 ms | p95 ms | p99 ms |');
-    say('|---|---|---|---|---|');
-    say(`| chainflow (greeting chain) | ${fmt(o.rate)} | ${fmt(o.p50)} | ${fmt(o.p95)} | ${fmt(o.p99)} |`);
-    say(`| baseline (1 activity per Update) | ${fmt(b.rate)} | ${fmt(b.p50)} | ${fmt(b.p95)} | ${fmt(b.p99)} |`);
-    say(`| ratio ours/baseline | ${(o.rate / b.rate).toFixed(2)} | | | ${(o.p99 / b.p99).toFixed(2)} |`);
+    const results: Record<string, unknown> = { mode: MODE, workers: WORKERS, concurrency: CONCURRENCY, closedSeconds: CLOSED_S, openSeconds: OPEN_S, at: new Date().toISOString() };
+    const rows: string[] = [];
+    const targets: { target: string; value: string; met: boolean }[] = [];
+    const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+    for (const w of workloads) {
+      // Ours and the baseline back to back, twice in alternating order, to even out noise.
+      const o1 = await closedLoop(w.ours, w.perSession, CONCURRENCY, CLOSED_S / 2, `${w.name}-co1-`);
+      const b1 = await closedLoop(w.base, w.perSession, CONCURRENCY, CLOSED_S / 2, `${w.name}-cb1-`);
+      const b2 = await closedLoop(w.base, w.perSession, CONCURRENCY, CLOSED_S / 2, `${w.name}-cb2-`);
+      const o2 = await closedLoop(w.ours, w.perSession, CONCURRENCY, CLOSED_S / 2, `${w.name}-co2-`);
+      const o = { ...o1, rate: (o1.rate + o2.rate) / 2 };
+      const b = { ...b1, rate: (b1.rate + b2.rate) / 2 };
+      const entry: Record<string, unknown> = { closed: { ours: [o1, o2], baseline: [b1, b2], ratio: o.rate / b.rate } };
+      rows.push(`| ${w.title}: closed loop | ${fmt(o.rate)} | ${fmt(b.rate)} | ${(o.rate / b.rate).toFixed(2)} | p99 ${fmt(o1.p99)} / ${fmt(b1.p99)} ms |`);
+      targets.push({ target: `${w.name}: throughput ratio ≥ 0.85`, value: (o.rate / b.rate).toFixed(2), met: o.rate / b.rate >= 0.85 });
+      const open: Record<string, unknown> = {};
+      for (const share of [0.1, 0.25, 0.5]) {
+        const rate = Math.max(1, b.rate * share);
+        const os = await openLoop(w.ours, w.perSession, rate, OPEN_S, `${w.name}-oo${share}-`);
+        const bs = await openLoop(w.base, w.perSession, rate, OPEN_S, `${w.name}-ob${share}-`);
+        open[String(share)] = { rate, ours: os, baseline: bs };
+        rows.push(`| ${w.title}: open loop ${share * 100} % (${fmt(rate)} msg/s) p50/p95/p99 ms | ${fmt(os.p50)} / ${fmt(os.p95)} / ${fmt(os.p99)} | ${fmt(bs.p50)} / ${fmt(bs.p95)} / ${fmt(bs.p99)} | p99 ${(os.p99 / bs.p99).toFixed(2)} | |`);
+        if (share === 0.5) targets.push({ target: `${w.name}: open-loop p99 at 50 % ≤ 1.2 × baseline`, value: (os.p99 / bs.p99).toFixed(2), met: os.p99 / bs.p99 <= 1.2 });
+      }
+      entry.open = open;
+      results[w.name] = entry;
+    }
 
     // Compile time of a generated chain.
     const graph = generateChain(NODES);
@@ -165,26 +249,53 @@ async function main(): Promise<void> {
       if (!result.ok) throw new Error(`generated chain does not compile: ${result.errors[0]?.message}`);
     }
     const compileMs = [...times].sort((a, c) => a - c)[3] ?? NaN;
-    say('');
-    say(`compile: ${graph.nodes.length} nodes, ${graph.edges.length} edges in ${compileMs.toFixed(1)} ms (median of 7)`);
+    results.compile = { nodes: graph.nodes.length, edges: graph.edges.length, medianMs: compileMs };
+    targets.push({ target: `compile ${graph.nodes.length} nodes ≤ 15 ms`, value: `${compileMs.toFixed(1)} ms`, met: compileMs <= 15 });
 
-    // Worker memory with idle sessions waiting at the ask.
-    const pid = ours.pid ?? 0;
-    const rssBefore = rssMb(pid);
+    // Idle sessions waiting at the greeting's ask, then the first reply of the oldest ones.
+    const sumRss = (ps: ChildProcess[]) => ps.reduce((s, p) => s + rssMb(p.pid ?? 0), 0);
+    const greet = workloads[1]!;
+    const rssBefore = sumRss(ours);
     const idleStarted = performance.now();
-    await pool(Array.from({ length: IDLE }, (_, i) => i), 50, (i) => sendOurs('idle')(i, 0));
-    const idleSeconds = (performance.now() - idleStarted) / 1000;
-    const rssAfter = rssMb(pid);
-    say(`idle: ${IDLE} sessions waiting at the ask (started in ${idleSeconds.toFixed(1)} s, ${(IDLE / idleSeconds).toFixed(0)}/s); worker RSS ${rssBefore.toFixed(0)} MB → ${rssAfter.toFixed(0)} MB`);
-    const basePid = base.pid ?? 0;
-    const baseBefore = rssMb(basePid);
-    await pool(Array.from({ length: IDLE }, (_, i) => i), 50, (i) => sendBaseline('idle')(i, 0));
-    const baseAfter = rssMb(basePid);
-    say(`idle baseline: ${IDLE} baseline workflows; baseline worker RSS ${baseBefore.toFixed(0)} MB → ${baseAfter.toFixed(0)} MB`);
+    await pool(Array.from({ length: IDLE }, (_, i) => i), 50, (i) => greet.ours(`idle${i}`, 0));
+    const idleRate = IDLE / ((performance.now() - idleStarted) / 1000);
+    const rssAfter = sumRss(ours);
+    const baseBefore = sumRss(bases);
+    await pool(Array.from({ length: IDLE }, (_, i) => i), 50, (i) => greet.base(`idle${i}`, 0));
+    const baseAfter = sumRss(bases);
+    const firstReply: number[] = [];
+    const probe = Math.min(50, IDLE);
+    for (let i = 0; i < probe; i++) {
+      const t = performance.now();
+      await greet.ours(`idle${i}`, 1);
+      firstReply.push(performance.now() - t);
+    }
+    const fr = stats(firstReply, 1);
+    results.idle = { sessions: IDLE, startedPerSecond: idleRate, oursRssMb: [rssBefore, rssAfter], baselineRssMb: [baseBefore, baseAfter], oldestFirstReplyMs: fr };
+    rows.push(`| idle: worker RSS MB with ${IDLE} sessions at an ask | ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} | ${baseBefore.toFixed(0)} → ${baseAfter.toFixed(0)} | ${(rssAfter / baseAfter).toFixed(2)} | started ${idleRate.toFixed(0)}/s |`);
+    rows.push(`| idle: first reply of the ${probe} oldest (evicted) sessions p50/p99 ms | ${fmt(fr.p50)} / ${fmt(fr.p99)} | | | |`);
+    if (IDLE >= 10000) {
+      targets.push({ target: `${IDLE} idle sessions: worker RSS < 600 MB`, value: `${rssAfter.toFixed(0)} MB`, met: rssAfter < 600 * WORKERS });
+      targets.push({ target: 'evicted-session first reply p50 < 150 ms', value: `${fr.p50.toFixed(0)} ms`, met: fr.p50 < 150 });
+    }
+
     say('');
-    say(
-      `summary: ${fmt(o.rate)} msg/s (baseline ${fmt(b.rate)}, ratio ${(o.rate / b.rate).toFixed(2)}), p99 ${fmt(o.p99)} ms (baseline ${fmt(b.p99)}, ratio ${(o.p99 / b.p99).toFixed(2)}), compile ${graph.nodes.length} nodes ${compileMs.toFixed(0)} ms, worker RSS ${rssAfter.toFixed(0)} MB with ${IDLE} idle sessions`,
-    );
+    say(`| workload | chainflow | baseline | ratio | notes |`);
+    say('|---|---|---|---|---|');
+    for (const r of rows) say(r);
+    say(`| compile: ${graph.nodes.length} nodes, ${graph.edges.length} edges (median of 7) | ${compileMs.toFixed(1)} ms | | | |`);
+    if (MODE !== 'smoke') {
+      say('');
+      say('| target | measured | met |');
+      say('|---|---|---|');
+      for (const t of targets) say(`| ${t.target} | ${t.value} | ${t.met ? 'yes' : 'NO'} |`);
+      results.targets = targets;
+    }
+    mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+    const file = join(root, 'bench', 'results', `${runId}-${MODE}-w${WORKERS}.json`);
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    say('');
+    say(`results: ${file}`);
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));

@@ -15,16 +15,39 @@ const K = new Uint32Array([
 
 /** Encodes a string as UTF-8 without TextEncoder (not guaranteed in every sandbox). */
 export function utf8Bytes(text: string): Uint8Array {
-  const out: number[] = [];
-  for (const char of text) {
-    let code = char.codePointAt(0) ?? 0;
+  // At most 3 bytes per UTF-16 unit (a surrogate pair, 2 units, takes 4); one typed
+  // array, no per-character array growth: this runs over every stored chain's IR text.
+  const out = new Uint8Array(text.length * 3);
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    let code = text.charCodeAt(i);
+    if (code < 0x80) {
+      out[n++] = code;
+      continue;
+    }
+    if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
     if (code >= 0xd800 && code <= 0xdfff) code = 0xfffd; // lone surrogate
-    if (code < 0x80) out.push(code);
-    else if (code < 0x800) out.push(0xc0 | (code >> 6), 0x80 | (code & 63));
-    else if (code < 0x10000) out.push(0xe0 | (code >> 12), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63));
-    else out.push(0xf0 | (code >> 18), 0x80 | ((code >> 12) & 63), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63));
+    if (code < 0x800) {
+      out[n++] = 0xc0 | (code >> 6);
+      out[n++] = 0x80 | (code & 63);
+    } else if (code < 0x10000) {
+      out[n++] = 0xe0 | (code >> 12);
+      out[n++] = 0x80 | ((code >> 6) & 63);
+      out[n++] = 0x80 | (code & 63);
+    } else {
+      out[n++] = 0xf0 | (code >> 18);
+      out[n++] = 0x80 | ((code >> 12) & 63);
+      out[n++] = 0x80 | ((code >> 6) & 63);
+      out[n++] = 0x80 | (code & 63);
+    }
   }
-  return Uint8Array.from(out);
+  return out.slice(0, n);
 }
 
 /** SHA-256 digest of a byte array. */

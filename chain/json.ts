@@ -28,3 +28,22 @@ export function canonicalJson(value: unknown): string {
   }
   return 'null';
 }
+
+/**
+ * The value `JSON.parse(canonicalJson(value))` would give — keys sorted, `undefined`
+ * members dropped (`null` in arrays), non-finite numbers `null` — built directly, without
+ * the text round trip (the compiler's emit phase runs it over every node).
+ */
+export function canonicalClone(value: unknown): JsonValue {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? (value === 0 ? 0 : value) : null;
+  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : canonicalClone(item)));
+  if (isPlainObject(value)) {
+    const out: { [key: string]: JsonValue } = {};
+    for (const key of Object.keys(value).sort()) {
+      if (value[key] !== undefined) out[key] = canonicalClone(value[key]);
+    }
+    return out;
+  }
+  return null;
+}

@@ -3,14 +3,14 @@
 
 import type { Graph } from '../graph.ts';
 import { hashIr, IR_FORMAT_VERSION, type ChainIR, type IrEdge, type IrNode, type IrVariable } from '../ir.ts';
-import { canonicalJson, type JsonValue } from '../json.ts';
+import { canonicalClone, type JsonValue } from '../json.ts';
 import { normalizeRules, type Edges } from './edges.ts';
 import type { CheckedNode } from './nodes.ts';
 import type { Callees } from './subchains.ts';
 
 function toJson(value: unknown): JsonValue {
   // Drops undefined members and orders keys, so the IR text is deterministic.
-  return JSON.parse(canonicalJson(value)) as JsonValue;
+  return canonicalClone(value);
 }
 
 /** What the IR is made of, as the earlier phases found it. */
