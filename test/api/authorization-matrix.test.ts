@@ -95,6 +95,15 @@ async function freshBot(): Promise<string> {
   return created.body.id;
 }
 
+let botCommands = 0;
+/** A command of the fixture bot bound to the fixture chain, made by its owner. */
+async function freshCommand(): Promise<string> {
+  const command = `f${++botCommands}`;
+  const res = await t.api.post(`/api/v1/bots/${fx.bot}/commands`).set(bearer(fx.accounts.owner.token)).send({ command, chainId: fx.chain.id, description: 'Matrix command' });
+  if (res.status !== 201) throw new Error(`binding a command failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return command;
+}
+
 let credentials = 0;
 /** A credential of `owner`, shared with `editor` (manage) and `viewer` (use). */
 async function freshCredential(): Promise<string> {
@@ -281,6 +290,8 @@ const matrix: Record<string, Row> = {
   'GET /api/v1/runs/:id/events': { expect: chainViewers(200), call: () => ({ url: `/api/v1/runs/${fx.run}/events` }) },
   'POST /api/v1/runs/:id/messages': { expect: chainEditors(202), call: async () => ({ url: `/api/v1/runs/${await freshRun()}/messages`, body: { text: 'hi' } }) },
   'POST /api/v1/runs/:id/cancel': { expect: chainEditors(202), call: async () => ({ url: `/api/v1/runs/${await freshRun()}/cancel`, body: { reason: 'matrix' } }) },
+  // Nothing waits for an approval in a fresh run of the API chain: 409 after the role check.
+  'POST /api/v1/runs/:id/approvals': { expect: chainEditors(409), call: async () => ({ url: `/api/v1/runs/${await freshRun()}/approvals`, body: { callId: 'call_matrix', approved: true } }) },
   'POST /api/v1/runs/:id/terminate': { expect: chainEditors(200), call: async () => ({ url: `/api/v1/runs/${await freshRun()}/terminate` }) },
 
   'GET /api/v1/bots': { expect: signedIn(200), call: () => ({ url: '/api/v1/bots' }) },
@@ -290,6 +301,18 @@ const matrix: Record<string, Row> = {
   'DELETE /api/v1/bots/:id': { expect: botOwners(204), call: async () => ({ url: `/api/v1/bots/${await freshBot()}` }) },
   'GET /api/v1/bots/:id/grants': { expect: botViewers(200), call: () => ({ url: `/api/v1/bots/${fx.bot}/grants` }) },
   'POST /api/v1/bots/:id/grants': { expect: botOwners(200), call: () => ({ url: `/api/v1/bots/${fx.bot}/grants`, body: { userId: fx.bystander.id, role: 'viewer' } }) },
+  // Commands bound to another chain (bot_command): one fresh command per call.
+  'GET /api/v1/bots/:id/commands': { expect: botViewers(200), call: () => ({ url: `/api/v1/bots/${fx.bot}/commands` }) },
+  'POST /api/v1/bots/:id/commands': { expect: botEditors(201), call: () => ({ url: `/api/v1/bots/${fx.bot}/commands`, body: { command: `m${++botCommands}`, chainId: fx.chain.id, description: 'Made in the matrix' } }) },
+  'GET /api/v1/bots/:id/commands/:command': { expect: botViewers(200), call: async () => ({ url: `/api/v1/bots/${fx.bot}/commands/${await freshCommand()}` }) },
+  'PATCH /api/v1/bots/:id/commands/:command': { expect: botEditors(200), call: async () => ({ url: `/api/v1/bots/${fx.bot}/commands/${await freshCommand()}`, body: { description: 'Changed in the matrix' } }) },
+  'DELETE /api/v1/bots/:id/commands/:command': { expect: botEditors(204), call: async () => ({ url: `/api/v1/bots/${fx.bot}/commands/${await freshCommand()}` }) },
+  // User-account login steps need the editor role; on a telegram_bot they are refused (400) after the check.
+  'POST /api/v1/bots/:id/account/login': { expect: botEditors(400), call: () => ({ url: `/api/v1/bots/${fx.bot}/account/login`, body: { apiId: 12345, apiHash: '0123456789abcdef0123456789abcdef', phone: '+4915112345678' } }) },
+  'POST /api/v1/bots/:id/account/login/code': { expect: botEditors(400), call: () => ({ url: `/api/v1/bots/${fx.bot}/account/login/code`, body: { code: '12345' } }) },
+  'POST /api/v1/bots/:id/account/login/password': { expect: botEditors(400), call: () => ({ url: `/api/v1/bots/${fx.bot}/account/login/password`, body: { password: 'matrix' } }) },
+  'POST /api/v1/bots/:id/account/session': { expect: botEditors(400), call: () => ({ url: `/api/v1/bots/${fx.bot}/account/session`, body: { apiId: 12345, apiHash: '0123456789abcdef0123456789abcdef', sessionString: 'A'.repeat(40) } }) },
+  'POST /api/v1/bots/:id/account/logout': { expect: botEditors(400), call: () => ({ url: `/api/v1/bots/${fx.bot}/account/logout` }) },
   'DELETE /api/v1/bots/:id/grants/:userId': {
     expect: botOwners(204),
     call: async () => {

@@ -188,8 +188,11 @@ describe('an editor', () => {
     await page.getByTestId('field-variable').locator('input').fill('session.name');
     await page.getByTestId('node-label-input').locator('input').fill('Ask the name');
     await selectNode(page, 'condition');
-    await page.getByTestId('field-rules.rules.0.field').locator('input').fill('session.name');
-    await page.getByTestId('field-rules.rules.0.value').locator('input').fill('Ann');
+    // The condition's rule through the rule builder (Editor II): the ask's variable is offered.
+    const rule = page.getByTestId('rules-rules');
+    await rule.getByTestId('rule-field').click();
+    await page.locator('.n-base-select-option:visible', { hasText: 'session.name' }).first().click();
+    await rule.getByTestId('rule-value').locator('input').fill('Ann');
     await selectNode(page, 'message');
     await page.getByTestId('field-text').locator('textarea').fill('Hi Ann, welcome back!');
     await selectNode(page, 'message_2');
