@@ -127,6 +127,26 @@ describe('Editor II: rules, variables, texts per language, code', () => {
     });
   });
 
+  it('selects an edge on the canvas and gives it a priority, shown on its label', async () => {
+    const { page } = tab;
+    await page.keyboard.press('Escape');
+    // Click the middle of the first edge's drawn path (an edge's box centre may miss a bent path).
+    const path = page.locator('.vue-flow__edge').first().locator('path.vue-flow__edge-path');
+    const point = await path.evaluate((p: SVGPathElement) => {
+      const at = p.getPointAtLength(p.getTotalLength() / 2);
+      const m = p.getScreenCTM()!;
+      return { x: at.x * m.a + at.y * m.c + m.e, y: at.x * m.b + at.y * m.d + m.f };
+    });
+    await page.mouse.click(point.x, point.y);
+    await expect.poll(() => page.getByTestId('edge-settings').count()).toBe(1);
+    const edgeId = await page.locator('.vue-flow__edge.selected').first().getAttribute('data-id');
+    await page.getByTestId('edge-priority').locator('input').fill('2');
+    await page.getByTestId('edge-priority').locator('input').blur();
+    await waitSaved(page);
+    await expect.poll(async () => (await storedGraph()).edges.find((e) => e.id === edgeId)?.priority).toBe(2);
+    await expect.poll(() => page.locator('.vue-flow__edge.selected').first().textContent()).toContain('#2');
+  });
+
   it('flags unknown variables in a template and completes {{ }} from the chain’s variables', async () => {
     const { page } = tab;
     await selectNode(page, 'hello');
