@@ -84,13 +84,13 @@ export async function accessProblems(em: EntityManager, principal: Principal, ir
 }
 
 /**
- * Marks the nodes that use credentials with the version they belong to, so the activity
- * checks the credential against that version's publisher when it runs (after the hash:
+ * Marks the nodes that use credentials or knowledge bases with the version they belong
+ * to, so the activity checks them against that version's publisher when it runs (after the hash:
  * it is not part of what the chain does).
  */
 export function stampVersion(ir: ChainIR, versionId: string): ChainIR {
   const nodes = Object.fromEntries(
-    Object.entries(ir.nodes).map(([id, node]) => [id, node.type === 'http' || node.type === 'llm' ? { ...node, config: { ...node.config, sourceVersionId: versionId } } : node]),
+    Object.entries(ir.nodes).map(([id, node]) => [id, node.type === 'http' || node.type === 'llm' || node.type === 'agent' || node.type === 'knowledge' ? { ...node, config: { ...node.config, sourceVersionId: versionId } } : node]),
   );
   return { ...ir, nodes } as ChainIR;
 }
