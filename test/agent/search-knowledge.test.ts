@@ -89,13 +89,21 @@ describe('agent search_knowledge tool', () => {
     expect(events.find((e) => e.type === 'agent.tool')?.payload).toEqual({ callId: 'k1', tool: 'search_docs', kind: 'search_knowledge', ok: true, found: 2 });
   });
 
-  it("gives the model a tool error when the base is not shared with the chain's publisher", async () => {
+  it("gives the model a tool error when the base is no longer shared with the chain's publisher", async () => {
     const editor = await createAccount(t.api, admin, 'editor', 'agent-kb-editor');
     const own = await t.api.post('/api/v1/credentials').set(bearer(editor.token)).send({ name: `agent_llm_${Date.now()}`, kind: 'openai', value: 'sk-agent-editor-key-123', meta: { baseUrl: provider.baseUrl } });
     expect(own.status, own.text).toBe(201);
     const graph = agentChain({ credentialId: own.body.id, tools: [searchTool()] });
-    const imported = await t.api.post('/api/v1/chains/import').set(bearer(editor.token)).set('content-type', 'application/yaml').send(toYaml({ ...graph, slug: `agent-kb-${Date.now()}` }));
+    const importAs = () => t.api.post('/api/v1/chains/import').set(bearer(editor.token)).set('content-type', 'application/yaml').send(toYaml({ ...graph, slug: `agent-kb-${Date.now()}` }));
+    // Publishing is refused while the editor cannot open the base...
+    const refused = await importAs();
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(JSON.stringify(refused.body)).toContain("Node 'ai', field 'tools.0.baseId': no knowledge base");
+    // ...allowed once it is shared; then the share is taken back.
+    expect((await t.api.post(`/api/v1/knowledge-bases/${baseId}/grants`).set(bearer(admin.token)).send({ userId: editor.id, role: 'viewer' })).status).toBe(200);
+    const imported = await importAs();
     expect(imported.status, imported.text).toBe(201);
+    expect((await t.api.delete(`/api/v1/knowledge-bases/${baseId}/grants/${editor.id}`).set(bearer(admin.token))).status).toBeLessThan(300);
     scriptSearch('доставка по Москве');
     const handle = await startSession(t.h.client, t.h.taskQueue, { chainId: imported.body.chain.id, versionId: imported.body.version.id });
     expect(texts(await send(handle, 'доставка?'))).toEqual(['AI: No answer (error knowledge_base_forbidden)']);

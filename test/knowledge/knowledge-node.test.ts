@@ -109,15 +109,29 @@ describe('knowledge node', () => {
     expect(session.kb).toEqual({ query: 'when is the Kazan store open', text: '', citations: [] });
   });
 
-  it("leaves through 'error' while the base is not shared with the chain's publisher, and finds once it is", async () => {
+  it('refuses to publish a chain searching a base its publisher cannot open, naming the node and the field', async () => {
+    for (const [who, baseId] of [[editor, shop], [admin, '00000000-0000-4000-8000-000000000000']] as const) {
+      const graph = { slug: `kb-refused-${++slug}`, name: 'Refused', nodes: [{ id: 'start', type: 'start', data: { trigger: { kind: 'api' } } }, { id: 'kb', type: 'knowledge', data: { baseId, variable: 'session.kb' } }], edges: [{ id: 'e1', source: 'start', sourcePort: 'next', target: 'kb' }] };
+      const res = await t.api.post('/api/v1/chains/import').set(bearer(who.token)).set('content-type', 'application/yaml').send(toYaml(graph));
+      expect(res.status, res.text).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(JSON.stringify(res.body)).toContain('knowledge_base_unknown');
+      expect(JSON.stringify(res.body)).toContain(`Node 'kb', field 'baseId': no knowledge base '${baseId}' you can open`);
+    }
+  });
+
+  it("leaves through 'error' once the base is no longer shared with the chain's publisher, or is deleted", async () => {
+    const grant = await t.api.post(`/api/v1/knowledge-bases/${shop}/grants`).set(bearer(admin.token)).send({ userId: editor.id, role: 'viewer' });
+    expect(grant.status, grant.text).toBe(200);
     const chain = await publish(editor, shop);
+    expect((await ask(editor, chain, 'доставка по Москве')).reply).toMatch(/МКАД стоит 350 рублей/);
+    const revoked = await t.api.delete(`/api/v1/knowledge-bases/${shop}/grants/${editor.id}`).set(bearer(admin.token));
+    expect(revoked.status, revoked.text).toBeLessThan(300);
     const denied = await ask(editor, chain, 'доставка по Москве');
     expect(denied.reply).toMatch(/^ERR knowledge_base_forbidden: Knowledge base 'Shop \(node\)' is not shared with the user who published this chain version; share it with them/);
-    const shared = await t.api.post(`/api/v1/knowledge-bases/${shop}/grants`).set(bearer(admin.token)).send({ userId: editor.id, role: 'viewer' });
-    expect(shared.status, shared.text).toBe(200);
-    expect((await ask(editor, chain, 'доставка по Москве')).reply).toMatch(/МКАД стоит 350 рублей/);
-    // A base that does not exist is an error too, naming the base.
-    const missing = await publish(admin, '00000000-0000-4000-8000-000000000000');
-    expect((await ask(admin, missing, 'x')).reply).toMatch(/^ERR knowledge_base_missing: Knowledge base '00000000-0000-4000-8000-000000000000' does not exist/);
+    const doomed = await createBase('Doomed (node)');
+    const orphan = await publish(admin, doomed);
+    expect((await t.api.delete(`/api/v1/knowledge-bases/${doomed}`).set(bearer(admin.token))).status).toBeLessThan(300);
+    expect((await ask(admin, orphan, 'x')).reply).toMatch(new RegExp(`^ERR knowledge_base_missing: Knowledge base '${doomed}' does not exist`));
   });
 });
