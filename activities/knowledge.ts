@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
-import { CredentialError, loadCredential } from '../db/credential-store.ts';
+import { CredentialError, credentialUseFor, loadCredential } from '../db/credential-store.ts';
 import {
   activateVersion,
   chunksToEmbed,
@@ -189,8 +189,16 @@ export interface KnowledgeToolInput {
   baseId: string;
   query: string;
   limit?: number;
-  /** The user the chain version was published by: they must be able to open the base (null: the installation itself). */
-  as: string | null;
+  /**
+   * The user the chain version was published by: they must be able to open the base (null:
+   * the installation itself). Without it the publisher is looked up from `sourceVersionId`
+   * (stamped on knowledge and agent nodes at publish), else from the run's version.
+   */
+  as?: string | null;
+  /** The run (workflow id) calling, when `as` is not given. */
+  runId?: string;
+  /** The chain version the calling node was published in, when `as` is not given. */
+  sourceVersionId?: string;
 }
 
 /**
@@ -205,11 +213,17 @@ export function createKnowledgeToolActivity(deps: Pick<KnowledgeDeps, 'orm' | 's
     const em = deps.orm.em.fork();
     const fail = (code: string, message: string) => ({ ok: false, citations: [], text: `error ${code}: ${message}`, error: { code, message } });
     const base = await findBase(em, input.baseId);
-    if (!base) return fail('knowledge_base_missing', `Knowledge base '${input.baseId}' does not exist`);
-    if (input.as !== null && base.owner_id !== input.as) {
+    if (!base) return fail('knowledge_base_missing', `Knowledge base '${input.baseId}' does not exist; pick an existing base (GET /api/v1/knowledge-bases)`);
+    let as = input.as;
+    if (as === undefined) {
+      const use = input.runId !== undefined ? await credentialUseFor(deps.orm.em, { sourceVersionId: input.sourceVersionId, runId: input.runId }) : undefined;
+      if (!use) return fail('knowledge_base_forbidden', `Knowledge base '${base.name}': the chain version asking is unknown, so its publisher's access cannot be checked; publish the chain`);
+      as = use.as;
+    }
+    if (as !== null && base.owner_id !== as) {
       const [allowed] = await em.getConnection().execute<{ n: number }[]>(
         `select count(*)::int as n from app_user u where u.id = ? and (u.role = 'admin' or exists (select 1 from access_grant g where g.user_id = u.id and g.resource_type = 'knowledge_base' and g.resource_id = ?))`,
-        [input.as, base.id],
+        [as, base.id],
       );
       if (!allowed || allowed.n === 0) return fail('knowledge_base_forbidden', `Knowledge base '${base.name}' is not shared with the user who published this chain version; share it with them (viewer)`);
     }

@@ -21,6 +21,8 @@ export function toolParameters(tool: AgentToolFacts): JsonObject {
   switch (tool.kind) {
     case 'ask_user':
       return { type: 'object', properties: { question: { type: 'string', minLength: 1, maxLength: 2000 } }, required: ['question'], additionalProperties: false };
+    case 'search_knowledge':
+      return { type: 'object', properties: { query: { type: 'string', minLength: 1, maxLength: 2000 } }, required: ['query'], additionalProperties: false };
     case 'set_variable':
       return { type: 'object', properties: { value: tool.valueSchema ?? {} }, required: ['value'], additionalProperties: false };
     case 'subchain': {

@@ -1,7 +1,7 @@
 // The agent node's tools: ONE interface for every kind. A tool is `{ kind, name,
 // description, needsApproval, ... }`; its kind's entry here gives the config schema, and
 // chain/agent-tool-facts.ts gives the JSON schema of its arguments (what the model sees).
-// workflows/steps/agent-tools.ts runs it. Adding a kind (a plugin node, knowledge search)
+// workflows/steps/agent.ts runs it. Adding a kind (e.g. a plugin node)
 // is: a schema in AGENT_TOOL_KINDS, a case in toolParameters and a runner. See docs/ai.md.
 
 import { z } from 'zod';
@@ -49,11 +49,17 @@ export const AGENT_TOOL_KINDS = {
     variable: field(writableVariableSchema, l('Variable', 'Переменная'), l('The one variable the model may set', 'Единственная переменная, которую может менять модель'), 'variable'),
     valueSchema: jsonSchemaObject.default({ type: 'string' }),
   }),
+  search_knowledge: z.object({
+    ...base,
+    kind: z.literal('search_knowledge'),
+    baseId: field(z.uuid('Use the id of a knowledge base (a UUID)'), l('Knowledge base', 'База знаний'), l('The base’s id; it must be shared with whoever publishes the chain', 'Id базы; она должна быть доступна тому, кто публикует цепочку')),
+    limit: field(z.number().int().min(1).max(20).default(5), l('Passages', 'Фрагментов'), l('How many of the best passages the model gets (1–20)', 'Сколько лучших фрагментов получает модель (1–20)'), 'number'),
+  }),
 } as const;
 
 export type AgentToolKind = keyof typeof AGENT_TOOL_KINDS;
 
-export const agentToolSchema = z.discriminatedUnion('kind', [AGENT_TOOL_KINDS.http, AGENT_TOOL_KINDS.subchain, AGENT_TOOL_KINDS.ask_user, AGENT_TOOL_KINDS.set_variable]);
+export const agentToolSchema = z.discriminatedUnion('kind', [AGENT_TOOL_KINDS.http, AGENT_TOOL_KINDS.subchain, AGENT_TOOL_KINDS.ask_user, AGENT_TOOL_KINDS.set_variable, AGENT_TOOL_KINDS.search_knowledge]);
 export type AgentTool = z.infer<typeof agentToolSchema>;
 
 /** Templates of a tool (for the compiler's variable checks); `args.*` is the model's arguments. */

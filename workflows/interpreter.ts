@@ -9,6 +9,7 @@ import { delayStep } from './steps/delay.ts';
 import { endStep } from './steps/end.ts';
 import { gotoStep } from './steps/goto.ts';
 import { httpStep } from './steps/http.ts';
+import { knowledgeStep } from './steps/knowledge.ts';
 import { llmStep } from './steps/llm.ts';
 import { messageStep } from './steps/message.ts';
 import { isPluginNode, pluginStep } from './steps/plugin.ts';
@@ -52,6 +53,8 @@ async function runNode(session: Session, node: IrNode): Promise<StepResult> {
       return llmStep(session, node, workflowId);
     case 'agent':
       return agentStep(session, node, workflowId);
+    case 'knowledge':
+      return knowledgeStep(session, node, workflowId);
     case 'code':
       return codeStep(session, node, workflowId);
     case 'subchain':

@@ -65,7 +65,7 @@ export const updateDraftBodySchema = storable(
 
 export const compileProblemSchema = z
   .object({
-    code: z.enum([...compileErrorCodes, ...accessProblemCodes]).meta({ description: "A compiler code, or credential_forbidden: the chain uses a credential the validating/publishing user may not use" }),
+    code: z.enum([...compileErrorCodes, ...accessProblemCodes]).meta({ description: "A compiler code; credential_forbidden: the chain uses a credential the validating/publishing user may not use; knowledge_base_unknown: it searches a knowledge base that user cannot open" }),
     nodeId: z.string().optional(),
     edgeId: z.string().optional(),
     field: z.string().optional(),

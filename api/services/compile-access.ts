@@ -5,12 +5,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ChainIR, CompileError, CompileErrorCode } from '../../chain/index.ts';
 import { ChainSchema, ChainVersionSchema } from '../../db/entities.ts';
+import { findBase } from '../../db/knowledge.ts';
 import { CredentialSchema, type Credential } from '../../db/credential.ts';
 import type { Principal } from '../auth/principal.ts';
 import { can } from '../policy.ts';
 
 /** Problems the API adds to the compiler's. */
-export const accessProblemCodes = ['credential_forbidden'] as const;
+export const accessProblemCodes = ['credential_forbidden', 'knowledge_base_unknown'] as const;
 
 /** A compile error or an access problem of the publishing user. */
 export type ChainProblem = Omit<CompileError, 'code'> & { code: CompileErrorCode | (typeof accessProblemCodes)[number] };
@@ -80,17 +81,42 @@ export async function accessProblems(em: EntityManager, principal: Principal, ir
       });
     }
   }
+  for (const ref of knowledgeRefs(ir)) {
+    const base = await findBase(em, ref.baseId);
+    if (base && can(principal, 'knowledge:view', { type: 'knowledge_base', id: base.id, ownerId: base.owner_id })) continue;
+    problems.push({
+      code: 'knowledge_base_unknown',
+      nodeId: ref.nodeId,
+      field: ref.field,
+      message: `Node '${ref.nodeId}', field '${ref.field}': no knowledge base '${ref.baseId}' you can open`,
+      fix: 'Pick a knowledge base of your own, or ask its owner to share it with you (viewer)',
+    });
+  }
   return problems;
 }
 
+/** The knowledge bases a compiled chain searches: knowledge nodes and agents' search_knowledge tools. */
+function knowledgeRefs(ir: ChainIR): Array<{ nodeId: string; field: string; baseId: string }> {
+  const refs: Array<{ nodeId: string; field: string; baseId: string }> = [];
+  for (const node of Object.values(ir.nodes)) {
+    if (node.type === 'knowledge') refs.push({ nodeId: node.id, field: 'baseId', baseId: node.config.baseId });
+    if (node.type === 'agent') {
+      node.config.tools.forEach((tool, i) => {
+        if (tool.kind === 'search_knowledge') refs.push({ nodeId: node.id, field: `tools.${i}.baseId`, baseId: tool.baseId });
+      });
+    }
+  }
+  return refs;
+}
+
 /**
- * Marks the nodes that use credentials with the version they belong to, so the activity
- * checks the credential against that version's publisher when it runs (after the hash:
+ * Marks the nodes that use credentials or knowledge bases with the version they belong
+ * to, so the activity checks them against that version's publisher when it runs (after the hash:
  * it is not part of what the chain does).
  */
 export function stampVersion(ir: ChainIR, versionId: string): ChainIR {
   const nodes = Object.fromEntries(
-    Object.entries(ir.nodes).map(([id, node]) => [id, node.type === 'http' || node.type === 'llm' ? { ...node, config: { ...node.config, sourceVersionId: versionId } } : node]),
+    Object.entries(ir.nodes).map(([id, node]) => [id, node.type === 'http' || node.type === 'llm' || node.type === 'agent' || node.type === 'knowledge' ? { ...node, config: { ...node.config, sourceVersionId: versionId } } : node]),
   );
   return { ...ir, nodes } as ChainIR;
 }

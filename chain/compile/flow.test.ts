@@ -77,13 +77,15 @@ describe('node spec facts', () => {
       ['http', 'httpRequest'],
       ['llm', 'llmComplete'],
       ['agent', 'agentModel'],
+      ['knowledge', 'searchKnowledge'],
       ['code', 'runCode'],
       ['plugin', 'runPluginNode'],
     ]);
     for (const spec of effects) {
-      // The agent also leaves through 'max_iterations' (an error port too).
+      // The agent also leaves through 'max_iterations' (an error port too); knowledge through 'empty' (a result).
       const extra = spec.type === 'agent' ? ['max_iterations'] : [];
-      expect(typeof spec.ports === 'function' ? [] : spec.ports.map((port) => port.id)).toEqual(['ok', 'error', ...extra]);
+      const ports = spec.type === 'knowledge' ? ['ok', 'empty', 'error'] : ['ok', 'error', ...extra];
+      expect(typeof spec.ports === 'function' ? [] : spec.ports.map((port) => port.id)).toEqual(ports);
       expect(spec.errorPorts).toEqual(['error', ...extra]);
     }
   });

@@ -8,6 +8,7 @@ import { delayNode } from './delay.ts';
 import { endNode } from './end.ts';
 import { gotoNode } from './goto.ts';
 import { httpNode } from './http.ts';
+import { knowledgeNode } from './knowledge.ts';
 import { llmNode } from './llm.ts';
 import { messageNode } from './message.ts';
 import { PLUGIN_TYPE_PATTERN, pluginConfigSchema, pluginNode } from './plugin.ts';
@@ -34,6 +35,7 @@ export const nodeSpecs = {
   http: httpNode,
   llm: llmNode,
   agent: agentNode,
+  knowledge: knowledgeNode,
   code: codeNode,
   subchain: subchainNode,
   split: splitNode,

@@ -27,7 +27,7 @@ function formObjects(config: z.ZodType): Array<Record<string, z.ZodType>> {
 }
 
 /** Node types whose fresh default lacks a reference the editor must pick. */
-const needsReference: Record<string, string> = { llm: 'credentialId', agent: 'credentialId', subchain: 'chainRef', goto: 'target' };
+const needsReference: Record<string, string> = { llm: 'credentialId', agent: 'credentialId', subchain: 'chainRef', goto: 'target', knowledge: 'baseId' };
 
 describe('node specs', () => {
   it.each(specs.map((spec) => [spec.type, spec] as const))('%s has labels and help in English and Russian', (_type, spec) => {

@@ -13,7 +13,7 @@ import type { AgentCall, AgentMessage, AgentRun, InboundMessage } from '../types
 import { EFFECT_ACTIVITY_OPTIONS, ERROR_MESSAGE_LIMIT, referencedScope } from './activity-step.ts';
 import type { IrNodeOf, StepResult } from './types.ts';
 
-const { agentModel, agentHttpTool } = proxyActivities<Pick<Activities, 'agentModel' | 'agentHttpTool'>>(EFFECT_ACTIVITY_OPTIONS);
+const { agentModel, agentHttpTool, searchKnowledge } = proxyActivities<Pick<Activities, 'agentModel' | 'agentHttpTool' | 'searchKnowledge'>>(EFFECT_ACTIVITY_OPTIONS);
 
 /** Tool results are clipped to this many characters (≤ 8 KB of ASCII) before they enter state. */
 const TOOL_RESULT_CHARS = 8 * 1024;
@@ -231,23 +231,31 @@ export async function agentStep(session: Session, node: IrNodeOf<'agent'>, workf
           call.result = toolResult(call.name, `error: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
-      // 3. HTTP tools of this step, in parallel (one activity each).
-      const http = ready.filter((c) => c.result === undefined && toolOf(c.name)?.kind === 'http');
-      if (http.length > 0) {
+      // 3. HTTP and search_knowledge tools of this step, in parallel (one activity each).
+      const parallel = ready.filter((c) => c.result === undefined && (toolOf(c.name)?.kind === 'http' || toolOf(c.name)?.kind === 'search_knowledge'));
+      if (parallel.length > 0) {
         const scope = referencedScope(session.scope(), tools);
         const seq = session.state.seq;
+        const sourceVersionId = (config as typeof config & { sourceVersionId?: string }).sourceVersionId;
+        const failed = (err: unknown) => ({ ok: false, text: `error: ${err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : String(err)}` });
         const results = await Promise.all(
-          http.map((call) =>
-            agentHttpTool({ runId: workflowId, chainId: session.input.chainId, nodeId: node.id, seq, callId: call.id, tool: toolOf(call.name) as AgentToolFacts, args: call.args, scope }).then(
-              (r) => r,
-              (err: unknown) => ({ ok: false, text: `error: ${err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : String(err)}` }),
-            ),
-          ),
+          parallel.map((call): Promise<{ ok: boolean; text: string; found?: number }> => {
+            const tool = toolOf(call.name) as AgentToolFacts;
+            if (tool.kind === 'search_knowledge') {
+              const limit = typeof tool.limit === 'number' ? tool.limit : 5;
+              return searchKnowledge({ baseId: String(tool.baseId), query: String(call.args.query ?? ''), limit, runId: workflowId, ...(sourceVersionId ? { sourceVersionId } : {}) }).then(
+                (r) => ({ ok: r.ok, text: r.text, found: r.citations.length }),
+                failed,
+              );
+            }
+            return agentHttpTool({ runId: workflowId, chainId: session.input.chainId, nodeId: node.id, seq, callId: call.id, tool, args: call.args, scope }).then((r) => r, failed);
+          }),
         );
-        http.forEach((call, i) => {
+        parallel.forEach((call, i) => {
           const r = results[i];
+          const kind = toolOf(call.name)?.kind === 'search_knowledge' ? 'search_knowledge' : 'http';
           call.result = toolResult(call.name, r?.text ?? 'error: no result');
-          session.emit('agent.tool', { callId: call.id, tool: call.name, kind: 'http', ok: r?.ok ?? false }, node.id);
+          session.emit('agent.tool', { callId: call.id, tool: call.name, kind, ok: r?.ok ?? false, ...(r?.found !== undefined ? { found: r.found } : {}) }, node.id);
         });
       }
       // 4. The first tool that hands over to the user or a sub-chain.

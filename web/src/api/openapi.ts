@@ -2324,10 +2324,10 @@ export type components = {
         };
         CompileProblem: {
             /**
-             * @description A compiler code, or credential_forbidden: the chain uses a credential the validating/publishing user may not use
+             * @description A compiler code; credential_forbidden: the chain uses a credential the validating/publishing user may not use; knowledge_base_unknown: it searches a knowledge base that user cannot open
              * @enum {string}
              */
-            code: "graph_invalid" | "node_duplicate_id" | "edge_duplicate_id" | "variable_duplicate" | "node_unknown_type" | "plugin_unknown" | "config_invalid" | "goto_unknown_target" | "regex_invalid" | "rule_unknown_operator" | "rule_bad_field" | "rule_missing_value" | "rule_bad_value" | "rule_bad_regex" | "rule_bad_template" | "rule_too_deep" | "edge_unknown_source" | "edge_unknown_target" | "port_unknown" | "port_unconnected" | "start_missing" | "trigger_duplicate" | "cycle_without_wait" | "template_invalid" | "variable_unknown" | "secret_not_allowed" | "secret_transformed" | "subchain_unknown" | "subchain_no_entry" | "subchain_recursion" | "node_unreachable" | "edge_shadowed" | "language_unknown" | "rules_empty" | "http_body_ignored" | "credential_forbidden";
+            code: "graph_invalid" | "node_duplicate_id" | "edge_duplicate_id" | "variable_duplicate" | "node_unknown_type" | "plugin_unknown" | "config_invalid" | "goto_unknown_target" | "regex_invalid" | "rule_unknown_operator" | "rule_bad_field" | "rule_missing_value" | "rule_bad_value" | "rule_bad_regex" | "rule_bad_template" | "rule_too_deep" | "edge_unknown_source" | "edge_unknown_target" | "port_unknown" | "port_unconnected" | "start_missing" | "trigger_duplicate" | "cycle_without_wait" | "template_invalid" | "variable_unknown" | "secret_not_allowed" | "secret_transformed" | "subchain_unknown" | "subchain_no_entry" | "subchain_recursion" | "node_unreachable" | "edge_shadowed" | "language_unknown" | "rules_empty" | "http_body_ignored" | "credential_forbidden" | "knowledge_base_unknown";
             nodeId?: string;
             edgeId?: string;
             field?: string;

@@ -66,6 +66,8 @@ export function nodeSummary(node: GraphNode, t: Translate): string[] {
       return [str(d.model), ...(d.variable ? [t('editor.summary.saveTo', { variable: str(d.variable) })] : [])];
     case 'agent':
       return [clip([str(d.model), ...list(d.tools).map((tool) => str(obj(tool).name))].join(' · '), 70), ...(d.variable ? [t('editor.summary.saveTo', { variable: str(d.variable) })] : [])];
+    case 'knowledge':
+      return [clip(str(d.query), 70), ...(d.variable ? [t('editor.summary.saveTo', { variable: str(d.variable) })] : [])];
     case 'code':
       return d.variable ? [t('editor.summary.saveTo', { variable: str(d.variable) })] : [];
     case 'subchain':
@@ -94,6 +96,7 @@ export function iconGlyph(icon: string): string {
     globe: '⌁',
     sparkles: '✦',
     bot: '☺',
+    'book-open': '¶',
     code: '{}',
     workflow: '↳',
     'flask-conical': '⚗',
