@@ -132,7 +132,9 @@ describe('Editor II: rules, variables, texts per language, code', () => {
     await page.keyboard.press('Escape');
     // Click the middle of the first edge's drawn path (an edge's box centre may miss a bent path).
     const path = page.locator('.vue-flow__edge').first().locator('path.vue-flow__edge-path');
-    const point = await path.evaluate((p: SVGPathElement) => {
+    const point = await path.evaluate((el) => {
+      // An SVG path (the test's tsconfig has no DOM types).
+      const p = el as unknown as { getTotalLength(): number; getPointAtLength(at: number): { x: number; y: number }; getScreenCTM(): { a: number; b: number; c: number; d: number; e: number; f: number } | null };
       const at = p.getPointAtLength(p.getTotalLength() / 2);
       const m = p.getScreenCTM()!;
       return { x: at.x * m.a + at.y * m.c + m.e, y: at.x * m.b + at.y * m.d + m.f };
