@@ -158,17 +158,17 @@ export function createKnowledgeActivities(deps: KnowledgeDeps) {
       }
       // A base without an embedding credential is searched by full text only.
       if (!target) return { embedded: 0, remaining: false, stale: false };
-      const todo = await chunksToEmbed(c, doc.id, step.version, batch);
-      if (todo.length === 0) return { embedded: 0, remaining: false, stale: false };
-      heartbeat({ chunks: todo.length });
-      const vectors = await embed(target, todo.map(embeddingText));
+      const unembedded = await chunksToEmbed(c, doc.id, step.version, batch);
+      if (unembedded.length === 0) return { embedded: 0, remaining: false, stale: false };
+      heartbeat({ chunks: unembedded.length });
+      const vectors = await embed(target, unembedded.map(embeddingText));
       await storeEmbeddings(
         c,
         doc.base_id,
-        todo.map((chunk, i) => ({ id: chunk.id, embedding: vectors[i]! })),
+        unembedded.map((chunk, i) => ({ id: chunk.id, embedding: vectors[i]! })),
       );
       await setProgress(c, doc.id, step.version, {});
-      return { embedded: todo.length, remaining: todo.length === batch, stale: false };
+      return { embedded: unembedded.length, remaining: unembedded.length === batch, stale: false };
     },
 
     /** Makes the version searchable and removes older versions' chunks. */

@@ -3,7 +3,6 @@
 // (loopback embeddings server, real ingestion workflow) and answers from them; a base the
 // chain's publisher may not open comes back as a tool error, not a failed session.
 
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { createLogger } from '../../lib/logger.ts';
@@ -11,7 +10,7 @@ import { bearer, createAccount, registerAdmin, startApi, type Account, type ApiH
 import { startOpenAiServer, type OpenAiServer } from '../effects/support/servers.ts';
 import { startEmbeddingsServer, type EmbeddingsServer } from '../knowledge/embeddings-server.ts';
 import { publishGraph, runEvents, send, startSession, texts } from '../support/dialogue.ts';
-import { eventually } from '../support/stack.ts';
+import { ingestFixture } from '../knowledge/ingest.ts';
 import { agentChain, providerCredential, toolMessages } from './support.ts';
 
 const API_KEY = 'sk-test-embeddings-agent-0123456789';
@@ -48,17 +47,7 @@ beforeAll(async () => {
   const base = await t.api.post('/api/v1/knowledge-bases').set(bearer(admin.token)).send({ name: 'Shop (agent)', credentialId: 'embeddings_agent', model: 'test-embed' });
   expect(base.status, base.text).toBe(201);
   baseId = base.body.id;
-  const pdf = await t.api
-    .post(`/api/v1/knowledge-bases/${baseId}/documents?name=price-list.pdf`)
-    .set(bearer(admin.token))
-    .set('Content-Type', 'application/pdf')
-    .send(readFileSync(new URL('../fixtures/knowledge/price-list.pdf', import.meta.url)));
-  expect(pdf.status, pdf.text).toBe(202);
-  await eventually(async () => {
-    const res = await t.api.get(`/api/v1/knowledge-bases/${baseId}/documents/${pdf.body.id}`).set(bearer(admin.token));
-    if (res.body.status === 'failed') throw new Error(`ingestion failed: ${res.body.error}`);
-    return res.body.status === 'ready' ? true : undefined;
-  }, 'the pdf ingested', 60_000);
+  await ingestFixture(t, admin.token, baseId, 'price-list.pdf', 'application/pdf');
 }, 90_000);
 
 afterAll(async () => {

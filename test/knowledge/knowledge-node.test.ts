@@ -3,12 +3,12 @@
 // search a base ingested from the pdf fixture, with the loopback embeddings server, and
 // leave through 'ok' (the citations in the reply), 'empty' and 'error'.
 
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { createLogger } from '../../lib/logger.ts';
 import { bearer, createAccount, registerAdmin, startApi, type Account, type ApiHarness } from '../api/support/api.ts';
 import { eventually } from '../support/stack.ts';
+import { ingestFixture } from './ingest.ts';
 import { startEmbeddingsServer, type EmbeddingsServer } from './embeddings-server.ts';
 
 const API_KEY = 'sk-test-embeddings_node-0123456789';
@@ -72,17 +72,7 @@ beforeAll(async () => {
   expect(credential.status, credential.text).toBe(201);
   shop = await createBase('Shop (node)');
   empty = await createBase('Empty (node)');
-  const pdf = await t.api
-    .post(`/api/v1/knowledge-bases/${shop}/documents?name=price-list.pdf`)
-    .set(bearer(admin.token))
-    .set('Content-Type', 'application/pdf')
-    .send(readFileSync(new URL('../fixtures/knowledge/price-list.pdf', import.meta.url)));
-  expect(pdf.status, pdf.text).toBe(202);
-  await eventually(async () => {
-    const res = await t.api.get(`/api/v1/knowledge-bases/${shop}/documents/${pdf.body.id}`).set(bearer(admin.token));
-    if (res.body.status === 'failed') throw new Error(`ingestion failed: ${res.body.error}`);
-    return res.body.status === 'ready' ? true : undefined;
-  }, 'the pdf ingested', 60_000);
+  await ingestFixture(t, admin.token, shop, 'price-list.pdf', 'application/pdf');
 }, 90_000);
 
 afterAll(async () => {
