@@ -4,14 +4,12 @@
 // the session; two versions are diffed on the canvas and one is rolled back; a generated
 // 1,000-node chain opens (timings are `npm run bench:editor`'s, not asserted here).
 
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { importChain } from '../../api/services/chain-service.ts';
 import { generateChain } from '../../bench/generate.ts';
 import { startE2eApp, type E2eApp } from './support/app.ts';
-import { launchBrowser, openPage, screenshot, type WatchedPage } from './support/browser.ts';
+import { launchBrowser, openPage, screenshot, screenshotOnFailure, type WatchedPage } from './support/browser.ts';
 
 const PASSWORD = 'correct horse battery';
 const ADMIN = 'ada@example.com';
@@ -35,11 +33,7 @@ afterAll(async () => {
   await app?.close();
 });
 afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail') {
-    const path = join(tmpdir(), `chainflow-e2e-failure-${task.name.replace(/\W+/g, '-').slice(0, 60)}.png`);
-    await tab?.page.screenshot({ path }).catch(() => undefined);
-    console.error(`screenshot of the failure: ${path} (at ${tab?.page.url()})`);
-  }
+  await screenshotOnFailure(task, tab?.page);
   for (const p of pages) {
     const seen = p.problems.splice(0);
     expect(seen).toEqual([]);

@@ -4,13 +4,11 @@
 // Any console error or missing translation fails the run. Screenshots go to docs/screenshots/.
 
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startE2eApp, type E2eApp } from './support/app.ts';
-import { launchBrowser, openPage, screenshot, type WatchedPage } from './support/browser.ts';
+import { launchBrowser, openPage, screenshot, screenshotOnFailure, type WatchedPage } from './support/browser.ts';
 
 const PASSWORD = 'correct horse battery';
 const EDITOR = 'eve@example.com';
@@ -30,12 +28,7 @@ afterAll(async () => {
   await app?.close();
 });
 afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail') {
-    // What the browser showed when the test failed, for the CI log.
-    const path = join(tmpdir(), `chainflow-e2e-failure-${task.name.replace(/\W+/g, '-').slice(0, 60)}.png`);
-    await tab?.page.screenshot({ path }).catch(() => undefined);
-    console.error(`screenshot of the failure: ${path} (at ${tab?.page.url()})`);
-  }
+  await screenshotOnFailure(task, tab?.page);
   // Console errors and missing i18n keys anywhere fail the test that caused them.
   for (const p of pages) {
     const seen = p.problems.splice(0);

@@ -2,6 +2,7 @@
 // error, an uncaught exception or a missing i18n key (logged as an error by the app).
 
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
@@ -59,4 +60,12 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.mouse.move(1, 1); // no hover tooltips in the picture
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+/** What the browser showed when a test failed, saved for the CI log (its path printed). */
+export async function screenshotOnFailure(task: { name: string; result?: { state?: string } }, page: Page | undefined): Promise<void> {
+  if (task.result?.state !== 'fail') return;
+  const path = join(tmpdir(), `chainflow-e2e-failure-${task.name.replace(/\W+/g, '-').slice(0, 60)}.png`);
+  await page?.screenshot({ path }).catch(() => undefined);
+  console.error(`screenshot of the failure: ${path} (at ${page?.url()})`);
 }
