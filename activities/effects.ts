@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { JsonObject, JsonValue, ReadableScope } from '../chain/index.ts';
+import { activityContext } from './activity-context.ts';
 
 /** What the workflow passes to an effect activity. Never carries secrets. */
 export interface EffectInput<C> {
@@ -25,14 +26,22 @@ export interface EffectInput<C> {
 }
 
 /**
- * The `Idempotency-Key` of an effect call: a hash of workflow id, node id and the
- * session's event sequence at that node. Retries of the activity and replays of the
- * workflow send the same key; the next visit of the node (a later seq) a new one.
+ * The `Idempotency-Key` of an effect call: a hash of workflow id, the Temporal run it
+ * belongs to, node id and the session's event sequence at that node. Retries of the
+ * activity send the same key (same run, same sequence); the next visit of the node (a
+ * later seq) a new one, and so does the chat's next session under the same workflow id
+ * (a new run, while its sequence starts again — without the run a payment API that
+ * remembers keys for a day would answer the second session's order with the first's).
+ * Called inside an activity, `execution` defaults to the activity's workflow run id;
+ * a direct call (tests, scripts) has none.
  *
- * @example idempotencyKey({ runId: 'web:c:v', nodeId: 'pay', seq: 12 }) // 'cf-3b1f…' (32 hex digits)
+ * @example idempotencyKey({ runId: 'web:c:v', nodeId: 'pay', seq: 12 }, 'f1c0…') // 'cf-3b1f…' (32 hex digits)
  */
-export function idempotencyKey(input: { runId: string; nodeId: string; seq?: number | undefined }): string {
-  return `cf-${createHash('sha256').update(`${input.runId}\n${input.nodeId}\n${input.seq ?? ''}`).digest('hex').slice(0, 32)}`;
+export function idempotencyKey(input: { runId: string; nodeId: string; seq?: number | undefined }, execution: string | undefined = activityContext()?.info.workflowExecution?.runId): string {
+  const parts = [input.runId, input.nodeId, `${input.seq ?? ''}`];
+  // Without a run (direct calls) the key stays what it was before runs were part of it.
+  if (execution) parts.push(execution);
+  return `cf-${createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32)}`;
 }
 
 /** One variable the workflow writes after the activity returns. */

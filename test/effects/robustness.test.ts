@@ -78,7 +78,13 @@ afterAll(async () => {
 const hits = (server: TestServer, path: string) => server.requests.filter((request) => request.url.split('?')[0] === path);
 
 async function viaTemporal(input: EffectInput<ReturnType<typeof httpConfig>>): Promise<RobustOutcome> {
-  return (await client.workflow.execute('robustHttp', { taskQueue, workflowId: `robust-${randomUUID()}`, args: [input] })) as RobustOutcome;
+  return (await viaTemporalRun(input)).outcome;
+}
+
+/** As {@link viaTemporal}, with the Temporal run id the activity's Idempotency-Key includes. */
+async function viaTemporalRun(input: EffectInput<ReturnType<typeof httpConfig>>, workflow = 'robustHttp'): Promise<{ outcome: RobustOutcome; run: string }> {
+  const handle = await client.workflow.start(workflow, { taskQueue, workflowId: `robust-${randomUUID()}`, args: [input] });
+  return { outcome: (await handle.result()) as RobustOutcome, run: handle.firstExecutionRunId };
 }
 
 describe('robustness row 2: the LLM client goes through the SSRF guard', () => {
@@ -214,17 +220,17 @@ describe('robustness row 7: one chain flooding the code pool', () => {
 });
 
 describe('robustness row 8: idempotency keys and unsafe retries', () => {
-  it('sends the same Idempotency-Key on every retry of a call, derived from workflow, node and event sequence', async () => {
+  it('sends the same Idempotency-Key on every retry of a call, derived from workflow, run, node and event sequence', async () => {
     let n = 0;
     origin.route('/orders', (_req, res) => (++n < 3 ? json(res, 503, {}) : json(res, 201, { id: 1 })));
     const input = { ...effectInput(httpConfig({ method: 'POST', url: `${origin.origin}/orders`, body: { kind: 'json', json: '{"item": 1}' } })), seq: 17 };
-    const outcome = await viaTemporal(input);
+    const { outcome, run } = await viaTemporalRun(input);
     expect(outcome).toMatchObject({ kind: 'result', result: { ok: true } });
     const keys = hits(origin, '/orders').map((request) => request.headers['idempotency-key']);
-    expect(keys).toEqual([idempotencyKey(input), idempotencyKey(input), idempotencyKey(input)]);
-    expect(idempotencyKey(input)).toMatch(/^cf-[0-9a-f]{32}$/);
+    expect(keys).toEqual([idempotencyKey(input, run), idempotencyKey(input, run), idempotencyKey(input, run)]);
+    expect(idempotencyKey(input, run)).toMatch(/^cf-[0-9a-f]{32}$/);
     // Another visit of the node (a later event sequence) is another call.
-    expect(idempotencyKey({ ...input, seq: 18 })).not.toBe(idempotencyKey(input));
+    expect(idempotencyKey({ ...input, seq: 18 }, run)).not.toBe(idempotencyKey(input, run));
   });
 
   it('does not send a POST again after a timeout unless the node opts in', async () => {
@@ -235,45 +241,53 @@ describe('robustness row 8: idempotency keys and unsafe retries', () => {
     expect(hits(origin, '/slow')).toHaveLength(1);
 
     const optIn = effectInput(httpConfig({ method: 'POST', url: `${origin.origin}/slow-opt-in`, timeoutMs: 300, retryUnsafe: true, body: { kind: 'json', json: '{}' } }));
-    expect(await viaTemporal(optIn)).toMatchObject({ kind: 'failure', type: 'http_timeout' });
+    const timedOut = await viaTemporalRun(optIn);
+    expect(timedOut.outcome).toMatchObject({ kind: 'failure', type: 'http_timeout' });
     const retried = hits(origin, '/slow-opt-in');
     expect(retried).toHaveLength(4);
-    expect(new Set(retried.map((request) => request.headers['idempotency-key']))).toEqual(new Set([idempotencyKey(optIn)]));
+    expect(new Set(retried.map((request) => request.headers['idempotency-key']))).toEqual(new Set([idempotencyKey(optIn, timedOut.run)]));
   });
 
   it('robustness row 8: a POST in flight when the attempt is lost is not sent again, unless the node opts in', async () => {
     origin.route('/lost', () => undefined); // receives the POST, never answers
     origin.route('/lost-opt-in', () => undefined);
-    const lost = (input: EffectInput<ReturnType<typeof httpConfig>>) =>
-      client.workflow.execute('robustHttpWorkerLost', { taskQueue, workflowId: `robust-lost-${randomUUID()}`, args: [input] }) as Promise<RobustOutcome>;
+    const lost = (input: EffectInput<ReturnType<typeof httpConfig>>) => viaTemporalRun(input, 'robustHttpWorkerLost');
     const input = { ...effectInput(httpConfig({ method: 'POST', url: `${origin.origin}/lost`, timeoutMs: 5000, body: { kind: 'json', json: '{"pay": 1}' } })), seq: 7 };
-    const outcome = await lost(input);
+    const { outcome, run } = await lost(input);
     expect(outcome).toMatchObject({ kind: 'result', result: { ok: false, error: { code: 'http_outcome_unknown', message: expect.stringContaining('retryUnsafe') } } });
     expect(JSON.stringify(outcome)).toMatch(/may have been sent before the worker stopped/);
     expect(hits(origin, '/lost')).toHaveLength(1);
-    const [record] = await db.orm.em.getConnection().execute<{ outcome: string | null; attempts: number }[]>(`select outcome, attempts from http_attempt where idempotency_key = ?`, [idempotencyKey(input)]);
+    const [record] = await db.orm.em.getConnection().execute<{ outcome: string | null; attempts: number }[]>(`select outcome, attempts from http_attempt where idempotency_key = ?`, [idempotencyKey(input, run)]);
     expect(record).toMatchObject({ attempts: 1 });
 
     // Opted in: every attempt sends it again, with the same key, and no record is kept.
     const optIn = { ...effectInput(httpConfig({ method: 'POST', url: `${origin.origin}/lost-opt-in`, timeoutMs: 5000, retryUnsafe: true, body: { kind: 'json', json: '{}' } })), seq: 8 };
-    expect(await lost(optIn)).toMatchObject({ kind: 'failure', type: 'TimeoutFailure' });
+    const optedIn = await lost(optIn);
+    expect(optedIn.outcome).toMatchObject({ kind: 'failure', type: 'TimeoutFailure' });
     const sent = hits(origin, '/lost-opt-in');
     expect(sent).toHaveLength(3);
-    expect(new Set(sent.map((request) => request.headers['idempotency-key']))).toEqual(new Set([idempotencyKey(optIn)]));
-    expect(await db.orm.em.getConnection().execute(`select 1 from http_attempt where idempotency_key = ?`, [idempotencyKey(optIn)])).toHaveLength(0);
+    expect(new Set(sent.map((request) => request.headers['idempotency-key']))).toEqual(new Set([idempotencyKey(optIn, optedIn.run)]));
+    expect(await db.orm.em.getConnection().execute(`select 1 from http_attempt where idempotency_key = ?`, [idempotencyKey(optIn, optedIn.run)])).toHaveLength(0);
   }, 60_000);
 
   it('robustness row 8: a POST that was never sent, or answered 5xx, is sent again on retry; its record ends done, and a later session sends its own', async () => {
     let n = 0;
     origin.route('/flaky-post', (_req, res) => (++n < 2 ? json(res, 503, {}) : json(res, 201, { ok: true })));
     const input = { ...effectInput(httpConfig({ method: 'POST', url: `${origin.origin}/flaky-post`, body: { kind: 'json', json: '{}' } })), seq: 9 };
-    expect(await viaTemporal(input)).toMatchObject({ kind: 'result', result: { ok: true } });
+    const first = await viaTemporalRun(input);
+    expect(first.outcome).toMatchObject({ kind: 'result', result: { ok: true } });
     expect(hits(origin, '/flaky-post')).toHaveLength(2);
-    const [record] = await db.orm.em.getConnection().execute<{ outcome: string | null; attempts: number }[]>(`select outcome, attempts from http_attempt where idempotency_key = ?`, [idempotencyKey(input)]);
+    const [record] = await db.orm.em.getConnection().execute<{ outcome: string | null; attempts: number }[]>(`select outcome, attempts from http_attempt where idempotency_key = ?`, [idempotencyKey(input, first.run)]);
     expect(record).toEqual({ outcome: 'done', attempts: 2 });
-    // A later session that reuses the workflow id (so the same key) is another call: sent.
-    expect(await viaTemporal(input)).toMatchObject({ kind: 'result', result: { ok: true } });
-    expect(hits(origin, '/flaky-post')).toHaveLength(3);
+    // A later session with the same session identity and event sequence (the chat's next
+    // session: same input, another run) is another call: sent, and under its own key, so
+    // an API that remembers keys does not answer it with the first session's result.
+    const later = await viaTemporalRun(input);
+    expect(later.outcome).toMatchObject({ kind: 'result', result: { ok: true } });
+    const requests = hits(origin, '/flaky-post');
+    expect(requests).toHaveLength(3);
+    expect(requests[2]?.headers['idempotency-key']).toBe(idempotencyKey(input, later.run));
+    expect(requests[2]?.headers['idempotency-key']).not.toBe(requests[0]?.headers['idempotency-key']);
   });
 
   it('gives LLM calls an Idempotency-Key too', async () => {

@@ -40,9 +40,10 @@ export function effectScenarios(harness: () => DialogueHarness): Record<'http' |
         const handle = await session(nodes('/orders/42'), edges);
         expect(texts(await send(handle, 'ann'))).toEqual(['Order is paid']);
         expect(server.requests.at(-1)?.headers['x-user']).toBe('ann');
-        // Robustness row 8: the key comes from workflow id, node id and the session's event sequence.
+        // Robustness row 8: the key comes from workflow id, run, node id and the session's event sequence.
         const key = server.requests.at(-1)?.headers['idempotency-key'];
-        const seqs = Array.from({ length: 100 }, (_, seq) => seq).filter((seq) => idempotencyKey({ runId: handle.workflowId, nodeId: 'call', seq }) === key);
+        const { runId } = await handle.describe();
+        const seqs = Array.from({ length: 100 }, (_, seq) => seq).filter((seq) => idempotencyKey({ runId: handle.workflowId, nodeId: 'call', seq }, runId) === key);
         expect(seqs).toHaveLength(1);
         expect(texts(await send(await session(nodes('/broken'), edges), 'ann'))).toEqual(['Failed: http_status 404']);
       } finally {
