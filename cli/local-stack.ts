@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { createOrm, migrate } from '../db/orm.ts';
-import { freePort } from '../lib/processes.ts';
+import { onFreePort } from '../lib/processes.ts';
 import { startDevServer, type DevServer } from '../temporal/dev-server.ts';
 
 /** A throwaway stack in a temp dir: migrated PostgreSQL, in-memory Temporal dev server, client. */
@@ -23,8 +23,9 @@ export interface LocalStack {
 export async function startLocalStack(prefix: string): Promise<LocalStack> {
   const dir = mkdtempSync(join(tmpdir(), `chainflow-${prefix}-`));
   chmodSync(dir, 0o755); // the `postgres` user must reach its cluster below
-  const pg = await startEmbeddedPostgres({ dir: join(dir, 'pg'), port: await freePort() });
-  const server = await startDevServer({ dir: join(dir, 'temporal'), namespace: 'chainflow', port: await freePort(), uiPort: false, persist: false });
+  // A port picked free can be taken before the server binds it on a busy machine: try another.
+  const pg = await onFreePort((port) => startEmbeddedPostgres({ dir: join(dir, 'pg'), port }));
+  const server = await onFreePort((port) => startDevServer({ dir: join(dir, 'temporal'), namespace: 'chainflow', port, uiPort: false, persist: false }));
   const orm = await createOrm({ url: pg.url, poolMax: 4 });
   await migrate(orm);
   const connection = await Connection.connect({ address: server.address });
