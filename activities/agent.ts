@@ -22,6 +22,27 @@ import { createSsrfGuard, findSsrfError, guardedFetch, outboundUrlProblem, type 
 /** Tool results are clipped to this many bytes before they enter session state. */
 export const TOOL_RESULT_LIMIT = 8 * 1024;
 
+/**
+ * How often a model or tool call heartbeats while it waits for the other side. The
+ * workflow schedules them with a short heartbeat timeout (workflows/steps/agent.ts), so a
+ * call whose worker died (`kill -9`) is retried within seconds, not after its
+ * start-to-close timeout. The SDK throttles beats to 0.8 × the heartbeat timeout.
+ */
+export const AGENT_HEARTBEAT_EVERY_MS = 2_000;
+
+/** Runs `fn` heartbeating every {@link AGENT_HEARTBEAT_EVERY_MS} until it settles. */
+function beating<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    heartbeat();
+    const timer = setInterval(() => heartbeat(), AGENT_HEARTBEAT_EVERY_MS);
+    try {
+      return await fn(...args);
+    } finally {
+      clearInterval(timer);
+    }
+  };
+}
+
 export interface AgentDeps {
   orm: MikroORM;
   logger: Logger;
@@ -248,7 +269,7 @@ export function createAgentActivities(deps: AgentDeps) {
     return { ok: true, text: frameToolResult(input.tool.name, body), ...(whole?.status !== undefined ? { status: whole.status } : {}) };
   }
 
-  return { agentModel, agentHttpTool };
+  return { agentModel: beating(agentModel), agentHttpTool: beating(agentHttpTool) };
 }
 
 export type AgentActivities = ReturnType<typeof createAgentActivities>;

@@ -4,7 +4,7 @@
 // runs out of iterations. The plan so far lives in the frame (`frame.agent`), so a
 // crash, a worker restart or continue-as-new in the middle loses nothing.
 
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.ts';
 import type { AgentModelInput, AgentModelResult } from '../../activities/agent.ts';
 import { checkJsonSchema, clipText, toolParameters, type AgentToolFacts, type JsonObject, type JsonValue } from '../../chain/runtime.ts';
@@ -13,7 +13,16 @@ import type { AgentCall, AgentMessage, AgentRun, InboundMessage } from '../types
 import { EFFECT_ACTIVITY_OPTIONS, ERROR_MESSAGE_LIMIT, referencedScope } from './activity-step.ts';
 import type { IrNodeOf, StepResult } from './types.ts';
 
-const { agentModel, agentHttpTool, searchKnowledge } = proxyActivities<Pick<Activities, 'agentModel' | 'agentHttpTool' | 'searchKnowledge'>>(EFFECT_ACTIVITY_OPTIONS);
+const { searchKnowledge } = proxyActivities<Pick<Activities, 'searchKnowledge'>>(EFFECT_ACTIVITY_OPTIONS);
+
+/**
+ * Model and HTTP tool calls heartbeat every 2 s (activities/agent.ts): a call whose
+ * worker died is retried (with the same Idempotency-Key) 10 s later, not after the
+ * start-to-close timeout. Timeouts are not part of the replay check (activity type and
+ * id are), so recorded histories replay unchanged.
+ */
+export const AGENT_ACTIVITY_OPTIONS: ActivityOptions = { ...EFFECT_ACTIVITY_OPTIONS, heartbeatTimeout: '10 seconds' };
+const { agentModel, agentHttpTool } = proxyActivities<Pick<Activities, 'agentModel' | 'agentHttpTool'>>(AGENT_ACTIVITY_OPTIONS);
 
 /** Tool results are clipped to this many characters (≤ 8 KB of ASCII) before they enter state. */
 const TOOL_RESULT_CHARS = 8 * 1024;
