@@ -20,6 +20,13 @@ export const agentConfigSchema = z.object({
   temperature: field(z.number().min(0).max(2).default(0.2), l('Temperature', 'Температура'), undefined, 'slider'),
   maxTokens: field(z.number().int().min(1).max(128_000).default(1024), l('Max tokens', 'Макс. токенов'), undefined, 'number'),
   maxSessionTokens: field(z.number().int().min(1).optional(), l('Token budget per session', 'Бюджет токенов на сессию'), l("Spend cap: past it the node leaves through 'error' (agent_budget)", "Лимит расходов: при превышении — выход через 'error' (agent_budget)"), 'number'),
+  spendCapTokens: field(
+    z.number().int().min(1).optional(),
+    l('Chain spend cap, tokens', 'Лимит расходов цепочки, токенов'),
+    l("Tokens all agents of this chain may spend per day or month (UTC), across sessions; past it the node leaves through 'error' (agent_spend_cap)", "Сколько токенов могут потратить все агенты цепочки за день или месяц (UTC), по всем сессиям; при превышении — выход через 'error' (agent_spend_cap)"),
+    'number',
+  ),
+  spendCapPer: field(z.enum(['day', 'month']).optional(), l('Spend cap period', 'Период лимита'), l('day (default) or month, UTC', 'день (по умолчанию) или месяц, UTC'), 'select'),
   output: field(
     z.record(z.string(), z.json()).optional(),
     l('Structured result (JSON Schema)', 'Структурированный результат (JSON Schema)'),

@@ -22,7 +22,9 @@ const { searchKnowledge } = proxyActivities<Pick<Activities, 'searchKnowledge'>>
  * id are), so recorded histories replay unchanged.
  */
 export const AGENT_ACTIVITY_OPTIONS: ActivityOptions = { ...EFFECT_ACTIVITY_OPTIONS, heartbeatTimeout: '10 seconds' };
-const { agentModel, agentHttpTool } = proxyActivities<Pick<Activities, 'agentModel' | 'agentHttpTool'>>(AGENT_ACTIVITY_OPTIONS);
+const { agentHttpTool } = proxyActivities<Pick<Activities, 'agentHttpTool'>>(AGENT_ACTIVITY_OPTIONS);
+// A model call may try the primary and then the fallback model (90 s each at most).
+const { agentModel } = proxyActivities<Pick<Activities, 'agentModel'>>({ ...AGENT_ACTIVITY_OPTIONS, startToCloseTimeout: '200 seconds' });
 
 /** Tool results are clipped to this many characters (≤ 8 KB of ASCII) before they enter state. */
 const TOOL_RESULT_CHARS = 8 * 1024;
@@ -157,13 +159,14 @@ function modelInput(session: Session, node: IrNodeOf<'agent'>, workflowId: strin
     temperature: config.temperature,
     maxTokens: config.maxTokens,
     ...(output ? { output } : {}),
+    ...(config.spendCapTokens !== undefined ? { spendCap: { tokens: config.spendCapTokens, per: config.spendCapPer ?? 'day', nodeId: node.id } } : {}),
   };
 }
 
 function countUsage(session: Session, node: IrNodeOf<'agent'>, run: AgentRun | undefined, result: Extract<AgentModelResult, { ok: true }>, extra: JsonObject): void {
   if (run) run.tokens += result.usage.totalTokens;
   session.state.agentTokens = (session.state.agentTokens ?? 0) + result.usage.totalTokens;
-  session.emit('agent.llm.ok', { model: result.model, usage: result.usage, streamed: result.streamed, ms: result.ms, ...extra }, node.id);
+  session.emit('agent.llm.ok', { model: result.model, usage: result.usage, streamed: result.streamed, ms: result.ms, ...(result.fallbackFrom ? { fallbackFrom: result.fallbackFrom } : {}), ...extra }, node.id);
 }
 
 /** Memory 'summary': folds the turns older than the window into the node's running summary. */
