@@ -14,7 +14,7 @@ export const agentConfigSchema = z.object({
   fallbackModel: field(z.string().min(1).max(200).optional(), l('Fallback model', 'Запасная модель'), l('Tried when the model fails (5xx, 429, unknown model)', 'Используется, если основная модель недоступна')),
   system: field(templateSchema.default(''), l('System prompt', 'Системный промпт'), undefined, 'template'),
   prompt: field(templateSchema.min(1).default('{{ message.text }}'), l('Task', 'Задача'), l('The user turn the agent starts from', 'Сообщение, с которого агент начинает'), 'template'),
-  tools: field(z.array(agentToolSchema).max(32).default([]), l('Tools', 'Инструменты')),
+  tools: field(z.array(agentToolSchema).max(32).default([]), l('Tools', 'Инструменты'), l('What the model may call: HTTP requests, sub-chains, asking the user, setting a variable, knowledge search', 'Что может вызывать модель: HTTP-запросы, подцепочки, вопрос пользователю, запись переменной, поиск по базе знаний'), 'agent-tools'),
   memory: field(agentMemorySchema.default({ kind: 'window', turns: 5 }), l('Memory', 'Память'), l('Window: the last exchanges; summary: plus a running summary of older ones', 'Окно: последние обмены; сводка: плюс краткое изложение более ранних'), 'select'),
   maxIterations: field(z.number().int().min(1).max(50).default(10), l('Max iterations', 'Макс. итераций'), l("Model calls before leaving through 'max_iterations'", "Вызовов модели до выхода через 'max_iterations'"), 'number'),
   temperature: field(z.number().min(0).max(2).default(0.2), l('Temperature', 'Температура'), undefined, 'slider'),
