@@ -13,6 +13,7 @@ import { httpConfigSchema } from '../chain/nodes/http.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
 import { CredentialError, credentialUseFor, loadCredential, type DecryptedCredential } from '../db/credential-store.ts';
+import { addSpentTokens, spentTokens, type SpendPeriod } from '../db/agent-spend.ts';
 import { cancellationSignal, heartbeat } from './activity-context.ts';
 import { clip, idempotencyKey, parseRetryAfter, redactText, retryableFailure, secretNeedles } from './effects.ts';
 import type { HttpActivities } from './http.ts';
@@ -21,6 +22,27 @@ import { createSsrfGuard, findSsrfError, guardedFetch, outboundUrlProblem, type 
 
 /** Tool results are clipped to this many bytes before they enter session state. */
 export const TOOL_RESULT_LIMIT = 8 * 1024;
+
+/**
+ * How often a model or tool call heartbeats while it waits for the other side. The
+ * workflow schedules them with a short heartbeat timeout (workflows/steps/agent.ts), so a
+ * call whose worker died (`kill -9`) is retried within seconds, not after its
+ * start-to-close timeout. The SDK throttles beats to 0.8 × the heartbeat timeout.
+ */
+export const AGENT_HEARTBEAT_EVERY_MS = 2_000;
+
+/** Runs `fn` heartbeating every {@link AGENT_HEARTBEAT_EVERY_MS} until it settles. */
+function beating<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    heartbeat();
+    const timer = setInterval(() => heartbeat(), AGENT_HEARTBEAT_EVERY_MS);
+    try {
+      return await fn(...args);
+    } finally {
+      clearInterval(timer);
+    }
+  };
+}
 
 export interface AgentDeps {
   orm: MikroORM;
@@ -48,6 +70,8 @@ export interface AgentModelInput {
   maxTokens: number;
   /** JSON Schema the final answer must match (checked here). */
   output?: JsonObject;
+  /** The chain's spend cap: checked (db/agent-spend.ts) before the call. */
+  spendCap?: { tokens: number; per: SpendPeriod; nodeId: string };
 }
 
 export interface AgentToolCall {
@@ -66,6 +90,8 @@ export type AgentModelResult =
       /** Why the answer does not match `output` (sent back to the model). */
       structuredProblem?: string;
       model: string;
+      /** The primary model's failure when the fallback model answered. */
+      fallbackFrom?: { model: string; code: string; status?: number };
       usage: { promptTokens: number; completionTokens: number; totalTokens: number };
       streamed: boolean;
       ms: number;
@@ -95,6 +121,11 @@ export function clipBytes(text: string, max: number): string {
   if (bytes.length <= max) return text;
   const marker = '… [clipped]';
   return `${bytes.subarray(0, max - Buffer.byteLength(marker)).toString('utf8').replace(/\uFFFD$/, '')}${marker}`;
+}
+
+/** A 400 that names an unknown model (OpenRouter: "… is not a valid model ID"). */
+function isUnknownModel(message: string): boolean {
+  return /model/i.test(message) && /(not a valid model|does not exist|not found|unknown model|no such model)/i.test(message);
 }
 
 function isUnsupportedTools(message: string): boolean {
@@ -143,6 +174,14 @@ export function createAgentActivities(deps: AgentDeps) {
 
   async function agentModel(input: AgentModelInput): Promise<AgentModelResult> {
     const log = deps.logger.child({ runId: input.runId, chainId: input.chainId, nodeId: input.nodeId, activity: 'agentModel' });
+    if (input.spendCap) {
+      const { tokens: cap, per } = input.spendCap;
+      const spent = await spentTokens(deps.orm.em, input.chainId, per);
+      if (spent >= cap) {
+        const until = per === 'day' ? 'the next day (00:00 UTC)' : 'the next month (UTC)';
+        return { ok: false, error: { code: 'agent_spend_cap', message: `The chain's agents spent ${spent} tokens this ${per} (UTC), at the chain's spend cap of ${cap} (spendCapTokens of node '${input.spendCap.nodeId}'); no model was called. Raise the cap or wait until ${until}` } };
+      }
+    }
     let credential: DecryptedCredential;
     try {
       const use = await credentialUseFor(deps.orm.em, { sourceVersionId: input.sourceVersionId, runId: input.runId });
@@ -168,6 +207,7 @@ export function createAgentActivities(deps: AgentDeps) {
     const stream = credential.meta.stream === true;
     const models = [input.model, ...(input.fallbackModel ? [input.fallbackModel] : [])];
     let last: { ok: false; error: { code: string; message: string; status?: number } } | undefined;
+    let primaryFailure: { model: string; code: string; status?: number } | undefined;
     for (const [index, model] of models.entries()) {
       const where = `model '${model}' at ${new URL(baseURL).host}`;
       const params: ChatCompletionCreateParamsBase = {
@@ -183,7 +223,8 @@ export function createAgentActivities(deps: AgentDeps) {
         const reply = await callOnce(client, params, stream, `${idempotencyKey(input)}-${index}`);
         const usage = { promptTokens: reply.usage?.prompt_tokens ?? 0, completionTokens: reply.usage?.completion_tokens ?? 0, totalTokens: reply.usage?.total_tokens ?? 0 };
         deps.onUsage?.(input.chainId, reply.model ?? model, { prompt: usage.promptTokens, completion: usage.completionTokens });
-        const result: AgentModelResult = { ok: true, content: reply.content, toolCalls: reply.toolCalls, model: reply.model ?? model, usage, streamed: stream, ms: Date.now() - started };
+        await addSpentTokens(deps.orm.em, input.chainId, usage.totalTokens);
+        const result: AgentModelResult = { ok: true, content: reply.content, toolCalls: reply.toolCalls, model: reply.model ?? model, usage, streamed: stream, ms: Date.now() - started, ...(primaryFailure ? { fallbackFrom: primaryFailure } : {}) };
         if (input.output && reply.toolCalls.length === 0) {
           try {
             const parsed = JSON.parse(unfence(reply.content)) as JsonValue;
@@ -206,8 +247,10 @@ export function createAgentActivities(deps: AgentDeps) {
           if (status === 400 && isUnsupportedTools(detail)) {
             return { ok: false, error: { code: 'llm_tools_unsupported', message: `${where} does not support tool calls (${detail}). Pick a model with tool support; for vLLM start it with --enable-auto-tool-choice --tool-call-parser <parser>`, status } };
           }
-          if ((status === 429 || status >= 500 || status === 404) && fallbackLeft) {
+          const unknownModel = status === 404 || (status === 400 && isUnknownModel(detail));
+          if ((status === 429 || status >= 500 || unknownModel) && fallbackLeft) {
             log.warn({ model, status }, 'agent model failed; trying the fallback model');
+            primaryFailure = { model, code: status === 429 ? 'llm_rate_limited' : unknownModel ? 'llm_not_found' : 'llm_server_error', status };
             continue;
           }
           if (status === 429 || status >= 500) {
@@ -218,8 +261,12 @@ export function createAgentActivities(deps: AgentDeps) {
           last = { ok: false, error: { code, message: `${where} answered ${status}: ${detail}`, status } };
           return last;
         }
-        if (fallbackLeft) continue;
         const kind = error instanceof APIConnectionTimeoutError ? 'llm_timeout' : 'llm_network';
+        if (fallbackLeft) {
+          log.warn({ model, code: kind }, 'agent model failed; trying the fallback model');
+          primaryFailure = { model, code: kind };
+          continue;
+        }
         const cause = error instanceof APIConnectionError && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
         throw retryableFailure(kind, redact(`${where} failed: ${cause}`));
       }
@@ -248,7 +295,7 @@ export function createAgentActivities(deps: AgentDeps) {
     return { ok: true, text: frameToolResult(input.tool.name, body), ...(whole?.status !== undefined ? { status: whole.status } : {}) };
   }
 
-  return { agentModel, agentHttpTool };
+  return { agentModel: beating(agentModel), agentHttpTool: beating(agentHttpTool) };
 }
 
 export type AgentActivities = ReturnType<typeof createAgentActivities>;

@@ -36,7 +36,8 @@ export type Widget =
   | 'switch'
   | 'select'
   | 'key-value'
-  | 'language-map';
+  | 'language-map'
+  | 'agent-tools';
 
 /** Field metadata attached with `.meta()`; `z.toJSONSchema` copies it into the schema. */
 export interface FieldMeta {

@@ -117,6 +117,20 @@ const play: Record<Exclude<ScenarioName, 'continued'>, (r: Recorder) => Promise<
     return [await finish('llm', handle)];
   },
 
+  async agent(r) {
+    const credential = await createCredential(r.orm.em.fork(), r.secretBox, { name: 'agent_replay', kind: 'openai', value: 'sk-replay-0001', meta: { baseUrl: r.llm.baseUrl } });
+    r.http.route('/stock', (req, res) => json(res, 200, { item: new URL(req.url, 'http://x').searchParams.get('item'), inStock: true }));
+    r.llm.script(
+      { kind: 'tools', calls: [{ id: 'call_a', name: 'stock', arguments: { item: 'tea' } }, { id: 'call_b', name: 'stock', arguments: { item: 'cake' } }] },
+      { kind: 'reply', content: 'Both are in stock.' },
+    );
+    const stock = { kind: 'http', name: 'stock', description: 'Stock of an item', parameters: { type: 'object', properties: { item: { type: 'string' } }, required: ['item'] }, request: { method: 'GET', url: `${r.http.origin}/stock?item={{ args.item }}` } };
+    const ids = await r.publish(effectChain('agent', createNode('call', 'agent', { credentialId: credential.id, model: 'test-model', variable: 'session.answer', tools: [stock] }), 'AI: {{ session.answer }}'));
+    const handle = await r.start(ids, 'rec-agent');
+    expectReplies(await r.send(handle, 'Tea and cake?'), ['AI: Both are in stock.']);
+    return [await finish('agent', handle)];
+  },
+
   async code(r) {
     const ids = await r.publish(effectChain('code', createNode('call', 'code', { source: 'function main(message) { return message.text.length * 2; }', variable: 'session.result' }), 'Result {{ session.result }}'));
     const handle = await r.start(ids, 'rec-code');

@@ -35,6 +35,13 @@ export const scenarios = {
   'greeting-gives-up': { covers: "the greeting's ask running out of retries ('invalid' port)", replies: [/^ask_name: Please send just your name/, /^no_name: No problem/], outcome: 'greeted' },
   http: { covers: 'an http node: one httpRequest activity, the response mapped to a variable', activities: ['httpRequest'], nodeTypes: ['http'], replies: [/^ok: Order 42 is paid$/], outcome: 'http_ok' },
   llm: { covers: 'an llm node: one llmComplete activity against an OpenAI-compatible server', activities: ['llmComplete'], nodeTypes: ['llm'], replies: [/^ok: AI: Hello, Ann!$/], outcome: 'llm_ok' },
+  agent: {
+    covers: 'an agent node: a model call asking for two HTTP tools at once (heartbeating activities), their results, then the answer',
+    activities: ['agentModel', 'agentHttpTool'],
+    nodeTypes: ['agent'],
+    replies: [/^ok: AI: Both are in stock\.$/],
+    outcome: 'agent_ok',
+  },
   code: { covers: 'a code node: one runCode activity in the sandbox', activities: ['runCode'], nodeTypes: ['code'], replies: [/^ok: Result 8$/], outcome: 'code_ok' },
   split: { covers: "a split node: the session goes down one variant's port", nodeTypes: ['split'], replies: [/^variant_(a: A|b: B)$/], outcome: 'split' },
   'subchain-ask': {

@@ -4,7 +4,7 @@
 // runs out of iterations. The plan so far lives in the frame (`frame.agent`), so a
 // crash, a worker restart or continue-as-new in the middle loses nothing.
 
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.ts';
 import type { AgentModelInput, AgentModelResult } from '../../activities/agent.ts';
 import { checkJsonSchema, clipText, toolParameters, type AgentToolFacts, type JsonObject, type JsonValue } from '../../chain/runtime.ts';
@@ -13,7 +13,18 @@ import type { AgentCall, AgentMessage, AgentRun, InboundMessage } from '../types
 import { EFFECT_ACTIVITY_OPTIONS, ERROR_MESSAGE_LIMIT, referencedScope } from './activity-step.ts';
 import type { IrNodeOf, StepResult } from './types.ts';
 
-const { agentModel, agentHttpTool, searchKnowledge } = proxyActivities<Pick<Activities, 'agentModel' | 'agentHttpTool' | 'searchKnowledge'>>(EFFECT_ACTIVITY_OPTIONS);
+const { searchKnowledge } = proxyActivities<Pick<Activities, 'searchKnowledge'>>(EFFECT_ACTIVITY_OPTIONS);
+
+/**
+ * Model and HTTP tool calls heartbeat every 2 s (activities/agent.ts): a call whose
+ * worker died is retried (with the same Idempotency-Key) 10 s later, not after the
+ * start-to-close timeout. Timeouts are not part of the replay check (activity type and
+ * id are), so recorded histories replay unchanged.
+ */
+export const AGENT_ACTIVITY_OPTIONS: ActivityOptions = { ...EFFECT_ACTIVITY_OPTIONS, heartbeatTimeout: '10 seconds' };
+const { agentHttpTool } = proxyActivities<Pick<Activities, 'agentHttpTool'>>(AGENT_ACTIVITY_OPTIONS);
+// A model call may try the primary and then the fallback model (90 s each at most).
+const { agentModel } = proxyActivities<Pick<Activities, 'agentModel'>>({ ...AGENT_ACTIVITY_OPTIONS, startToCloseTimeout: '200 seconds' });
 
 /** Tool results are clipped to this many characters (≤ 8 KB of ASCII) before they enter state. */
 const TOOL_RESULT_CHARS = 8 * 1024;
@@ -148,13 +159,14 @@ function modelInput(session: Session, node: IrNodeOf<'agent'>, workflowId: strin
     temperature: config.temperature,
     maxTokens: config.maxTokens,
     ...(output ? { output } : {}),
+    ...(config.spendCapTokens !== undefined ? { spendCap: { tokens: config.spendCapTokens, per: config.spendCapPer ?? 'day', nodeId: node.id } } : {}),
   };
 }
 
 function countUsage(session: Session, node: IrNodeOf<'agent'>, run: AgentRun | undefined, result: Extract<AgentModelResult, { ok: true }>, extra: JsonObject): void {
   if (run) run.tokens += result.usage.totalTokens;
   session.state.agentTokens = (session.state.agentTokens ?? 0) + result.usage.totalTokens;
-  session.emit('agent.llm.ok', { model: result.model, usage: result.usage, streamed: result.streamed, ms: result.ms, ...extra }, node.id);
+  session.emit('agent.llm.ok', { model: result.model, usage: result.usage, streamed: result.streamed, ms: result.ms, ...(result.fallbackFrom ? { fallbackFrom: result.fallbackFrom } : {}), ...extra }, node.id);
 }
 
 /** Memory 'summary': folds the turns older than the window into the node's running summary. */

@@ -89,7 +89,9 @@ export type LlmBehaviour =
   | { kind: 'tools'; calls: Array<{ id?: string; name: string; arguments: unknown }>; content?: string; usage?: { prompt_tokens: number; completion_tokens: number } }
   /** Decides from the request (e.g. the tool results in `messages`). */
   | { kind: 'dynamic'; answer: (body: Record<string, unknown>) => LlmBehaviour }
-  | { kind: 'error'; status: number; message: string; type?: string; headers?: Record<string, string> };
+  | { kind: 'error'; status: number; message: string; type?: string; headers?: Record<string, string> }
+  /** Closes the connection without an answer (a crashed or unreachable server). */
+  | { kind: 'drop' };
 
 export interface OpenAiServer {
   baseUrl: string;
@@ -154,6 +156,10 @@ export async function startOpenAiServer(): Promise<OpenAiServer> {
       let behaviour = behaviours.length > 1 ? (behaviours.shift() as LlmBehaviour) : (behaviours[0] as LlmBehaviour);
       while (behaviour.kind === 'dynamic') behaviour = behaviour.answer(body);
       const model = String(body.model);
+      if (behaviour.kind === 'drop') {
+        res.socket?.destroy();
+        return;
+      }
       if (behaviour.kind === 'error') {
         json(res, behaviour.status, { error: { message: behaviour.message, type: behaviour.type ?? 'invalid_request_error', param: null, code: null } }, behaviour.headers);
         return;
