@@ -145,10 +145,9 @@ export class PluginState {
     const status = this.registry?.get(id);
     const declared = status?.manifest?.permissions ?? { network: [], credentials: [] };
     const row = this.rows.get(id);
-    if (!row) {
-      if (this.isBundled(status)) return { runs: true };
-      return { runs: false, status: 'disabled', message: `Plugin "${id}" is disabled: it is not yet approved; an admin reviews its permissions and enables it in Plugins.`, unapproved: declared };
-    }
+    const unapprovedYet = { runs: false, status: 'disabled', message: `Plugin "${id}" is disabled: it is not yet approved; an admin reviews its permissions and enables it in Plugins.`, unapproved: declared } as const;
+    if (!row) return this.isBundled(status) ? { runs: true } : unapprovedYet;
+    if (!row.enabled && !row.approvedPermissions) return unapprovedYet;
     const unapproved = unapprovedPermissions(declared, row.approvedPermissions);
     if (!row.enabled) return { runs: false, status: 'disabled', message: `Plugin "${id}" is disabled; an admin enables it in Plugins.`, unapproved };
     if (!row.approvedPermissions || !none(unapproved)) {
