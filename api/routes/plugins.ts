@@ -28,7 +28,7 @@ function pluginView(id: string, status: PluginStatus | undefined, row: Plugin | 
   // Errors recorded by every process (the row), and this process's own (kept before the row existed, too).
   const errors = [...((row?.lastErrors ?? []) as { at: string; message: string; process: string }[])];
   for (const mine of status?.lastErrors ?? []) {
-    if (!errors.some((e) => e.at === mine.at && e.message.startsWith(mine.message.slice(0, 200)))) errors.push({ at: mine.at, message: state ? state.redact(mine.message) : mine.message, process: `this api ${process.pid}` });
+    if (!errors.some((e) => e.at === mine.at && e.message.startsWith(mine.message.slice(0, 200)))) errors.push({ at: mine.at, message: state ? state.redact(mine.message) : mine.message, process: `api ${process.pid}` });
   }
   errors.sort((a, b) => b.at.localeCompare(a.at));
   return {

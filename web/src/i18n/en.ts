@@ -324,6 +324,7 @@ export const en = {
     reload: 'Reload',
     permissions: 'Permissions',
     noPermissions: 'No network and no credentials',
+    permissionsUnknown: 'Unknown until it loads',
     network: 'Network: {host}',
     credential: 'Credential: {name}',
     nodeTypes: 'Node types',

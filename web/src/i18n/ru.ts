@@ -326,6 +326,7 @@ export const ru: Messages = {
     reload: 'Перезагрузить',
     permissions: 'Разрешения',
     noPermissions: 'Ни сети, ни учётных данных',
+    permissionsUnknown: 'Неизвестны, пока он не загрузится',
     network: 'Сеть: {host}',
     credential: 'Учётные данные: {name}',
     nodeTypes: 'Типы узлов',
