@@ -18,6 +18,8 @@ import { launchBrowser, openPage, screenshot, screenshotOnFailure, type WatchedP
 const PASSWORD = 'correct horse battery';
 const ADMIN = 'ada@example.com';
 const dir = mkdtempSync(join(tmpdir(), 'cf-plugins-e2e-'));
+/** The machine may be busy: answers are polled for, never waited for with a fixed sleep. */
+const POLL = { timeout: 15_000 };
 
 let app: E2eApp;
 let browser: Browser;
@@ -78,7 +80,7 @@ describe('the Plugins screen', () => {
     const { page } = tab;
     await page.getByTestId('nav-plugins').click();
     await page.waitForURL((url) => url.pathname === '/plugins');
-    await expect.poll(() => page.getByTestId('plugin-status-weather').textContent()).toBe('Running');
+    await expect.poll(() => page.getByTestId('plugin-status-weather').textContent(), POLL).toBe('Running');
     expect(await page.getByTestId('plugin-status-hello').textContent()).toBe('Disabled');
     expect(await page.getByTestId('plugin-status-broken').textContent()).toBe('Does not load');
     expect(await page.getByTestId('plugin-errors-broken').textContent()).toContain('the entry must default-export definePlugin');
@@ -94,7 +96,7 @@ describe('the Plugins screen', () => {
     expect(await review.textContent()).toContain('Network: api.example.com · new');
     await screenshot(page, 'plugins-review');
     await page.getByTestId('plugin-approve-hello').click();
-    await expect.poll(() => page.getByTestId('plugin-status-hello').textContent()).toBe('Running');
+    await expect.poll(() => page.getByTestId('plugin-status-hello').textContent(), POLL).toBe('Running');
     expect(registry.installedTypes()).toContain('plugin:hello/greet');
     expect(state.row('hello')).toMatchObject({ enabled: true, approvedPermissions: { network: ['api.example.com'], credentials: [] } });
   });
@@ -105,29 +107,29 @@ describe('the Plugins screen', () => {
     const dialog = page.getByTestId('plugin-settings-dialog');
     await dialog.waitFor();
     const greeting = page.getByTestId('plugin-setting-greeting').locator('input');
-    await expect.poll(() => greeting.inputValue()).toBe('Hello');
+    await expect.poll(() => greeting.inputValue(), POLL).toBe('Hello');
     await greeting.fill('x');
     tab.expectedStatuses.push(400);
     await page.getByTestId('plugin-settings-save').click();
-    await expect.poll(() => page.getByTestId('plugin-settings-error').textContent()).toContain('body.values.greeting');
+    await expect.poll(() => page.getByTestId('plugin-settings-error').textContent(), POLL).toContain('body.values.greeting');
     await greeting.fill('Bonjour');
     await page.getByTestId('plugin-setting-apiKey').locator('input').fill('sk-e2e-secret-42');
     await page.getByTestId('plugin-settings-save').click();
     await dialog.waitFor({ state: 'detached' });
-    await expect.poll(() => state.settings('hello')).toMatchObject({ greeting: 'Bonjour', apiKey: 'sk-e2e-secret-42' });
+    await expect.poll(() => state.settings('hello'), POLL).toMatchObject({ greeting: 'Bonjour', apiKey: 'sk-e2e-secret-42' });
 
     await page.getByTestId('plugin-disable-hello').click();
-    await expect.poll(() => page.getByTestId('plugin-status-hello').textContent()).toBe('Disabled');
+    await expect.poll(() => page.getByTestId('plugin-status-hello').textContent(), POLL).toBe('Disabled');
     expect(registry.installedTypes()).not.toContain('plugin:hello/greet');
   });
 
   it('speaks Russian', async () => {
     const { page } = tab;
     await page.getByTestId('language-switch').click();
-    await expect.poll(() => page.getByTestId('plugin-status-weather').textContent()).toBe('Работает');
+    await expect.poll(() => page.getByTestId('plugin-status-weather').textContent(), POLL).toBe('Работает');
     expect(await page.getByTestId('plugin-permissions-hello').textContent()).toContain('Сеть: api.example.com');
     await page.screenshot({ path: join(tmpdir(), 'chainflow-plugins-ru.png') });
     await page.getByTestId('language-switch').click();
-    await expect.poll(() => page.getByTestId('plugin-status-weather').textContent()).toBe('Running');
+    await expect.poll(() => page.getByTestId('plugin-status-weather').textContent(), POLL).toBe('Running');
   });
 });
