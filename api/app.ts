@@ -30,6 +30,7 @@ import { botCommandOperations } from './routes/bot-commands.ts';
 import { credentialOperations } from './routes/credentials.ts';
 import { telegramOperations } from './routes/telegram.ts';
 import { knowledgeOperations } from './routes/knowledge.ts';
+import { pluginOperations } from './routes/plugins.ts';
 import { createMetrics } from './routes/metrics.ts';
 import { mcpRoutes } from './mcp/http.ts';
 
@@ -131,6 +132,7 @@ export function apiOperations(
     ...credentialOperations({ secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
     ...telegramOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),
     ...knowledgeOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
+    ...pluginOperations({ secretBox: deps.secretBox }),
   ];
 }
 

@@ -61,7 +61,11 @@ export type Action =
   | 'knowledge:delete'
   | 'knowledge:share'
   | 'user:manage'
-  | 'audit:read';
+  | 'audit:read'
+  /** See the installed plugins, their status, permissions and last errors: every signed-in user. */
+  | 'plugin:list'
+  /** Enable, disable, approve, change settings of and reload plugins: admins. */
+  | 'plugin:manage';
 
 /** A chain or bot as far as the policy cares. */
 export interface Resource {
@@ -118,6 +122,7 @@ export function can(principal: Principal, action: Action, resource?: Resource): 
     case 'bot:list':
     case 'credential:list':
     case 'knowledge:list':
+    case 'plugin:list':
       return true;
     case 'chain:create':
     case 'bot:create':
@@ -126,6 +131,7 @@ export function can(principal: Principal, action: Action, resource?: Resource): 
       return role === 'editor';
     case 'user:manage':
     case 'audit:read':
+    case 'plugin:manage':
       return false;
     default: {
       const required = needs[action];
@@ -169,6 +175,8 @@ const verbs: Record<Action, string> = {
   'knowledge:share': 'share this knowledge base',
   'user:manage': 'manage users and invites',
   'audit:read': 'read the audit log',
+  'plugin:list': 'list plugins',
+  'plugin:manage': 'enable, approve, configure or reload plugins',
 };
 
 /**

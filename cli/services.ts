@@ -23,6 +23,9 @@ import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
 import { seedExamples } from './seed.ts';
 import { BUILTIN_PLUGINS_DIR, PluginRegistry } from '../lib/plugins/host.ts';
 import { setProcessPlugins } from '../lib/plugins/process.ts';
+import { PluginState, setProcessPluginState } from '../lib/plugins/state.ts';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { SecretBox } from '../lib/secret-box.ts';
 import { ensureSetupToken, setupTokenPath } from '../api/auth/setup.ts';
 
 /** The built web app the API serves at / (when present). */
@@ -79,18 +82,34 @@ function onStopSignal(stop: () => Promise<void>): void {
   watchSupervisor(handler);
 }
 
-/** The plugins of this process (plugins/ and PLUGINS_DIR), loaded and watched; set as the process's registry. */
-export async function startPlugins(config: Config, logger: Logger): Promise<PluginRegistry> {
+/**
+ * The plugins of this process (plugins/ and PLUGINS_DIR), loaded and watched; set as the
+ * process's registry. Which may run, their settings, key-value store and credentials
+ * come from the shared `plugin` rows (lib/plugins/state.ts), followed through NOTIFY.
+ */
+export async function startPlugins(config: Config, logger: Logger, shared: { orm: MikroORM; secretBox: SecretBox | undefined; processName: 'api' | 'worker' }): Promise<{ registry: PluginRegistry; close(): Promise<void> }> {
+  const state = new PluginState({ orm: shared.orm, secretBox: shared.secretBox, databaseUrl: databaseUrl(config), processName: shared.processName, log: (message) => logger.warn({ plugins: true }, message) });
   const registry = new PluginRegistry({
     dirs: [BUILTIN_PLUGINS_DIR, ...(config.plugins.dir ? [config.plugins.dir] : [])],
     limits: { callTimeoutMs: config.plugins.callTimeoutMs, maxOldGenerationSizeMb: config.plugins.memoryMb },
     ssrfAllow: config.httpAllowPrivate,
-    log: (message) => logger.warn({ plugins: true }, message),
+    // Plugin log lines and errors may quote what a plugin was given: secrets are replaced first.
+    log: (message) => logger.warn({ plugins: true }, state.redact(message)),
+    ...state.registryOptions(),
   });
+  await state.start(registry);
   await registry.start();
+  await state.ready();
   setProcessPlugins(registry);
-  logger.info({ plugins: registry.list().map((p) => `${p.id}@${p.version ?? '?'} ${p.status}`) }, 'plugins loaded');
-  return registry;
+  setProcessPluginState(state);
+  logger.info({ plugins: registry.list().map((p) => `${p.id}@${p.version ?? '?'} ${p.status}${state.policy(p.id).runs ? '' : ' (not enabled)'}`) }, 'plugins loaded');
+  return {
+    registry,
+    close: async () => {
+      await state.close();
+      await registry.close();
+    },
+  };
 }
 
 /** `chainflow worker`: the worker on task queue `chainflow` until SIGTERM. */
@@ -114,12 +133,12 @@ export async function runWorker(config: Config): Promise<void> {
   }
   const bundlePath = prebuilt ?? (await cachedWorkflowBundle(join(config.dataDir, 'cache')));
   const sandbox = createCodeSandbox();
-  const plugins = await startPlugins(config, logger);
+  const plugins = await startPlugins(config, logger, { orm, secretBox: secretBoxFor(config), processName: 'worker' });
   const worker = await createWorker({
     connection,
     namespace: target.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({ orm, logger, secretBox: secretBoxFor(config), sandbox, ssrf: { allow: config.httpAllowPrivate }, plugins }),
+    activities: createActivities({ orm, logger, secretBox: secretBoxFor(config), sandbox, ssrf: { allow: config.httpAllowPrivate }, plugins: plugins.registry }),
     workflowBundlePath: bundlePath,
     ...(config.workerMaxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
     ...(config.workerStickyTimeoutMs !== undefined ? { stickyQueueScheduleToStartTimeoutMs: config.workerStickyTimeoutMs } : {}),
@@ -147,7 +166,7 @@ export async function runApi(config: Config): Promise<void> {
   const temporal = await connectClient(temporalTarget(config));
   const jwtSecret = config.auth.jwtSecret ?? loadOrCreateJwtSecret(config.dataDir);
   const secretBox = secretBoxFor(config);
-  const plugins = await startPlugins(config, logger);
+  const plugins = await startPlugins(config, logger, { orm, secretBox, processName: 'api' });
   const app = createApp({
     orm,
     temporal,

@@ -7,6 +7,7 @@ import { WebVisitorSchema } from './visitors.ts';
 import { RateLimitSchema } from './rate-limits.ts';
 import { HttpAttemptSchema } from './http-attempts.ts';
 import { AgentSpendSchema } from './agent-spend.ts';
+import { pluginEntities } from './plugins.ts';
 
 /**
  * A jsonb document Chainflow wrote: a graph or an IR. Deliberately a bare object: read it
@@ -127,4 +128,4 @@ export const VariableSchema = defineEntity({
 });
 export type Variable = InferEntity<typeof VariableSchema>;
 
-export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema, PersonalTokenSchema, ...telegramEntities, RateLimitSchema, HttpAttemptSchema, AgentSpendSchema];
+export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema, PersonalTokenSchema, ...telegramEntities, RateLimitSchema, HttpAttemptSchema, AgentSpendSchema, ...pluginEntities];

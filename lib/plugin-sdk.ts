@@ -33,7 +33,8 @@ export interface PluginContext {
   /** A small key-value store per plugin (values are JSON). */
   kv: {
     get(key: string): Promise<Json | undefined>;
-    set(key: string, value: Json): Promise<void>;
+    /** At most 64 KB of JSON per value and 10 000 keys per plugin; with `ttlSeconds` the key expires. */
+    set(key: string, value: Json, options?: { ttlSeconds?: number }): Promise<void>;
     delete(key: string): Promise<void>;
   };
   /** Secret of a credential listed in `permissions.credentials`; rejects for any other name. */
@@ -103,7 +104,7 @@ export interface PluginDefinition {
   /** Required Chainflow version range, e.g. `>=0.1.0`. */
   chainflow?: string;
   permissions?: PluginPermissions;
-  /** Settings with their defaults (edited in /api/v1/plugins/{id}/settings). */
+  /** Settings with their defaults (edited in /api/v1/plugins/{id}/settings); mark secret fields with `.meta({ secret: true })` (stored encrypted, never shown again). */
   settings?: z.ZodObject;
   /** Node types: `plugin:<id>/<key>`. */
   nodes?: Record<string, PluginNodeType>;

@@ -17,12 +17,33 @@ import type { Principal } from '../auth/principal.ts';
 import { can } from '../policy.ts';
 import { accessProblems, stampVersion, type ChainProblem } from './compile-access.ts';
 import { processPlugins } from '../../lib/plugins/process.ts';
+import { processPluginState } from '../../lib/plugins/state.ts';
 import { parsePluginType } from '../../chain/nodes/plugin.ts';
 
 /** The installed plugin node types, when this process has a plugin registry (compileChain's `plugins`). */
 function pluginOptions(): { plugins?: string[] } {
   const registry = processPlugins();
   return registry ? { plugins: registry.installedTypes() } : {};
+}
+
+/**
+ * The compiler calls a node type of a loaded but disabled plugin unknown (only enabled
+ * plugins' types are installed): say `plugin_disabled`, with the reason, instead.
+ */
+function disabledPluginErrors<E extends ChainProblem>(graph: Graph, errors: E[]): (E | ChainProblem)[] {
+  const registry = processPlugins();
+  const state = processPluginState();
+  if (!registry) return errors;
+  return errors.map((error) => {
+    if (error.code !== 'plugin_unknown' || !error.nodeId) return error;
+    const node = graph.nodes.find((n) => n.id === error.nodeId);
+    const parsed = node ? parsePluginType(node.type) : undefined;
+    const manifest = parsed ? registry.get(parsed.pluginId)?.manifest : undefined;
+    if (!node || !parsed || !manifest?.nodes.some((n) => n.type === node.type)) return error;
+    const policy = state?.policy(parsed.pluginId);
+    const reason = policy && !policy.runs ? policy.message : `Plugin "${parsed.pluginId}" is disabled.`;
+    return { ...error, code: 'plugin_disabled' as const, message: `Node '${node.id}' (${node.type}): ${reason}`, fix: 'Ask an admin to enable the plugin (Plugins), or replace the node' };
+  });
 }
 
 /** Checks plugin nodes' configs against their plugins' zod schemas (in the plugin's thread), like built-ins at publish. */
@@ -212,7 +233,7 @@ export interface CompiledGraph {
  */
 export async function compileGraph(em: EntityManager, graph: Graph, as?: Principal): Promise<CompiledGraph> {
   const result = compileChain(graph, { subchains: await resolveSubchains(em, graph, as), ...pluginOptions() });
-  if (!result.ok) throw compileFailure(graph.slug, result.errors);
+  if (!result.ok) throw compileFailure(graph.slug, disabledPluginErrors(graph, result.errors));
   const invalid = await pluginConfigProblems(graph);
   if (invalid.length > 0) throw compileFailure(graph.slug, invalid);
   const denied = as ? await accessProblems(em, as, result.ir) : [];
@@ -230,7 +251,7 @@ export interface GraphValidation {
 /** Compiles a graph only to report its problems (the editor's "validate"), as `as` would publish it. */
 export async function validateGraph(em: EntityManager, graph: Graph, as?: Principal): Promise<GraphValidation> {
   const result = compileChain(graph, { subchains: await resolveSubchains(em, graph, as), ...pluginOptions() });
-  if (!result.ok) return { ok: false, errors: result.errors, warnings: result.warnings };
+  if (!result.ok) return { ok: false, errors: disabledPluginErrors(graph, result.errors), warnings: result.warnings };
   const invalid = await pluginConfigProblems(graph);
   if (invalid.length > 0) return { ok: false, errors: invalid, warnings: result.warnings };
   const denied = as ? await accessProblems(em, as, result.ir) : [];

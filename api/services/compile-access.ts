@@ -11,7 +11,7 @@ import type { Principal } from '../auth/principal.ts';
 import { can } from '../policy.ts';
 
 /** Problems the API adds to the compiler's. */
-export const accessProblemCodes = ['credential_forbidden', 'knowledge_base_unknown'] as const;
+export const accessProblemCodes = ['credential_forbidden', 'knowledge_base_unknown', 'plugin_disabled'] as const;
 
 /** A compile error or an access problem of the publishing user. */
 export type ChainProblem = Omit<CompileError, 'code'> & { code: CompileErrorCode | (typeof accessProblemCodes)[number] };

@@ -13,6 +13,7 @@ import { Migration20261201230000_bot_commands } from './0011-bot-commands.ts';
 import { Migration20261201230000_telegram_accounts } from './0012-telegram-accounts.ts';
 import { Migration20261201230000_knowledge } from './0013-knowledge.ts';
 import { Migration20261202010000_agent_spend } from './0014-agent-spend.ts';
+import { Migration20261202020000_plugins } from './0015-plugins.ts';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so the same list
@@ -34,4 +35,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201230000_telegram_accounts', class: Migration20261201230000_telegram_accounts },
   { name: 'Migration20261201230000_knowledge', class: Migration20261201230000_knowledge },
   { name: 'Migration20261202010000_agent_spend', class: Migration20261202010000_agent_spend },
+  { name: 'Migration20261202020000_plugins', class: Migration20261202020000_plugins },
 ];

@@ -21,7 +21,7 @@ const ENTRIES = ['index.ts', 'index.js', 'index.mjs'];
 export const BUILTIN_PLUGINS_DIR = fileURLToPath(new URL('../../plugins/', import.meta.url));
 
 export class PluginCallError extends Error {
-  readonly code: 'plugin_timeout' | 'plugin_crashed' | 'plugin_failed' | 'plugin_not_installed';
+  readonly code: 'plugin_timeout' | 'plugin_crashed' | 'plugin_failed' | 'plugin_not_installed' | 'plugin_disabled';
   constructor(code: PluginCallError['code'], message: string) {
     super(message);
     this.code = code;
@@ -45,7 +45,7 @@ export const DEFAULT_LIMITS: HostLimits = { maxOldGenerationSizeMb: 64, callTime
 /** Answers the thread's kv and credential requests (a database in production). */
 export interface PluginServices {
   kvGet(pluginId: string, key: string): Promise<Json | undefined>;
-  kvSet(pluginId: string, key: string, value: Json): Promise<void>;
+  kvSet(pluginId: string, key: string, value: Json, ttlSeconds?: number): Promise<void>;
   kvDelete(pluginId: string, key: string): Promise<void>;
   credential(pluginId: string, name: string): Promise<string>;
   settings(pluginId: string): Record<string, Json>;
@@ -162,7 +162,7 @@ export class PluginHost {
       if (!services) throw new Error('this process keeps no plugin store');
       let value: Json | undefined;
       if (message.op === 'kv.get') value = await services.kvGet(id, message.key);
-      else if (message.op === 'kv.set') await services.kvSet(id, message.key, message.value ?? null);
+      else if (message.op === 'kv.set') await services.kvSet(id, message.key, message.value ?? null, message.ttlSeconds);
       else if (message.op === 'kv.delete') await services.kvDelete(id, message.key);
       else value = await services.credential(id, message.key);
       this.worker?.postMessage({ type: 'service', id: message.id, ok: true, value } satisfies ToThread);
@@ -243,6 +243,10 @@ export interface RegistryOptions {
   services?: PluginServices;
   /** Disabled plugins are loaded (their manifest shown) but not callable. */
   enabled?: (id: string) => boolean;
+  /** Why a plugin is not enabled (the `plugin_disabled` message). */
+  disabledMessage?: (id: string) => string;
+  /** Called with every failure recorded in a plugin's last errors (load error, crash, timeout). */
+  onError?: (id: string, message: string) => void;
   /** How often folders are rescanned besides file-change events (ms). */
   pollMs?: number;
   log?: (message: string) => void;
@@ -333,6 +337,11 @@ export class PluginRegistry {
     return this.nodeTypes().map((node) => node.type);
   }
 
+  /** Tells listeners (the node-types cache, compile) that which plugins are enabled may have changed. */
+  policyChanged(): void {
+    this.changed();
+  }
+
   /** Forces a fresh thread for a plugin (the API's reload). */
   async reload(id: string): Promise<PluginStatus | undefined> {
     const entry = this.entries.get(id);
@@ -346,7 +355,8 @@ export class PluginRegistry {
   async call(id: string, request: CallRequest, timeoutMs?: number): Promise<CallResult> {
     const entry = this.entries.get(id);
     if (!entry || !entry.manifest) throw new PluginCallError('plugin_not_installed', `Plugin "${id}" is not installed (no folder plugins/${id}/ with a loadable entry).`);
-    if (!this.isEnabled(id)) throw new PluginCallError('plugin_not_installed', `Plugin "${id}" is disabled; an admin enables it in Plugins.`);
+    // Checking settings runs only the plugin's schema: allowed while it is disabled (an admin sets them up before enabling).
+    if (request.kind !== 'settings' && !this.isEnabled(id)) throw new PluginCallError('plugin_disabled', this.options.disabledMessage?.(id) ?? `Plugin "${id}" is disabled; an admin enables it in Plugins.`);
     let host = entry.host;
     if (!host || host.dead) host = await this.restart(entry);
     if (!host) throw new PluginCallError('plugin_crashed', entry.lastErrors[0]?.message ?? `Plugin "${id}" could not be started.`);
@@ -484,6 +494,7 @@ export class PluginRegistry {
     entry.lastErrors.unshift({ at: new Date().toISOString(), message: message.slice(0, 1000) });
     entry.lastErrors.length = Math.min(entry.lastErrors.length, 10);
     this.options.log?.(message);
+    this.options.onError?.(entry.id, message);
   }
 
   private changed(): void {

@@ -47,7 +47,9 @@ export type CallRequest =
   | { kind: 'validate'; key: string; config: Json }
   | { kind: 'beforeMessage'; message: HookMessage }
   | { kind: 'afterMessage'; message: HookMessage & { replies: string[] } }
-  | { kind: 'command'; name: string; args: string; message: HookMessage };
+  | { kind: 'command'; name: string; args: string; message: HookMessage }
+  /** Checks settings an admin entered against the plugin's `settings` schema; answers them parsed (defaults filled in). */
+  | { kind: 'settings'; values: Json };
 
 export interface NodeOutcome {
   ok: boolean;
@@ -60,7 +62,8 @@ export type CallResult =
   | { kind: 'validate'; issues: { path: string; message: string }[] }
   | { kind: 'beforeMessage'; result: BeforeMessageResult }
   | { kind: 'afterMessage' }
-  | { kind: 'command'; reply: string };
+  | { kind: 'command'; reply: string }
+  | { kind: 'settings'; issues: { path: string; message: string }[]; value?: Record<string, Json> };
 
 /** Thread → host. */
 export type FromThread =
@@ -68,7 +71,7 @@ export type FromThread =
   | { type: 'failed'; message: string }
   | { type: 'result'; id: number; ok: true; value: CallResult }
   | { type: 'result'; id: number; ok: false; message: string }
-  | { type: 'service'; id: number; op: 'kv.get' | 'kv.set' | 'kv.delete' | 'credential'; key: string; value?: Json }
+  | { type: 'service'; id: number; op: 'kv.get' | 'kv.set' | 'kv.delete' | 'credential'; key: string; value?: Json; ttlSeconds?: number }
   | { type: 'log'; message: string };
 
 /** Host → thread. */

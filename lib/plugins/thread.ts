@@ -28,11 +28,11 @@ const fetchGuarded = guardedFetch(guard);
 let serviceSeq = 0;
 const services = new Map<number, { resolve: (v: Json | undefined) => void; reject: (e: Error) => void }>();
 
-function service(op: 'kv.get' | 'kv.set' | 'kv.delete' | 'credential', key: string, value?: Json): Promise<Json | undefined> {
+function service(op: 'kv.get' | 'kv.set' | 'kv.delete' | 'credential', key: string, value?: Json, ttlSeconds?: number): Promise<Json | undefined> {
   const id = ++serviceSeq;
   return new Promise((resolve, reject) => {
     services.set(id, { resolve, reject });
-    send(value === undefined ? { type: 'service', id, op, key } : { type: 'service', id, op, key, value });
+    send({ type: 'service', id, op, key, ...(value === undefined ? {} : { value }), ...(ttlSeconds === undefined ? {} : { ttlSeconds }) });
   });
 }
 
@@ -56,7 +56,7 @@ function contextFor(plugin: PluginDefinition, settings: Record<string, Json>): P
     },
     kv: {
       get: (key) => service('kv.get', key),
-      set: async (key, value) => void (await service('kv.set', key, value)),
+      set: async (key, value, options) => void (await service('kv.set', key, value, options?.ttlSeconds)),
       delete: async (key) => void (await service('kv.delete', key)),
     },
     async credential(name) {
@@ -134,6 +134,10 @@ async function handle(plugin: PluginDefinition, request: CallRequest, settings: 
     case 'afterMessage': {
       await plugin.hooks?.afterMessage?.(contextFor(plugin, merged), request.message);
       return { kind: 'afterMessage' };
+    }
+    case 'settings': {
+      const parsed = (plugin.settings ?? z.object({})).safeParse(request.values);
+      return parsed.success ? { kind: 'settings', issues: [], value: parsed.data as Record<string, Json> } : { kind: 'settings', issues: issuesOf(parsed.error) };
     }
     case 'command': {
       const command = plugin.commands?.[request.name];

@@ -23,7 +23,7 @@ export default definePlugin({
       const settings = ctx.settings as { mode: 'drop' | 'flag'; blockLinks: boolean; stopWords: string[]; floodLimit: number; floodWindowSeconds: number };
       const recent = (((await ctx.kv.get(key)) as number[] | undefined) ?? []).filter((at) => now - at < settings.floodWindowSeconds * 1000);
       recent.push(now);
-      await ctx.kv.set(key, recent.slice(-settings.floodLimit - 1));
+      await ctx.kv.set(key, recent.slice(-settings.floodLimit - 1), { ttlSeconds: settings.floodWindowSeconds });
       const reason = judge(message.text ?? '', recent.length, settings);
       if (!reason) return { action: 'continue' };
       if (settings.mode === 'drop') return { action: 'drop', reason };

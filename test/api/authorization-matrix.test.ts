@@ -9,6 +9,9 @@ import { ChainSchema } from '../../db/entities.ts';
 import { apiGraph, botToken } from './support/fixtures.ts';
 import { bearer, createAccount, PASSWORD, registerAdmin, simpleGraph, startApi, uniqueEmail, type Account, type ApiHarness } from './support/api.ts';
 import { registeredRoutes } from './support/routes.ts';
+import { BUILTIN_PLUGINS_DIR, PluginRegistry } from '../../lib/plugins/host.ts';
+import { setProcessPlugins } from '../../lib/plugins/process.ts';
+import { PluginState, setProcessPluginState } from '../../lib/plugins/state.ts';
 
 type Actor = 'anonymous' | 'viewer' | 'editor' | 'owner' | 'other' | 'admin';
 const ACTORS: Actor[] = ['anonymous', 'viewer', 'editor', 'owner', 'other', 'admin'];
@@ -360,12 +363,32 @@ const matrix: Record<string, Row> = {
     },
   },
 
+  // Plugins (issue 16): every signed-in user sees them; only admins change them.
+  'GET /api/v1/plugins': { expect: signedIn(200), call: () => ({ url: '/api/v1/plugins' }) },
+  'GET /api/v1/plugins/:id': { expect: signedIn(200), call: () => ({ url: '/api/v1/plugins/weather' }) },
+  'POST /api/v1/plugins/:id/approve': { expect: adminOnly(200), call: () => ({ url: '/api/v1/plugins/weather/approve', body: { permissions: { network: ['api.open-meteo.com', 'settings:baseUrl'], credentials: [] } } }) },
+  'POST /api/v1/plugins/:id/disable': { expect: adminOnly(200), call: () => ({ url: '/api/v1/plugins/spam-filter/disable' }) },
+  'POST /api/v1/plugins/:id/enable': { expect: adminOnly(200), call: () => ({ url: '/api/v1/plugins/weather/enable' }) },
+  'GET /api/v1/plugins/:id/settings': { expect: adminOnly(200), call: () => ({ url: '/api/v1/plugins/weather/settings' }) },
+  'PUT /api/v1/plugins/:id/settings': { expect: adminOnly(200), call: () => ({ url: '/api/v1/plugins/weather/settings', body: { values: { baseUrl: 'https://api.open-meteo.com' } } }) },
+  'POST /api/v1/plugins/:id/reload': { expect: adminOnly(200), call: () => ({ url: '/api/v1/plugins/weather/reload' }) },
+
   'POST /api/v1/chat/:chainIdOrSlug/:visitorId/messages': { expect: webChatEditors, call: (actor) => ({ url: `/api/v1/chat/${fx.chain.slug}/matrix-${actor}/messages`, body: { text: 'hi' } }) },
   'GET /api/v1/chat/:chainIdOrSlug/:visitorId/messages': { expect: webChatEditors, call: (actor) => ({ url: `/api/v1/chat/${fx.chain.slug}/matrix-${actor}/messages` }) },
 };
 
+let plugins: { registry: PluginRegistry; state: PluginState } | undefined;
+
 beforeAll(async () => {
   t = await startApi('matrix');
+  const state = new PluginState({ orm: t.h.db.orm, secretBox: t.h.secretBox, processName: 'api' });
+  const registry = new PluginRegistry({ dirs: [BUILTIN_PLUGINS_DIR], ...state.registryOptions() });
+  await state.start(registry);
+  await registry.start();
+  await state.ready();
+  plugins = { registry, state };
+  setProcessPlugins(registry);
+  setProcessPluginState(state);
   const admin = await registerAdmin(t.api);
   const owner = await createAccount(t.api, admin, 'editor', 'owner');
   const editor = await createAccount(t.api, admin, 'editor', 'editor');
@@ -393,7 +416,13 @@ beforeAll(async () => {
   kb = await freshBase();
   kbDoc = await freshDocument();
 });
-afterAll(async () => t?.close());
+afterAll(async () => {
+  setProcessPlugins(undefined);
+  setProcessPluginState(undefined);
+  await plugins?.state.close();
+  await plugins?.registry.close();
+  await t?.close();
+});
 
 describe('the authorization matrix', () => {
   it('has a row for every registered route, and no row for a route that does not exist', () => {

@@ -8,6 +8,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/register', component: () => import('./features/auth/components/RegisterPage.vue'), meta: { public: true } },
   { path: '/chains', component: () => import('./features/chains/components/ChainListPage.vue') },
   { path: '/chains/:id', component: () => import('./features/editor/components/EditorPage.vue'), props: true },
+  { path: '/plugins', component: () => import('./features/plugins/components/PluginsPage.vue') },
   { path: '/status', component: () => import('./features/home/components/StatusPage.vue') },
   { path: '/:rest(.*)*', component: () => import('./features/shell/components/NotFoundPage.vue'), meta: { public: true } },
 ];

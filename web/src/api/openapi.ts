@@ -1569,6 +1569,135 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plugins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The plugins found in plugins/ and PLUGINS_DIR: status, permissions, last errors, node types */
+        get: operations["listPlugins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugins/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One plugin */
+        get: operations["getPlugin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugins/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve the permissions a plugin declares (and optionally enable it)
+         * @description The body repeats exactly the permissions the loaded version declares, as GET showed them: 409 permissions_changed when the plugin declares something else by now (review again). A later version declaring more stops running until approved again.
+         */
+        post: operations["approvePlugin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugins/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a plugin whose permissions are approved
+         * @description 409 plugin_needs_approval while it declares permissions not approved (POST …/approve first).
+         */
+        post: operations["enablePlugin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugins/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Disable a plugin (its node types leave the palette; chains using them stop compiling) */
+        post: operations["disablePlugin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugins/{id}/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A plugin's settings with their schema (secret ones never shown) */
+        get: operations["getPluginSettings"];
+        /**
+         * Replace a plugin's settings (checked against its settings schema)
+         * @description 400 invalid_settings names the field (body.values.<key>) and what the plugin's schema wants; nothing is stored then. Secret settings are stored encrypted (needs CHAINFLOW_SECRET_KEY).
+         */
+        put: operations["putPluginSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugins/{id}/reload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Load a plugin afresh in every process (a new thread; the old one drains) */
+        post: operations["reloadPlugin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -2063,6 +2192,7 @@ export type components = {
         };
         __schema0: JsonValue;
         __schema1: JsonValue;
+        __schema2: JsonValue;
         /** @description A problem response */
         Error: {
             /**
@@ -2327,7 +2457,7 @@ export type components = {
              * @description A compiler code; credential_forbidden: the chain uses a credential the validating/publishing user may not use; knowledge_base_unknown: it searches a knowledge base that user cannot open
              * @enum {string}
              */
-            code: "graph_invalid" | "node_duplicate_id" | "edge_duplicate_id" | "variable_duplicate" | "node_unknown_type" | "plugin_unknown" | "config_invalid" | "goto_unknown_target" | "regex_invalid" | "rule_unknown_operator" | "rule_bad_field" | "rule_missing_value" | "rule_bad_value" | "rule_bad_regex" | "rule_bad_template" | "rule_too_deep" | "edge_unknown_source" | "edge_unknown_target" | "port_unknown" | "port_unconnected" | "start_missing" | "trigger_duplicate" | "cycle_without_wait" | "template_invalid" | "variable_unknown" | "secret_not_allowed" | "secret_transformed" | "subchain_unknown" | "subchain_no_entry" | "subchain_recursion" | "node_unreachable" | "edge_shadowed" | "language_unknown" | "rules_empty" | "http_body_ignored" | "credential_forbidden" | "knowledge_base_unknown";
+            code: "graph_invalid" | "node_duplicate_id" | "edge_duplicate_id" | "variable_duplicate" | "node_unknown_type" | "plugin_unknown" | "config_invalid" | "goto_unknown_target" | "regex_invalid" | "rule_unknown_operator" | "rule_bad_field" | "rule_missing_value" | "rule_bad_value" | "rule_bad_regex" | "rule_bad_template" | "rule_too_deep" | "edge_unknown_source" | "edge_unknown_target" | "port_unknown" | "port_unconnected" | "start_missing" | "trigger_duplicate" | "cycle_without_wait" | "template_invalid" | "variable_unknown" | "secret_not_allowed" | "secret_transformed" | "subchain_unknown" | "subchain_no_entry" | "subchain_recursion" | "node_unreachable" | "edge_shadowed" | "language_unknown" | "rules_empty" | "http_body_ignored" | "credential_forbidden" | "knowledge_base_unknown" | "plugin_disabled";
             nodeId?: string;
             edgeId?: string;
             field?: string;
@@ -3086,8 +3216,109 @@ export type components = {
             source: "owner" | "grant";
             createdAt: string | null;
         };
-        __schema2: JsonValue;
+        PluginList: {
+            items: components["schemas"]["Plugin"][];
+            /** @description Matching items in all pages */
+            total: number;
+        };
+        Plugin: {
+            id: string;
+            /** @description Of the loaded version (null when it does not load) */
+            version: string | null;
+            title: {
+                en: string;
+                ru: string;
+            } | null;
+            description: {
+                en: string;
+                ru: string;
+            } | null;
+            author: string | null;
+            /** @description The Chainflow versions it declares to need */
+            chainflow: string | null;
+            /** @description In the repository's plugins/ folder: approved with what it declares when first seen */
+            bundled: boolean;
+            /**
+             * @description loaded: runs; failed: does not load; crashed: its thread was stopped (restarted at the next call); disabled: switched off or never approved; needs_approval: declares permissions not approved; missing: its folder is gone
+             * @enum {string}
+             */
+            status: "loaded" | "failed" | "crashed" | "disabled" | "needs_approval" | "missing";
+            /** @description The admin's switch (it runs only when also every declared permission is approved) */
+            enabled: boolean;
+            /** @description What the loaded version declares */
+            declaredPermissions: {
+                /** @description Hosts `ctx.fetch` may reach (names, `*.suffix`, `settings:<key>`) */
+                network: string[];
+                /** @description Credential names `ctx.credential(name)` may read */
+                credentials: string[];
+            } | null;
+            /** @description Exactly what an admin approved (null: never) */
+            approvedPermissions: {
+                /** @description Hosts `ctx.fetch` may reach (names, `*.suffix`, `settings:<key>`) */
+                network: string[];
+                /** @description Credential names `ctx.credential(name)` may read */
+                credentials: string[];
+            } | null;
+            /** @description Declared but not approved: to approve before it runs */
+            unapprovedPermissions: {
+                /** @description Hosts `ctx.fetch` may reach (names, `*.suffix`, `settings:<key>`) */
+                network: string[];
+                /** @description Credential names `ctx.credential(name)` may read */
+                credentials: string[];
+            };
+            approvedVersion: string | null;
+            approvedAt: string | null;
+            /** @description Load errors, crashes and timeouts, newest first (every process) */
+            lastErrors: {
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 date-time
+                 */
+                at: string;
+                message: string;
+                process: string;
+            }[];
+            nodeTypes: {
+                type: string;
+                label: {
+                    en: string;
+                    ru: string;
+                };
+            }[];
+            commands: {
+                name: string;
+                description: {
+                    en: string;
+                    ru: string;
+                };
+            }[];
+            hooks: {
+                beforeMessage: boolean;
+                afterMessage: boolean;
+            };
+            hasSettings: boolean;
+            /** @description Reloads of it in this API process */
+            reloads: number;
+            /** @description When it was first seen */
+            createdAt: string | null;
+            updatedAt: string | null;
+        };
+        PluginSettings: {
+            /** @description JSON Schema of the plugin's settings (labels, help and `secret` per field) */
+            schema: {
+                [key: string]: unknown;
+            };
+            /** @description Current values with defaults, secret ones left out */
+            values: {
+                [key: string]: unknown;
+            };
+            /** @description Settings marked secret: write-only */
+            secretKeys: string[];
+            /** @description Secret settings that have a value */
+            secretsSet: string[];
+        };
         __schema3: JsonValue;
+        __schema4: JsonValue;
         /** @description A chain graph as the editor saves it (nodes, edges, variables); YAML files hold the same structure */
         GraphOutput: {
             slug: string;
@@ -3104,7 +3335,7 @@ export type components = {
                  * @enum {string}
                  */
                 type: "string" | "number" | "boolean" | "json";
-                default?: components["schemas"]["__schema2"];
+                default?: components["schemas"]["__schema3"];
                 description?: string;
             }[];
             webChat?: {
@@ -6217,7 +6448,7 @@ export interface operations {
                              * @enum {string}
                              */
                             type: "string" | "number" | "boolean" | "json";
-                            default?: components["schemas"]["__schema2"];
+                            default?: components["schemas"]["__schema3"];
                             description?: string;
                         }[];
                         webChat?: {
@@ -6846,7 +7077,7 @@ export interface operations {
                         /** @constant */
                         ok: true;
                         /** @description What main returned (null for nothing) */
-                        result: components["schemas"]["__schema3"];
+                        result: components["schemas"]["__schema4"];
                         console: string[];
                         ms: number;
                     } | {
@@ -11905,6 +12136,672 @@ export interface operations {
             };
             /** @description Our fault: the error was logged */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPlugins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every plugin, by id */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginList"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPlugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Plugin id (its folder name) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plugin */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plugin"];
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    approvePlugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Plugin id (its folder name) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The permissions being approved: exactly what the plugin declares now (as GET shows them) */
+                    permissions: {
+                        /** @description Hosts `ctx.fetch` may reach (names, `*.suffix`, `settings:<key>`) */
+                        network: string[];
+                        /** @description Credential names `ctx.credential(name)` may read */
+                        credentials: string[];
+                    };
+                    /**
+                     * @description Also enable it
+                     * @default false
+                     */
+                    enable?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The plugin */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plugin"];
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (stale revision, slug taken, sessions running…) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than the limit (1 MB for JSON, 2 MB for chain files) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong Content-Type for this operation */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    enablePlugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Plugin id (its folder name) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plugin */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plugin"];
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (stale revision, slug taken, sessions running…) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    disablePlugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Plugin id (its folder name) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plugin */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plugin"];
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPluginSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Plugin id (its folder name) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginSettings"];
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putPluginSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Plugin id (its folder name) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Replaces the settings (absent ones take their defaults). Secret settings: absent keeps the stored value, null clears it, a string sets it */
+                    values: {
+                        [key: string]: components["schemas"]["__schema2"];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginSettings"];
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (stale revision, slug taken, sessions running…) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than the limit (1 MB for JSON, 2 MB for chain files) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Wrong Content-Type for this operation */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reloadPlugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Plugin id (its folder name) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plugin after the reload here */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plugin"];
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
