@@ -77,7 +77,7 @@ export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', impor
 
 /** Every operation under /api/v1, in registration order (also the OpenAPI document's source). */
 export function apiOperations(
-  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'httpAllowPrivate' | 'telegram' | 'accounts'> & { logger?: Logger } & { onRunStarted?: (channel: 'api' | 'web') => void },
+  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'httpAllowPrivate' | 'telegram' | 'accounts'> & { logger?: Logger; orm?: MikroORM } & { onRunStarted?: (channel: 'api' | 'web') => void },
   auth: AuthOptions,
   document: () => OpenApiDocument,
 ): Operation[] {
@@ -129,7 +129,7 @@ export function apiOperations(
     ...botOperations({ temporal: deps.temporal, secretBox: deps.secretBox, telegram: deps.telegram, httpAllowPrivate: deps.httpAllowPrivate, accounts: deps.accounts }),
     ...botCommandOperations(),
     ...credentialOperations({ secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
-    ...telegramOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),
+    ...telegramOperations({ orm: deps.orm, temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),
     ...knowledgeOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
   ];
 }
