@@ -57,7 +57,8 @@ export type PluginGate = { action: 'continue'; routed: Routed } | { action: 'dro
  */
 export async function gateMessage(deps: GatewayPluginDeps, botId: string, routed: Routed, chainTakes: (command: string) => Promise<boolean>): Promise<PluginGate> {
   const registry = gatewayPlugins(deps);
-  if (!registry) return { action: 'continue', routed };
+  // Group events (a member joined or left, the bot added) are not messages: no hooks.
+  if (!registry || routed.message.kind === 'event') return { action: 'continue', routed };
   const message = hookMessageOf(botId, routed);
   const outcome = await runBeforeHooks(registry, message, deps.logger);
   const updateId = routed.message.id;
