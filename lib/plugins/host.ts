@@ -396,7 +396,8 @@ export class PluginRegistry {
     return this.limits.hookTimeoutMs;
   }
 
-  private isEnabled(id: string): boolean {
+  /** Whether a plugin may be called (the DB state once plugins have one; every plugin found until then). */
+  isEnabled(id: string): boolean {
     return this.options.enabled ? this.options.enabled(id) : true;
   }
 

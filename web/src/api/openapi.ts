@@ -824,6 +824,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plugin-tabs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web tabs plugins add to the editor
+         * @description Each tab is served at `url` and shown in an iframe sandboxed to allow-scripts; it talks to the editor by postMessage (docs/plugins.md).
+         */
+        get: operations["listPluginTabs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -2559,6 +2579,19 @@ export type components = {
                 id: string;
                 version: string;
             };
+        };
+        PluginTabList: {
+            items: {
+                pluginId: string;
+                version: string;
+                title: {
+                    en: string;
+                    ru: string;
+                };
+                url: string;
+                nodeTypes: string[];
+            }[];
+            total: number;
         };
         AuditList: {
             items: components["schemas"]["AuditEntry"][];
@@ -6941,6 +6974,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NodeTypeList"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPluginTabs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tabs, by plugin id */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginTabList"];
                 };
             };
             /** @description No valid access token (missing, expired or revoked) or wrong credentials */

@@ -308,5 +308,12 @@ export const en = {
     simAt: 'at {node}',
     simNoVariables: 'No variables yet.',
   },
+  // Plugin web tabs in the editor (issue 16).
+  pluginTabs: {
+    byPlugin: 'A tab of plugin "{id}"',
+    foreignType: 'Node type {type} does not belong to plugin "{plugin}"; a tab inserts only its own plugin\'s nodes.',
+    readOnly: 'This chain is read-only for you: nothing was inserted.',
+    insertFailed: 'The node could not be inserted.',
+  },
 };
 export type Messages = typeof en;

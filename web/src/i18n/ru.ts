@@ -310,4 +310,11 @@ export const ru: Messages = {
     simAt: 'на {node}',
     simNoVariables: 'Переменных пока нет.',
   },
+  // Plugin web tabs in the editor (issue 16).
+  pluginTabs: {
+    byPlugin: 'Вкладка плагина «{id}»',
+    foreignType: 'Тип узла {type} не принадлежит плагину «{plugin}»; вкладка вставляет только узлы своего плагина.',
+    readOnly: 'Эта цепочка доступна вам только для чтения: ничего не вставлено.',
+    insertFailed: 'Не удалось вставить узел.',
+  },
 };
