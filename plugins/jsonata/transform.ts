@@ -17,14 +17,14 @@ export async function transform(expression: string, input: Json): Promise<Json> 
   try {
     compiled = jsonata(expression);
   } catch (error) {
-    throw new Error(`the expression does not parse: ${describe(error)}`);
+    throw new Error(`the expression does not parse: ${describe(error)}`, { cause: error });
   }
   try {
     const result = (await compiled.evaluate(input)) as unknown;
     // JSONata's sequences are arrays with extra fields: through JSON they become plain values.
     return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as Json);
   } catch (error) {
-    throw new Error(`evaluating the expression failed: ${describe(error)}`);
+    throw new Error(`evaluating the expression failed: ${describe(error)}`, { cause: error });
   }
 }
 

@@ -1,3 +1,4 @@
+/* global window, document */
 // The weather plugin's editor tab: plain HTML and JS, no build step. It runs in an iframe
 // sandboxed to allow-scripts (an opaque origin), so it talks to the editor only by
 // postMessage (docs/plugins.md, "Web tab"): it asks for the context (chain id and name,
