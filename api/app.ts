@@ -20,7 +20,7 @@ import { defineOperation, mountOperations, type Operation } from './routes/defin
 import { healthRoutes } from './routes/health.ts';
 import { hookOperations } from './routes/hooks.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
-import { pluginTabFiles, pluginTabOperations } from './routes/plugin-tabs.ts';
+import { pluginTabOperations } from './routes/plugin-tabs.ts';
 import { nodeTypeOperations } from './routes/node-types.ts';
 import { userOperations } from './routes/users.ts';
 import { runOperations } from './routes/runs.ts';
@@ -182,8 +182,6 @@ export function createApp(deps: AppDeps): Express {
   });
   const api = express.Router();
   mountOperations(api, operations, { orm: deps.orm, jwtSecret: auth.jwtSecret, rateLimiters });
-  // Plugin web tabs' static files (before the operations: a plain file server).
-  app.use(API_PREFIX, pluginTabFiles());
   app.use(API_PREFIX, api);
   app.use('/api', notFoundHandler);
   // MCP (docs/mcp.md): before the web app, whose fallback would answer every path.

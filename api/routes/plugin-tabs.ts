@@ -2,15 +2,15 @@
 // (`webTab: { title, dir }`, a folder inside the plugin with index.html). The editor lists
 // them with `GET /plugin-tabs` and shows each in an iframe sandboxed to `allow-scripts`
 // (no same origin: the tab cannot read the editor's storage, cookies or API token), which
-// loads the files from `GET /plugin-tabs/{id}/{file…}`. Only files inside the declared
-// folder are served (no `..`, no symlinks out of it), with their content types.
+// loads the files from `GET /plugin-tabs/{id}/{file}` (file may hold slashes). Only files
+// inside the declared folder are served (no `..`, no symlinks out of it), with their content types.
 
 import { realpathSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
-import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { PluginRegistry } from '../../lib/plugins/host.ts';
 import { processPlugins } from '../../lib/plugins/process.ts';
+import { HttpError } from '../errors.ts';
 import { authorize } from '../policy.ts';
 import { defineOperation, type Operation } from './define.ts';
 
@@ -71,13 +71,13 @@ export function webTabRoot(registry: PluginRegistry | undefined, pluginId: strin
 }
 
 /**
- * The file a request names inside `root`, or undefined: every segment a plain name (no
- * `..`, `.` or empty segment, no NUL, slash or backslash inside one), the resolved real
+ * The file a request names inside `root`, or undefined: every segment a plain name (none
+ * empty or starting with '.', so no `..` and no dotfiles; no NUL, slash or backslash inside one), the resolved real
  * path inside the root and a regular file. A folder gives its index.html.
  */
 export function tabFile(root: string, segments: readonly string[]): string | undefined {
   const clean = segments.length ? segments : ['index.html'];
-  for (const segment of clean) if (!segment || segment === '.' || segment === '..' || /[\\/\0]/.test(segment)) return undefined;
+  for (const segment of clean) if (!segment || segment.startsWith('.') || /[\\/\0]/.test(segment)) return undefined;
   try {
     let file = realpathSync(resolve(root, ...clean));
     if (!file.startsWith(root + sep)) return undefined;
@@ -86,27 +86,6 @@ export function tabFile(root: string, segments: readonly string[]): string | und
   } catch {
     return undefined;
   }
-}
-
-/** `GET /plugin-tabs/{id}/{file…}`: the static files of a plugin's web tab (public: plugin code, no data). */
-export function pluginTabFiles(plugins?: () => PluginRegistry | undefined): Router {
-  const router = express.Router();
-  router.get('/plugin-tabs/:id/{*path}', (req, res) => {
-    const segments = ([] as string[]).concat((req.params as { path?: string[] | string }).path ?? []);
-    const root = webTabRoot((plugins ?? processPlugins)(), String(req.params.id));
-    const file = root ? tabFile(root, segments) : undefined;
-    if (!file) {
-      res.status(404).json({ error: 'not_found', message: `No such file in the web tab of plugin "${String(req.params.id)}".` });
-      return;
-    }
-    res.setHeader('Content-Type', CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    // Opened on its own, the tab is as sandboxed as in the editor's iframe.
-    res.setHeader('Content-Security-Policy', "sandbox allow-scripts; frame-ancestors 'self'");
-    res.setHeader('Cache-Control', 'no-cache');
-    res.sendFile(file, { dotfiles: 'deny' });
-  });
-  return router;
 }
 
 /** `GET /plugin-tabs`: the web tabs of the loaded, enabled plugins. */
@@ -135,6 +114,30 @@ export function pluginTabOperations(plugins?: () => PluginRegistry | undefined):
           }))
           .sort((a, b) => (a.pluginId < b.pluginId ? -1 : 1));
         res.json({ items, total: items.length });
+      },
+    }),
+    defineOperation({
+      method: 'get',
+      path: '/plugin-tabs/:id/*file',
+      operationId: 'getPluginTabFile',
+      summary: 'A file of a plugin\'s web tab',
+      description:
+        'Public (plugin code, no data): the files inside the folder the plugin declares as `webTab.dir`, with their content types, `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox allow-scripts`. `file` may contain slashes (files in sub-folders); `..`, empty segments and symlinks out of the folder give 404.',
+      tags: ['node types'],
+      auth: 'public',
+      params: z.object({ id: z.string().max(63), file: z.union([z.string(), z.array(z.string())]).meta({ description: 'The file\'s path inside the tab\'s folder, e.g. index.html or assets/app.js' }) }),
+      errors: [404],
+      responses: { 200: { description: 'The file', content: { '*/*': z.string() } } },
+      handler: ({ res, params }) => {
+        const root = webTabRoot((plugins ?? processPlugins)(), params.id);
+        const file = root ? tabFile(root, ([] as string[]).concat(params.file)) : undefined;
+        if (!file) throw new HttpError(404, 'not_found', `No such file in the web tab of plugin "${params.id}".`);
+        res.setHeader('Content-Type', CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        // Opened on its own, the tab is as sandboxed as in the editor's iframe.
+        res.setHeader('Content-Security-Policy', "sandbox allow-scripts; frame-ancestors 'self'");
+        res.setHeader('Cache-Control', 'no-cache');
+        res.sendFile(file, { dotfiles: 'allow' });
       },
     }),
   ];

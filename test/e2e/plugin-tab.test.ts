@@ -30,6 +30,7 @@ beforeAll(async () => {
   mkdirSync(join(extra, 'tabby', 'web'), { recursive: true });
   writeFileSync(join(extra, 'tabby', 'web', 'index.html'), '<!doctype html><p>tabby</p>');
   symlinkSync(join(extra, 'secret.txt'), join(extra, 'tabby', 'web', 'leak.txt'));
+  writeFileSync(join(extra, 'tabby', 'web', '.env'), 'outside the web folder (a dotfile)');
   writeFileSync(join(extra, 'tabby', 'index.ts'), `import { definePlugin } from 'chainflow/plugin-sdk';\nexport default definePlugin({ id: 'tabby', version: '1.0.0', title: { en: 'Tabby', ru: 'Табби' }, description: { en: 't', ru: 't' }, webTab: { title: { en: 'Tabby', ru: 'Табби' }, dir: 'web' } });\n`);
   registry = new PluginRegistry({ dirs: [BUILTIN_PLUGINS_DIR, extra] });
   await registry.refresh();
@@ -86,7 +87,6 @@ describe('plugin web tabs', () => {
     expect(html.body).toContain('tab.js');
     expect(await rawGet('/api/v1/plugin-tabs/weather/tab.js')).toMatchObject({ status: 200, type: 'text/javascript; charset=utf-8' });
     expect(await rawGet('/api/v1/plugin-tabs/weather/tab.css')).toMatchObject({ status: 200, type: 'text/css; charset=utf-8' });
-    expect(await rawGet('/api/v1/plugin-tabs/weather/')).toMatchObject({ status: 200, type: 'text/html; charset=utf-8' });
     expect(await rawGet('/api/v1/plugin-tabs/tabby/index.html')).toMatchObject({ status: 200 });
     for (const path of [
       '/api/v1/plugin-tabs/weather/../index.ts',
@@ -95,6 +95,7 @@ describe('plugin web tabs', () => {
       '/api/v1/plugin-tabs/weather/%2e%2e%2f%2e%2e%2fpackage.json',
       '/api/v1/plugin-tabs/weather/..%5Cindex.ts',
       '/api/v1/plugin-tabs/tabby/leak.txt',
+      '/api/v1/plugin-tabs/tabby/.env',
       '/api/v1/plugin-tabs/spam-filter/index.html',
       '/api/v1/plugin-tabs/nope/index.html',
       '/api/v1/plugin-tabs/weather/missing.js',
