@@ -34,7 +34,7 @@ beforeAll(async () => {
     },
   });
   await registry.refresh();
-});
+}, 60_000);
 
 afterAll(async () => {
   await registry.close();
