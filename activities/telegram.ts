@@ -19,11 +19,18 @@ import { describeTelegramFailure, telegramApi, telegramFailure } from '../lib/te
 import type { OutboundMessage } from '../workflows/types.ts';
 import { activityContext } from './activity-context.ts';
 import { splitText, TELEGRAM_TEXT_LIMIT } from './telegram-text.ts';
+import type { PluginRegistry } from '../lib/plugins/host.ts';
+import { processPlugins } from '../lib/plugins/process.ts';
+import { runAfterHooks } from '../lib/plugins/hooks.ts';
 
 export interface TelegramDeliveryDeps {
   orm: MikroORM;
   logger: Logger;
   secretBox: SecretBox | undefined;
+  /** Runs the plugins' after-message hooks once replies went out (default true; off for the gateway's own plugin replies). */
+  afterHooks?: boolean;
+  /** The plugins; the process's registry (lib/plugins/process.ts) when absent. */
+  plugins?: PluginRegistry;
 }
 
 /** Failure types of Telegram delivery (the workflow ends a session on `telegram_blocked`). */
@@ -209,6 +216,8 @@ export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
     const api = telegramApi(token, bot.apiRoot, 30);
     let keyboardShown = chat?.reply_keyboard ?? false;
     const delivered: string[] = [];
+    // Texts of the replies this attempt sent (a retry that resends nothing runs no hooks again).
+    const sentNow: string[] = [];
     for (const message of input.messages) {
       const [record] = await conn.execute<{ telegram_message_ids: number[] }[]>('select telegram_message_ids from telegram_send where run_id = ? and message_id = ?', [runId, message.id]);
       let parts: Part[];
@@ -227,6 +236,7 @@ export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
         if (editId) parts = editOf(parts, message, editId);
       }
       const sentIds = [...(record?.telegram_message_ids ?? [])];
+      if (sentIds.length < parts.length) sentNow.push(message.text);
       for (let i = sentIds.length; i < parts.length; i++) {
         const part = parts[i];
         if (!part) break;
@@ -259,6 +269,11 @@ export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
         keyboardShown = shows;
       }
       delivered.push(message.id);
+    }
+    // After-message hooks: here, after the replies were sent, never in workflow code.
+    // Each has the hook budget; one that fails or runs over is recorded, nothing else.
+    if (sentNow.length && deps.afterHooks !== false) {
+      await runAfterHooks(deps.plugins ?? processPlugins(), { botId: bot.id, chatId, ...(chatId.startsWith('-') ? {} : { chatType: 'private' }), replies: sentNow }, deps.logger);
     }
     return { delivered };
   };

@@ -20,6 +20,7 @@ import { defineOperation, mountOperations, type Operation } from './routes/defin
 import { healthRoutes } from './routes/health.ts';
 import { hookOperations } from './routes/hooks.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
+import { pluginTabOperations } from './routes/plugin-tabs.ts';
 import { nodeTypeOperations } from './routes/node-types.ts';
 import { userOperations } from './routes/users.ts';
 import { runOperations } from './routes/runs.ts';
@@ -78,7 +79,7 @@ export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', impor
 
 /** Every operation under /api/v1, in registration order (also the OpenAPI document's source). */
 export function apiOperations(
-  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'httpAllowPrivate' | 'telegram' | 'accounts'> & { logger?: Logger } & { onRunStarted?: (channel: 'api' | 'web') => void },
+  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'httpAllowPrivate' | 'telegram' | 'accounts'> & { logger?: Logger; orm?: MikroORM } & { onRunStarted?: (channel: 'api' | 'web') => void },
   auth: AuthOptions,
   document: () => OpenApiDocument,
 ): Operation[] {
@@ -123,6 +124,7 @@ export function apiOperations(
     ...simulatorOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...codeOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...nodeTypeOperations(),
+    ...pluginTabOperations(),
     ...auditOperations(),
     ...chatOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue }),
     ...hookOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox }),
@@ -130,7 +132,7 @@ export function apiOperations(
     ...botOperations({ temporal: deps.temporal, secretBox: deps.secretBox, telegram: deps.telegram, httpAllowPrivate: deps.httpAllowPrivate, accounts: deps.accounts }),
     ...botCommandOperations(),
     ...credentialOperations({ secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
-    ...telegramOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),
+    ...telegramOperations({ orm: deps.orm, temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),
     ...knowledgeOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
     ...pluginOperations({ secretBox: deps.secretBox }),
   ];

@@ -35,7 +35,8 @@ const errorResponse = (status: number) => ({
 });
 
 /** Express `/chains/:id` → OpenAPI `/chains/{id}`. */
-export const toOpenApiPath = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+/** Express `:name` and `*name` (the rest of the path, e.g. a file under a folder) as OpenAPI `{name}`. */
+export const toOpenApiPath = (path: string) => path.replace(/[:*]([A-Za-z0-9_]+)/g, '{$1}');
 
 const binaryFile = z.string().meta({ override: { type: 'string', format: 'binary' } });
 

@@ -25,7 +25,8 @@ export type VariableType = (typeof variableTypes)[number];
  * - `message.*`: `text`, `kind` ('text' | 'command' | 'button' | 'media' | 'contact' | 'location' | 'event'),
  *   `command` (without '/'), `args` (text after the command), `buttonId`, `value`
  *   (button value, else text), `id`, `date` (epoch seconds), `media`, `contact`, `location`, `channel`,
- *   and of a Telegram group event `event` ('member_joined'…) and `member` (`{ id, first_name, username }`).
+ *   and of a Telegram group event `event` ('member_joined'…) and `member` (`{ id, first_name, username }`);
+ *   `meta` holds plugin hooks' annotations by plugin id ('-' as '_'), e.g. `message.meta.spam_filter.spam`.
  * - `chat.*`: `id`, `type`, `title`, `username`. `bot.*`: `id`, `username`, `name`.
  * - `user.*`: `id`, `first_name`, `last_name`, `username`, `language_code`.
  * - `session.*`: `language` (language chosen for per-language variants), `error`
@@ -48,6 +49,7 @@ export const builtinVariables: readonly string[] = [
   'message.event',
   'message.member',
   'message.channel',
+  'message.meta',
   'chat.id',
   'chat.type',
   'chat.title',

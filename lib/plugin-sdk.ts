@@ -72,8 +72,31 @@ export interface HookMessage {
   chatType?: string;
   userId?: string;
   text?: string;
+  /** The sender's Telegram language (`language_code`, e.g. `ru`), when known. */
+  language?: string;
   /** Telegram's update when there is one (new_chat_members etc.). */
   update?: Record<string, Json>;
+}
+
+/** A member in a {@link MemberJoinedEvent} (Telegram's names, as `message.member` in chains). */
+export interface HookMember {
+  id: string;
+  first_name?: string;
+  last_name?: string;
+  username?: string;
+  language_code?: string;
+  is_bot?: boolean;
+}
+
+/** People who joined a group (Telegram's `new_chat_members` service message). */
+export interface MemberJoinedEvent {
+  botId: string;
+  chatId: string;
+  chatType?: string;
+  chatTitle?: string;
+  /** Who added them (the member themself when they joined by link). */
+  by?: HookMember;
+  members: HookMember[];
 }
 
 /** Before a message reaches the session: go on (optionally changed/annotated) or drop it. */
@@ -86,6 +109,8 @@ export interface PluginHooks {
   beforeMessage?(ctx: PluginContext, message: HookMessage): Promise<BeforeMessageResult> | BeforeMessageResult;
   /** Runs after the session's replies were flushed (200 ms budget). */
   afterMessage?(ctx: PluginContext, message: HookMessage & { replies: string[] }): Promise<void> | void;
+  /** Runs in the gateway when members join a group (200 ms budget); `reply` is sent to the group. */
+  memberJoined?(ctx: PluginContext, event: MemberJoinedEvent): Promise<{ reply?: string } | void> | { reply?: string } | void;
 }
 
 export interface PluginCommand {

@@ -265,6 +265,7 @@ export function messageScope(message: InboundMessage): JsonObject {
   if (message.event !== undefined) scope.event = message.event;
   if (message.member) scope.member = message.member;
   if (message.date !== undefined) scope.date = message.date;
+  if (message.meta) scope.meta = message.meta;
   return scope;
 }
 

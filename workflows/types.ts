@@ -28,6 +28,8 @@ export interface InboundMessage {
   from?: JsonObject;
   /** Chat facts that fill `chat.*` built-ins. */
   chat?: JsonObject;
+  /** Annotations of the gateway's plugin hooks, by plugin (`message.meta.<plugin>`, '-' as '_'). */
+  meta?: JsonObject;
 }
 
 export interface OutboundButton {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Update } from 'grammy/types';
 import { BotSchema, botSecret, botWebhookSecretContext } from '../../db/bots.ts';
 import { createLogger, type Logger } from '../../lib/logger.ts';
@@ -12,9 +13,12 @@ import { dispatchUpdate } from '../telegram/dispatch.ts';
 import { hitRateLimit } from '../../db/rate-limits.ts';
 import { DEFAULT_INBOUND_LIMITS, inboundKey, inboundRule, type InboundLimits } from '../telegram/rate-limit.ts';
 import { routeUpdate } from '../telegram/updates.ts';
+import { membersJoined } from '../telegram/plugins.ts';
 import { defineOperation, type Operation } from './define.ts';
 
 export interface TelegramRouteDeps {
+  /** Where plugin replies are recorded and sent from (api/telegram/plugins.ts). */
+  orm?: MikroORM | undefined;
   temporal: Client;
   taskQueue: string;
   secretBox?: SecretBox | undefined;
@@ -68,8 +72,9 @@ export function telegramOperations(deps: TelegramRouteDeps): Operation[] {
         }
         if (typeof update?.update_id !== 'number') throw new HttpError(400, 'validation_failed', 'body.update_id: an update needs its update_id');
         const routed = routeUpdate(update);
+        if (routed.kind === 'skip') await membersJoined({ orm: deps.orm, secretBox: deps.secretBox, logger }, bot.id, update);
         if (routed.kind === 'message') {
-          await dispatchUpdate({ temporal: deps.temporal, taskQueue: deps.taskQueue, logger }, em, { id: bot.id, chainId: bot.chainId }, routed);
+          await dispatchUpdate({ orm: deps.orm, secretBox: deps.secretBox, temporal: deps.temporal, taskQueue: deps.taskQueue, logger }, em, { id: bot.id, chainId: bot.chainId }, routed);
           if (routed.callbackQueryId) {
             const token = botSecret(deps.secretBox, bot);
             await telegramApi(token, bot.apiRoot, 15).answerCallbackQuery(routed.callbackQueryId).catch((err: unknown) => {

@@ -7,6 +7,9 @@ import type { Logger } from '../../lib/logger.ts';
 import { BotIdKey, ChainIdKey, ChannelKey, messageSignal, stopSignal, type dialogue, type DialogueInput } from '../../temporal/contracts.ts';
 import { closeRow } from '../services/runs.ts';
 import type { RoutedUpdate } from './updates.ts';
+import type { PluginRegistry } from '../../lib/plugins/host.ts';
+import type { SecretBox } from '../../lib/secret-box.ts';
+import { gateMessage } from './plugins.ts';
 
 export interface DispatchDeps {
   /** For the poller; the webhook route passes its request's entity manager instead. */
@@ -16,6 +19,10 @@ export interface DispatchDeps {
   logger: Logger;
   /** How long a switch waits for the chat's session to end after the stop signal before terminating it; default 10 s. */
   switchTimeoutMs?: number;
+  /** Plugins whose hooks and commands run here; the process's registry when absent. */
+  plugins?: PluginRegistry | undefined;
+  /** To send plugin replies (the bot token); without it they are logged, not sent. */
+  secretBox?: SecretBox | undefined;
 }
 
 /** The bot facts an update needs: which bot, which chain answers. */
@@ -31,15 +38,32 @@ export interface DispatchBot {
  * A group event goes only to a chain whose active version has a `telegram_event` start
  * for it (else it is `ignored`: no session starts, a running one is not disturbed).
  * `unpublished` when the chain has no published version (the update is dropped).
+ * Plugins come first (api/telegram/plugins.ts): a before-message hook may drop the
+ * message (`dropped`: the session never sees it) and a plugin command the chain does not
+ * take itself is answered by its plugin (`plugin_command`).
  */
 export async function dispatchUpdate(
   deps: DispatchDeps,
   em: EntityManager,
   bot: DispatchBot,
-  routed: Extract<RoutedUpdate, { kind: 'message' }>,
-): Promise<'dispatched' | 'ignored' | 'unpublished'> {
+  original: Extract<RoutedUpdate, { kind: 'message' }>,
+): Promise<'dispatched' | 'ignored' | 'unpublished' | 'dropped' | 'plugin_command'> {
+  let answering: { id: string; activeVersionId?: string | null | undefined } | null | undefined;
+  const answeringChain = async () => (answering ??= await em.findOne(ChainSchema, { id: bot.chainId }, { fields: ['id', 'activeVersionId'] }));
+  const gate = await gateMessage(deps, bot.id, original, async (command) => {
+    // The chain's own command (a command start of its active version) or a bound one wins.
+    const [row] = await em.getConnection().execute<{ taken: boolean }[]>(
+      `select exists (select 1 from bot_command where bot_id = ? and command = ?)
+           or exists (select 1 from chain_version where id = ? and (ir->'entries'->>?) is not null) as taken`,
+      [bot.id, command, (await answeringChain())?.activeVersionId ?? null, `command:${command}`],
+    );
+    return Boolean(row?.taken);
+  });
+  if (gate.action === 'dropped') return 'dropped';
+  if (gate.action === 'command') return 'plugin_command';
+  const routed = gate.routed;
   const bound = await boundCommand(em, bot.id, routed.message);
-  const chain = bound ?? (await em.findOne(ChainSchema, { id: bot.chainId }, { fields: ['id', 'activeVersionId'] }));
+  const chain = bound ?? (await answeringChain());
   if (bound && !bound.activeVersionId) {
     deps.logger.warn({ botId: bot.id, chainId: bound.id }, 'telegram: the chain bound to this command has no published version; the update is dropped (publish the chain)');
     return 'unpublished';

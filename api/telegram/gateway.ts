@@ -10,6 +10,7 @@ import { WebhookKeeper } from './webhook-keeper.ts';
 import { syncCommands, type BoundCommand } from './commands.ts';
 import { telegramApi } from '../../lib/telegram-api.ts';
 import type { ChainIR } from '../../chain/index.ts';
+import { gatewayPlugins } from './plugins.ts';
 
 export interface GatewayOptions extends DispatchDeps {
   orm: MikroORM;
@@ -124,7 +125,8 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
       const [row] = bot.active_version_id ? await conn.execute<{ ir: ChainIR }[]>('select ir from chain_version where id = ?', [bot.active_version_id]) : [];
       const bound = await conn.execute<BoundCommand[]>('select command, description, descriptions from bot_command where bot_id = ? order by command', [bot.id]);
       const h = held.get(bot.id);
-      const menus = await syncCommands(telegramApi(token, bot.api_root, 15), row?.ir ?? null, bound, log, bot.id, token, h?.menus);
+      const plugins = gatewayPlugins(opts)?.commands() ?? [];
+      const menus = await syncCommands(telegramApi(token, bot.api_root, 15), row?.ir ?? null, bound, log, bot.id, token, h?.menus, plugins);
       if (h) h.menus = menus;
     } catch (err) {
       log.warn({ botId: bot.id, message: err instanceof Error ? err.message : String(err) }, 'telegram: reading the chain for the command menu failed');
@@ -149,6 +151,9 @@ export async function startTelegramGateways(opts: GatewayOptions): Promise<Teleg
          from bot b left join chain c on c.id = b.chain_id
         where b.kind = 'telegram_bot' and b.enabled and b.chain_id is not null`,
     );
+    // Plugin commands are in every bot's menu: a plugin change re-sets the menus too.
+    const pluginCommands = (gatewayPlugins(opts)?.commands() ?? []).map((c) => `${c.command}=${c.pluginId}:${c.description.en}|${c.description.ru}`).join(',');
+    for (const b of wanted) b.commands = `${b.commands}#${pluginCommands}`;
     const byId = new Map(wanted.map((b) => [b.id, b]));
     for (const [id, h] of [...held]) {
       const want = byId.get(id);

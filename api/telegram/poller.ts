@@ -6,6 +6,7 @@ import { describeTelegramFailure, telegramFailure } from '../../lib/telegram-api
 import { dispatchUpdate, type DispatchBot, type DispatchDeps } from './dispatch.ts';
 import { TokenBucket, type InboundLimits } from './rate-limit.ts';
 import { routeUpdate } from './updates.ts';
+import { membersJoined } from './plugins.ts';
 
 /**
  * Update kinds the gateway asks for. `chat_member` must be named: Telegram (and grammY's
@@ -170,6 +171,8 @@ export class BotPoller {
     this.bucket.tryTake();
     const routed = routeUpdate(update);
     if (routed.kind === 'skip') {
+      // Members joining a group: a service message sessions skip, but plugins may greet them.
+      await membersJoined(this.opts.deps, botId, update).catch((err: unknown) => this.log.warn({ botId, message: err instanceof Error ? err.message : String(err) }, 'telegram: plugin member hooks failed'));
       this.log.debug({ botId, updateId: update.update_id, reason: routed.reason }, 'telegram: update skipped');
       return true;
     }
@@ -183,6 +186,8 @@ export class BotPoller {
         }
         await this.report('running', null);
         if (outcome === 'ignored') return true;
+        // Dropped by a plugin hook or answered by a plugin command: no session got it.
+        if (outcome === 'dropped' || outcome === 'plugin_command') break;
         this.handled += 1;
         this.log.debug({ botId, updateId: update.update_id, chatId: routed.chatId }, 'telegram: update handed to its session');
         break;

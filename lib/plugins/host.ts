@@ -209,6 +209,14 @@ export function fingerprint(folder: string): string {
   return hash.digest('hex');
 }
 
+/** A plugin's Telegram command: `command` lowercase (as Telegram menus take it), `name` as the plugin declares it. */
+export interface PluginCommandEntry {
+  command: string;
+  name: string;
+  pluginId: string;
+  description: PluginManifest['commands'][number]['description'];
+}
+
 export interface PluginStatus {
   id: string;
   folder: string;
@@ -364,19 +372,42 @@ export class PluginRegistry {
     return host.call(request, settings, timeoutMs);
   }
 
-  /** Hooks (before/after message) of every enabled plugin that has them, in id order. */
-  withHook(kind: 'beforeMessage' | 'afterMessage'): string[] {
+  /** Hooks (before/after message, member joined) of every enabled plugin that has them, in id order. */
+  withHook(kind: 'beforeMessage' | 'afterMessage' | 'memberJoined'): string[] {
     return [...this.entries.values()]
       .filter((entry) => entry.manifest?.hooks[kind] && this.isEnabled(entry.id))
       .map((entry) => entry.id)
       .sort();
   }
 
+  /**
+   * Telegram commands of the enabled plugins, by command name. Two plugins declaring one
+   * name: the first by plugin id has it.
+   */
+  commands(): PluginCommandEntry[] {
+    const byName = new Map<string, PluginCommandEntry>();
+    for (const entry of [...this.entries.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+      if (!entry.manifest || !this.isEnabled(entry.id)) continue;
+      for (const c of entry.manifest.commands) {
+        const command = c.name.toLowerCase();
+        if (/^[a-z0-9_]{1,32}$/.test(command) && !byName.has(command)) byName.set(command, { command, name: c.name, pluginId: entry.id, description: c.description });
+      }
+    }
+    return [...byName.values()].sort((a, b) => (a.command < b.command ? -1 : a.command > b.command ? 1 : 0));
+  }
+
+  /** Records a failed call (a hook that threw or ran over its budget) in the plugin's last errors. */
+  reportError(id: string, message: string): void {
+    const entry = this.entries.get(id);
+    if (entry) this.report(entry, message);
+  }
+
   get hookTimeoutMs(): number {
     return this.limits.hookTimeoutMs;
   }
 
-  private isEnabled(id: string): boolean {
+  /** Whether a plugin may be called (the DB state once plugins have one; every plugin found until then). */
+  isEnabled(id: string): boolean {
     return this.options.enabled ? this.options.enabled(id) : true;
   }
 

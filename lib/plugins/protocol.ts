@@ -1,7 +1,7 @@
 // Messages between a plugin host (main thread, lib/plugins/host.ts) and its worker
 // thread (lib/plugins/thread.ts). Everything here is structured-clone data.
 
-import type { BeforeMessageResult, HookMessage, Json, Localized, PluginPermissions } from '../plugin-sdk.ts';
+import type { BeforeMessageResult, HookMessage, Json, MemberJoinedEvent, Localized, PluginPermissions } from '../plugin-sdk.ts';
 
 export interface NodeTypeManifest {
   /** `plugin:<id>/<key>`. */
@@ -24,7 +24,7 @@ export interface PluginManifest {
   permissions: Required<PluginPermissions>;
   nodes: NodeTypeManifest[];
   commands: { name: string; description: Localized }[];
-  hooks: { beforeMessage: boolean; afterMessage: boolean };
+  hooks: { beforeMessage: boolean; afterMessage: boolean; memberJoined: boolean };
   settingsSchema?: Record<string, unknown>;
   settingsDefaults: Record<string, Json>;
   webTab?: { title: Localized; dir: string };
@@ -47,6 +47,7 @@ export type CallRequest =
   | { kind: 'validate'; key: string; config: Json }
   | { kind: 'beforeMessage'; message: HookMessage }
   | { kind: 'afterMessage'; message: HookMessage & { replies: string[] } }
+  | { kind: 'memberJoined'; event: MemberJoinedEvent }
   | { kind: 'command'; name: string; args: string; message: HookMessage }
   /** Checks settings an admin entered against the plugin's `settings` schema; answers them parsed (defaults filled in). */
   | { kind: 'settings'; values: Json };
@@ -62,6 +63,7 @@ export type CallResult =
   | { kind: 'validate'; issues: { path: string; message: string }[] }
   | { kind: 'beforeMessage'; result: BeforeMessageResult }
   | { kind: 'afterMessage' }
+  | { kind: 'memberJoined'; reply?: string }
   | { kind: 'command'; reply: string }
   | { kind: 'settings'; issues: { path: string; message: string }[]; value?: Record<string, Json> };
 

@@ -91,7 +91,7 @@ function manifestOf(plugin: PluginDefinition): PluginManifest {
     permissions: { network: plugin.permissions?.network ?? [], credentials: plugin.permissions?.credentials ?? [] },
     nodes,
     commands: Object.entries(plugin.commands ?? {}).map(([name, command]) => ({ name, description: command.description })),
-    hooks: { beforeMessage: Boolean(plugin.hooks?.beforeMessage), afterMessage: Boolean(plugin.hooks?.afterMessage) },
+    hooks: { beforeMessage: Boolean(plugin.hooks?.beforeMessage), afterMessage: Boolean(plugin.hooks?.afterMessage), memberJoined: Boolean(plugin.hooks?.memberJoined) },
     settingsDefaults: (settingsDefaults?.success ? settingsDefaults.data : {}) as Record<string, Json>,
   };
   if (plugin.author) manifest.author = plugin.author;
@@ -138,6 +138,11 @@ async function handle(plugin: PluginDefinition, request: CallRequest, settings: 
     case 'settings': {
       const parsed = (plugin.settings ?? z.object({})).safeParse(request.values);
       return parsed.success ? { kind: 'settings', issues: [], value: parsed.data as Record<string, Json> } : { kind: 'settings', issues: issuesOf(parsed.error) };
+    }
+    case 'memberJoined': {
+      const answer = await plugin.hooks?.memberJoined?.(contextFor(plugin, merged), request.event);
+      const reply = answer && typeof answer.reply === 'string' ? answer.reply : undefined;
+      return reply === undefined ? { kind: 'memberJoined' } : { kind: 'memberJoined', reply };
     }
     case 'command': {
       const command = plugin.commands?.[request.name];

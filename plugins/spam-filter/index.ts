@@ -18,13 +18,17 @@ export default definePlugin({
   }),
   hooks: {
     async beforeMessage(ctx, message) {
-      const key = `flood:${message.botId}:${message.chatId}:${message.userId ?? '-'}`;
-      const now = Date.now();
       const settings = ctx.settings as { mode: 'drop' | 'flag'; blockLinks: boolean; stopWords: string[]; floodLimit: number; floodWindowSeconds: number };
-      const recent = (((await ctx.kv.get(key)) as number[] | undefined) ?? []).filter((at) => now - at < settings.floodWindowSeconds * 1000);
-      recent.push(now);
-      await ctx.kv.set(key, recent.slice(-settings.floodLimit - 1), { ttlSeconds: settings.floodWindowSeconds });
-      const reason = judge(message.text ?? '', recent.length, settings);
+      // The text alone first (no store round trip within the hook's 200 ms), then the flood count.
+      let reason = judge(message.text ?? '', 0, settings);
+      if (!reason) {
+        const key = `flood:${message.botId}:${message.chatId}:${message.userId ?? '-'}`;
+        const now = Date.now();
+        const recent = (((await ctx.kv.get(key)) as number[] | undefined) ?? []).filter((at) => now - at < settings.floodWindowSeconds * 1000);
+        recent.push(now);
+        await ctx.kv.set(key, recent.slice(-settings.floodLimit - 1), { ttlSeconds: settings.floodWindowSeconds });
+        reason = judge('', recent.length, settings);
+      }
       if (!reason) return { action: 'continue' };
       if (settings.mode === 'drop') return { action: 'drop', reason };
       return { action: 'continue', annotations: { spam: reason } };

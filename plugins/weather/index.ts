@@ -1,5 +1,18 @@
-import { definePlugin, node, z } from 'chainflow/plugin-sdk';
+import { definePlugin, node, z, type PluginContext } from 'chainflow/plugin-sdk';
 import { describeWeather, type Forecast } from './describe.ts';
+
+type Current = NonNullable<Forecast['current']>;
+
+/** The current weather at a place from Open-Meteo (at the baseUrl setting), or why not. */
+async function currentWeather(ctx: PluginContext, latitude: number, longitude: number): Promise<{ ok: true; current: Current } | { ok: false; code: string; message: string }> {
+  const base = String(ctx.settings.baseUrl ?? 'https://api.open-meteo.com').replace(/\/+$/, '');
+  const url = `${base}/v1/forecast?latitude=${latitude}&longitude=${longitude}&current=temperature_2m,wind_speed_10m,weather_code`;
+  const response = await ctx.fetch(url);
+  if (response.status !== 200) return { ok: false, code: 'weather_status', message: `Open-Meteo answered ${response.status}` };
+  const forecast = (await response.json()) as Forecast;
+  if (!forecast.current) return { ok: false, code: 'weather_invalid', message: 'Open-Meteo answered without "current"' };
+  return { ok: true, current: forecast.current };
+}
 
 export default definePlugin({
   id: 'weather',
@@ -22,15 +35,27 @@ export default definePlugin({
         variable: z.string().default('session.weather').meta({ label: { en: 'Save to', ru: 'Сохранить в' } }),
       }),
       async run(ctx, config) {
-        const base = String(ctx.settings.baseUrl ?? 'https://api.open-meteo.com').replace(/\/+$/, '');
-        const url = `${base}/v1/forecast?latitude=${config.latitude}&longitude=${config.longitude}&current=temperature_2m,wind_speed_10m,weather_code`;
-        const response = await ctx.fetch(url);
-        if (response.status !== 200) return { ok: false, error: { code: 'weather_status', message: `Open-Meteo answered ${response.status}` } };
-        const forecast = (await response.json()) as Forecast;
-        const current = forecast.current;
-        if (!current) return { ok: false, error: { code: 'weather_invalid', message: 'Open-Meteo answered without "current"' } };
+        const got = await currentWeather(ctx, config.latitude, config.longitude);
+        if (!got.ok) return { ok: false, error: { code: got.code, message: got.message } };
+        const current = got.current;
         return { ok: true, set: { [config.variable]: { temperature: current.temperature_2m, wind: current.wind_speed_10m, code: current.weather_code, text: describeWeather(current) } } };
       },
     }),
   },
+  commands: {
+    weather: {
+      description: { en: 'Current weather: /weather <latitude> <longitude>', ru: 'Погода сейчас: /weather <широта> <долгота>' },
+      async run(ctx, { args, message }) {
+        const ru = message.language?.toLowerCase().startsWith('ru');
+        const [lat, lon] = args.split(/[\s,]+/).filter(Boolean).map(Number);
+        if (lat === undefined || lon === undefined || !Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180) {
+          return ru ? 'Напишите так: /weather 55.75 37.62 (широта и долгота)' : 'Write it like this: /weather 55.75 37.62 (latitude and longitude)';
+        }
+        const got = await currentWeather(ctx, lat, lon);
+        if (!got.ok) return ru ? `Погода сейчас недоступна (${got.message}).` : `The weather is not available now (${got.message}).`;
+        return `${ru ? 'Погода' : 'Weather'} (${lat}, ${lon}): ${describeWeather(got.current)}`;
+      },
+    },
+  },
+  webTab: { title: { en: 'Weather', ru: 'Погода' }, dir: 'web' },
 });

@@ -277,6 +277,9 @@ const matrix: Record<string, Row> = {
   'POST /api/v1/chains/:id/code/run': { expect: chainEditors(200), call: () => ({ url: `/api/v1/chains/${fx.chain.id}/code/run`, body: { source: 'function main() { return 1 }', timeoutMs: 1000, memoryMb: 32 } }) },
 
   'GET /api/v1/node-types': { expect: signedIn(200), call: () => ({ url: '/api/v1/node-types' }) },
+  'GET /api/v1/plugin-tabs': { expect: signedIn(200), call: () => ({ url: '/api/v1/plugin-tabs' }) },
+  // No plugin registry in this process: no tab has files (public either way).
+  'GET /api/v1/plugin-tabs/:id/*file': { expect: every(404), call: () => ({ url: '/api/v1/plugin-tabs/weather/index.html' }) },
   'GET /api/v1/audit': { expect: adminOnly(200), call: () => ({ url: '/api/v1/audit' }) },
   'GET /api/v1/audit/export': { expect: adminOnly(200), call: () => ({ url: '/api/v1/audit/export' }) },
 

@@ -824,6 +824,46 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plugin-tabs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web tabs plugins add to the editor
+         * @description Each tab is served at `url` and shown in an iframe sandboxed to allow-scripts; it talks to the editor by postMessage (docs/plugins.md).
+         */
+        get: operations["listPluginTabs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugin-tabs/{id}/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file of a plugin's web tab
+         * @description Public (plugin code, no data): the files inside the folder the plugin declares as `webTab.dir`, with their content types, `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox allow-scripts`. `file` may contain slashes (files in sub-folders); `..`, empty segments and symlinks out of the folder give 404.
+         */
+        get: operations["getPluginTabFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -2689,6 +2729,19 @@ export type components = {
                 id: string;
                 version: string;
             };
+        };
+        PluginTabList: {
+            items: {
+                pluginId: string;
+                version: string;
+                title: {
+                    en: string;
+                    ru: string;
+                };
+                url: string;
+                nodeTypes: string[];
+            }[];
+            total: number;
         };
         AuditList: {
             items: components["schemas"]["AuditEntry"][];
@@ -7185,6 +7238,104 @@ export interface operations {
             };
             /** @description Signed in, but your role does not allow this (the message names the role needed) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPluginTabs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tabs, by plugin id */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginTabList"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPluginTabFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description The file's path inside the tab's folder, e.g. index.html or assets/app.js */
+                file: string | string[];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -371,5 +371,12 @@ export const en = {
     secretSet: 'Stored (type to replace)',
     secretUnset: 'Not set',
   },
+  // Plugin web tabs in the editor (issue 16).
+  pluginTabs: {
+    byPlugin: 'A tab of plugin "{id}"',
+    foreignType: 'Node type {type} does not belong to plugin "{plugin}"; a tab inserts only its own plugin\'s nodes.',
+    readOnly: 'This chain is read-only for you: nothing was inserted.',
+    insertFailed: 'The node could not be inserted.',
+  },
 };
 export type Messages = typeof en;

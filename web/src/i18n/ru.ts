@@ -373,4 +373,11 @@ export const ru: Messages = {
     secretSet: 'Сохранено (введите, чтобы заменить)',
     secretUnset: 'Не задано',
   },
+  // Plugin web tabs in the editor (issue 16).
+  pluginTabs: {
+    byPlugin: 'Вкладка плагина «{id}»',
+    foreignType: 'Тип узла {type} не принадлежит плагину «{plugin}»; вкладка вставляет только узлы своего плагина.',
+    readOnly: 'Эта цепочка доступна вам только для чтения: ничего не вставлено.',
+    insertFailed: 'Не удалось вставить узел.',
+  },
 };
