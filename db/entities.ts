@@ -6,6 +6,7 @@ import { BotSchema } from './bots.ts';
 import { WebVisitorSchema } from './visitors.ts';
 import { RateLimitSchema } from './rate-limits.ts';
 import { HttpAttemptSchema } from './http-attempts.ts';
+import { ReplyPartialSchema } from './reply-partials.ts';
 
 /**
  * A jsonb document Chainflow wrote: a graph or an IR. Deliberately a bare object: read it
@@ -126,4 +127,4 @@ export const VariableSchema = defineEntity({
 });
 export type Variable = InferEntity<typeof VariableSchema>;
 
-export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema, PersonalTokenSchema, ...telegramEntities, RateLimitSchema, HttpAttemptSchema];
+export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema, PersonalTokenSchema, ...telegramEntities, RateLimitSchema, HttpAttemptSchema, ReplyPartialSchema];

@@ -75,7 +75,9 @@ interface Connection {
  * Client → `{"type":"subscribe","runId":"web:…","afterId":0}` (or `chainId`),
  * `{"type":"unsubscribe",…}`. Server → `{"type":"subscribed",topic}`,
  * `{"type":"events","topic",events:[{id,runId,type,nodeId,payload,at}]}`,
- * `{"type":"unsubscribed",topic,reason,message}`, `{"type":"error",code?,message}`.
+ * `{"type":"reply.partial",topic,runId,chainId,replyId,nodeId,text,seq}` (the text so far of
+ * an answer a model is streaming; a higher `seq` supersedes, the `message.out` event
+ * replaces it), `{"type":"unsubscribed",topic,reason,message}`, `{"type":"error",code?,message}`.
  * Reconnect with `afterId` = the last id received.
  */
 export function attachLiveEvents(server: Server, deps: LiveDeps): LiveEndpoint {
@@ -220,7 +222,12 @@ export function attachLiveEvents(server: Server, deps: LiveDeps): LiveEndpoint {
           return;
         }
         conn.subs.get(key)?.off();
-        const off = await deps.hub.subscribe(topic, afterId, (events) => send(conn, { type: 'events', topic, events }));
+        const off = await deps.hub.subscribe(
+          topic,
+          afterId,
+          (events) => send(conn, { type: 'events', topic, events }),
+          (partial) => send(conn, { type: 'reply.partial', topic, ...partial }),
+        );
         if (ws.readyState !== ws.OPEN) return off();
         conn.subs.set(key, { topic, off });
         send(conn, { type: 'subscribed', topic, afterId });
