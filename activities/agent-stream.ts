@@ -67,9 +67,9 @@ export interface ReplyStreamDeps {
 /**
  * Writes the latest text at most every `intervalMs`, the last one always (a trailing
  * write when the window ends). `write` may answer how long to wait before the next try
- * (a pace refused it); it throws to stop the stream.
+ * (a pace refused it), or 'stop' to end the stream; a throw ends it too.
  */
-function throttle(intervalMs: number, write: (text: string) => Promise<number | void>, onError: (err: unknown) => void) {
+function throttle(intervalMs: number, write: (text: string) => Promise<number | 'stop' | void>, onError: (err: unknown) => void) {
   let latest: string | undefined;
   let written: string | undefined;
   let notBefore = 0;
@@ -89,7 +89,8 @@ function throttle(intervalMs: number, write: (text: string) => Promise<number | 
     const text = latest;
     inflight = write(text)
       .then((retryAfterMs) => {
-        if (typeof retryAfterMs === 'number') notBefore = Date.now() + retryAfterMs;
+        if (retryAfterMs === 'stop') stopped = true;
+        else if (typeof retryAfterMs === 'number') notBefore = Date.now() + retryAfterMs;
         else {
           written = text;
           notBefore = Date.now() + intervalMs;
@@ -188,8 +189,8 @@ export function createReplyStreams(deps: ReplyStreamDeps) {
       return clean.length <= TELEGRAM_TEXT_LIMIT ? clean : `${clean.slice(0, TELEGRAM_TEXT_LIMIT - 1)}…`;
     };
 
-    /** Sends or edits the draft; a number is how long to wait (pace, 429); throws to stop. */
-    async function show(raw: string): Promise<number | void> {
+    /** Sends or edits the draft; a number is how long to wait (pace, 429); 'stop' when Telegram refused it. */
+    async function show(raw: string): Promise<number | 'stop' | void> {
       const text = clipText(raw);
       if (text === shown) return;
       const refused = await takeTelegramSend(em, bot!.id, chatId);
@@ -214,12 +215,13 @@ export function createReplyStreams(deps: ReplyStreamDeps) {
           return;
         }
         if (failure.kind === 'telegram' && failure.code === 429) return Math.max(1, failure.retryAfter ?? 1) * 1000;
-        throw new Error(describeTelegramFailure(failure));
+        log.warn({ failure: describeTelegramFailure(failure) }, 'agent stream: the Telegram draft could not be updated; streaming stops for this call');
+        return 'stop';
       }
       shown = text;
     }
 
-    const t = throttle(telegramIntervalMs, show, (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'agent stream: the Telegram draft could not be updated; streaming stops for this call'));
+    const t = throttle(telegramIntervalMs, show, (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'agent stream: updating the Telegram draft failed; streaming stops for this call'));
     return {
       update: (text) => {
         if (text.trim() !== '') t.update(text);
@@ -234,10 +236,10 @@ export function createReplyStreams(deps: ReplyStreamDeps) {
         // otherwise (text before tool calls) it gets the whole text now.
         if (draft.draft) return draft;
         try {
-          let wait = await show(outcome.text);
+          const wait = await show(outcome.text);
           if (typeof wait === 'number' && wait <= FINAL_EDIT_WAIT_MS) {
             await new Promise((resolve) => setTimeout(resolve, wait as number));
-            wait = await show(outcome.text);
+            await show(outcome.text);
           }
         } catch (err) {
           log.warn({ err: err instanceof Error ? err.message : String(err) }, 'agent stream: the final edit of the Telegram draft failed');

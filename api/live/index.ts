@@ -12,6 +12,8 @@ import { can } from '../policy.ts';
 import { createEventsHub, type Topic } from './events-hub.ts';
 import { attachLiveEvents, type AuthResult } from './ws.ts';
 
+const WEB_RUN = /^web:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):/;
+
 export interface LiveOptions {
   orm: MikroORM;
   /** The same database the workers flush to (LISTEN needs its own connection). */
@@ -51,7 +53,9 @@ export async function startLiveEvents(server: Server, opts: LiveOptions): Promis
       const principal = principals.get(handle);
       if (!principal || !canRead(principal)) return false;
       const em = opts.orm.em.fork();
-      const chainId = 'chainId' in topic ? topic.chainId : (await em.findOne(RunSchema, { id: topic.runId }, { fields: ['chainId'] }))?.chainId;
+      // A web session's id names its chain (`web:{chainId}:{visitorId}`), so the simulator
+      // may watch it before its first flush (a streamed first answer shows as it is written).
+      const chainId = 'chainId' in topic ? topic.chainId : ((await em.findOne(RunSchema, { id: topic.runId }, { fields: ['chainId'] }))?.chainId ?? WEB_RUN.exec(topic.runId)?.[1]);
       if (!chainId) return false;
       const chain = await em.findOne(ChainSchema, { id: chainId }, { fields: ['id', 'ownerId'] });
       return chain !== null && can(principal, 'chain:view', { type: 'chain', id: chain.id, ownerId: chain.ownerId ?? null });
