@@ -36,6 +36,13 @@ export interface LiveEndpoint {
   close(): Promise<void>;
 }
 
+/**
+ * A principal with this key (a web-chat visitor) gets only the run events of these types
+ * (its own messages in and out) and the streamed partials of its replies, never node,
+ * variable or error events.
+ */
+export const VISITOR_EVENTS = 'onlyEventTypes';
+
 /** Close code of a socket whose access token is missing, refused or expired. */
 export const CLOSE_UNAUTHORIZED = 4401;
 
@@ -225,7 +232,11 @@ export function attachLiveEvents(server: Server, deps: LiveDeps): LiveEndpoint {
         const off = await deps.hub.subscribe(
           topic,
           afterId,
-          (events) => send(conn, { type: 'events', topic, events }),
+          (events) => {
+            const only = conn.principal?.[VISITOR_EVENTS];
+            const shown = Array.isArray(only) ? events.filter((event) => only.includes(event.type)) : events;
+            if (shown.length > 0) send(conn, { type: 'events', topic, events: shown });
+          },
           (partial) => send(conn, { type: 'reply.partial', topic, ...partial }),
         );
         if (ws.readyState !== ws.OPEN) return off();

@@ -24,10 +24,11 @@ let live: { close(): Promise<void> };
 let provider: OpenAiServer;
 let credentialId: string;
 let token: string;
+let app: ReturnType<typeof createApp>;
 
 beforeAll(async () => {
   h = await startDialogueHarness('agentstream', { httpAllow: ['127.0.0.1', '::1'] });
-  const app = createApp({ orm: h.db.orm, temporal: h.client, logger: createLogger('silent', 'test'), taskQueue: h.taskQueue, auth: { jwtSecret: JWT_SECRET, registration: 'open' } });
+  app = createApp({ orm: h.db.orm, temporal: h.client, logger: createLogger('silent', 'test'), taskQueue: h.taskQueue, auth: { jwtSecret: JWT_SECRET, registration: 'open' } });
   server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   live = await startLiveEvents(server, { orm: h.db.orm, databaseUrl: h.db.url, jwtSecret: JWT_SECRET, logger: createLogger('silent', 'test') });
@@ -46,17 +47,49 @@ afterAll(async () => {
 
 type Message = { type: string; text?: string; replyId?: string; seq?: number; events?: Array<{ type: string; payload: { text?: string } }> };
 
-async function watchChain(chainId: string): Promise<{ ws: WebSocket; log: Message[] }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/ws`, { headers: { authorization: `Bearer ${token}` } });
+async function watch(topic: { chainId: string } | { runId: string }, bearer = token): Promise<{ ws: WebSocket; log: Message[] }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/ws`, { headers: { authorization: `Bearer ${bearer}` } });
   const log: Message[] = [];
   ws.on('message', (raw) => log.push(JSON.parse(String(raw)) as Message));
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
-  ws.send(JSON.stringify({ type: 'subscribe', chainId }));
-  await eventually(() => (log.some((m) => m.type === 'subscribed') ? true : undefined), 'the subscription');
+  ws.send(JSON.stringify({ type: 'subscribe', ...topic }));
+  await eventually(() => (log.some((m) => m.type === 'subscribed' || m.type === 'error') ? true : undefined), 'the answer to subscribe');
   return { ws, log };
+}
+const watchChain = (chainId: string) => watch({ chainId });
+
+/** A model that streams `pieces`, each once the watcher has seen the text up to it. */
+function heldReply(pieces: string[], partials: () => string[]) {
+  provider.script({
+    kind: 'held',
+    pieces,
+    release: async (i) => {
+      if (i === 0) return;
+      const before = pieces.slice(0, i).join('');
+      await eventually(() => (partials().includes(before) ? true : undefined), `the partial '${before}'`);
+    },
+  });
+}
+
+/** The partials seen before the first `message.out` event: at least two, each longer than the one before. */
+async function growingBeforeFinal(log: Message[], from = 0): Promise<Message[]> {
+  const finalAt = await eventually(() => {
+    const at = log.findIndex((m, i) => i >= from && m.type === 'events' && (m.events ?? []).some((e) => e.type === 'message.out'));
+    return at >= 0 ? at : undefined;
+  }, 'the final message');
+  const seen = log.slice(from, finalAt).filter((m) => m.type === 'reply.partial');
+  expect(seen.length).toBeGreaterThanOrEqual(2);
+  for (const [i, m] of seen.entries()) {
+    if (i === 0) continue;
+    const previous = seen[i - 1]?.text ?? '';
+    expect(m.text?.startsWith(previous) && (m.text?.length ?? 0) > previous.length).toBe(true);
+    expect(m.replyId).toBe(seen[0]?.replyId);
+    expect(m.seq).toBeGreaterThan(seen[i - 1]?.seq ?? 0);
+  }
+  return seen;
 }
 
 describe('agent streaming on the web channel', () => {
@@ -64,35 +97,14 @@ describe('agent streaming on the web channel', () => {
     const ids = await publishGraph(h.db, agentChain({ credentialId }));
     const watcher = await watchChain(ids.chainId);
     const partials = () => watcher.log.filter((m) => m.type === 'reply.partial').map((m) => m.text ?? '');
-    const pieces = ['The answer ', 'grows ', 'while ', 'you watch.'];
-    provider.script({
-      kind: 'held',
-      pieces,
-      // Chunk i goes out once the subscriber shows the text up to chunk i-1.
-      release: async (i) => {
-        if (i === 0) return;
-        const before = pieces.slice(0, i).join('');
-        await eventually(() => (partials().includes(before) ? true : undefined), `the partial '${before}'`);
-      },
-    });
+    heldReply(['The answer ', 'grows ', 'while ', 'you watch.'], partials);
     const handle = await startSession(h.client, h.taskQueue, ids);
     const result = await send(handle, 'Tell me');
     expect(texts(result)).toEqual(['AI: The answer grows while you watch.']);
     expect(provider.requests.at(-1)?.body.stream).toBe(true);
 
-    const finalAt = await eventually(() => {
-      const at = watcher.log.findIndex((m) => m.type === 'events' && (m.events ?? []).some((e) => e.type === 'message.out'));
-      return at >= 0 ? at : undefined;
-    }, 'the final message');
-    const seen = watcher.log.slice(0, finalAt).filter((m) => m.type === 'reply.partial');
+    const seen = await growingBeforeFinal(watcher.log);
     expect(seen.length).toBeGreaterThanOrEqual(3);
-    for (const [i, m] of seen.entries()) {
-      if (i === 0) continue;
-      const previous = seen[i - 1]?.text ?? '';
-      expect(m.text?.startsWith(previous) && (m.text?.length ?? 0) > previous.length).toBe(true);
-      expect(m.replyId).toBe(seen[0]?.replyId);
-      expect(m.seq).toBeGreaterThan(seen[i - 1]?.seq ?? 0);
-    }
     expect(seen[0]?.text).toBe('The answer ');
     // The partial row is gone once the call ended.
     const rows = await h.db.orm.em.getConnection().execute(`select 1 from reply_partial where run_id = ?`, [handle.workflowId]);
@@ -114,5 +126,35 @@ describe('agent streaming on the web channel', () => {
     await eventually(() => (watcher.log.some((m) => m.type === 'events' && (m.events ?? []).some((e) => e.type === 'message.out')) ? true : undefined), 'the message');
     expect(watcher.log.filter((m) => m.type === 'reply.partial')).toEqual([]);
     watcher.ws.close();
+  });
+
+  it('streams to a web-chat visitor watching its own session with its visitor token, and nothing else', async () => {
+    const ids = await publishGraph(h.db, agentChain({ credentialId }));
+    await h.db.orm.em.getConnection().execute(`update chain set web_chat_enabled = true where id = ?`, [ids.chainId]);
+    provider.script({ kind: 'reply', content: 'Hello, visitor.' });
+    const first = await request(app).post(`/api/v1/chat/${ids.slug}/visitor-1/messages`).send({ text: 'hi' });
+    expect(first.status).toBe(200);
+    const visitorToken = String(first.body.visitorToken);
+    const runId = String(first.body.runId);
+    expect(visitorToken).toMatch(/^cfv_/);
+
+    const other = await watch({ runId: `web:${ids.chainId}:visitor-2` }, visitorToken);
+    expect(other.log.map((m) => m.type)).toEqual(['error']);
+    other.ws.close();
+    const visitor = await watch({ runId }, visitorToken);
+    expect(visitor.log.map((m) => m.type)).toContain('subscribed');
+    // The first exchange (sent before the socket opened) arrives from the run's events.
+    await eventually(() => (visitor.log.some((m) => m.type === 'events' && (m.events ?? []).some((e) => e.type === 'message.out')) ? true : undefined), 'the earlier reply');
+    const from = visitor.log.length;
+    const partials = () => visitor.log.filter((m) => m.type === 'reply.partial').map((m) => m.text ?? '');
+    heldReply(['Streaming ', 'to the ', 'visitor.'], partials);
+    const second = await request(app).post(`/api/v1/chat/${ids.slug}/visitor-1/messages`).set('X-Visitor-Token', visitorToken).send({ text: 'again' });
+    expect(second.status).toBe(200);
+    expect(second.body.replies.map((r: { text: string }) => r.text)).toEqual(['AI: Streaming to the visitor.']);
+    await growingBeforeFinal(visitor.log, from);
+    const types = visitor.log.flatMap((m) => (m.type === 'events' ? (m.events ?? []).map((e) => e.type) : []));
+    expect(types.length).toBeGreaterThan(0);
+    expect(types.every((type) => type === 'message.in' || type === 'message.out')).toBe(true);
+    visitor.ws.close();
   });
 });
