@@ -85,7 +85,8 @@ interface Connection {
  * `{"type":"reply.partial",topic,runId,chainId,replyId,nodeId,text,seq}` (the text so far of
  * an answer a model is streaming; a higher `seq` supersedes, the `message.out` event
  * replaces it), `{"type":"unsubscribed",topic,reason,message}`, `{"type":"error",code?,message}`.
- * Reconnect with `afterId` = the last id received.
+ * Reconnect with `afterId` = the last id received. A principal carrying {@link VISITOR_EVENTS}
+ * (a web-chat visitor, see index.ts) gets only the events of those types.
  */
 export function attachLiveEvents(server: Server, deps: LiveDeps): LiveEndpoint {
   const path = deps.path ?? '/api/v1/ws';
