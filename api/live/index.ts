@@ -36,7 +36,7 @@ export async function startLiveEvents(server: Server, opts: LiveOptions): Promis
   const hub = await createEventsHub({ databaseUrl: opts.databaseUrl, orm: opts.orm, logger: opts.logger });
   const principals = new WeakMap<object, AccountPrincipal>();
   /** Web-chat visitors by their socket handle: they may watch their own session only. */
-  const visitors = new WeakMap<object, { runId: string }>();
+  const visitors = new WeakMap<object, { chainId: string; runId: string }>();
   const ws = attachLiveEvents(server, {
     hub,
     logger: opts.logger,
@@ -46,7 +46,7 @@ export async function startLiveEvents(server: Server, opts: LiveOptions): Promis
         const visitor = await opts.orm.em.fork().findOne(WebVisitorSchema, { tokenHash: tokenHash(token) });
         if (!visitor) return { ok: false, code: 'visitor_token_invalid', message: 'The visitor token is wrong: use the visitorToken from the answer to the visitor’s first message.' };
         const handle = { id: `visitor:${visitor.id}`, [VISITOR_EVENTS]: ['message.in', 'message.out'] };
-        visitors.set(handle, { runId: `web:${visitor.chainId}:${visitor.visitorId}` });
+        visitors.set(handle, { chainId: visitor.chainId, runId: `web:${visitor.chainId}:${visitor.visitorId}` });
         return { ok: true, principal: handle, expiresAt: null };
       }
       try {
@@ -63,7 +63,12 @@ export async function startLiveEvents(server: Server, opts: LiveOptions): Promis
     },
     authorize: async (handle, topic: Topic) => {
       const visitor = visitors.get(handle);
-      if (visitor) return 'runId' in topic && topic.runId === visitor.runId;
+      if (visitor) {
+        if (!('runId' in topic) || topic.runId !== visitor.runId) return false;
+        // Only while the chain's web chat is public (its editors watch with their own token).
+        const chain = await opts.orm.em.fork().findOne(ChainSchema, { id: visitor.chainId }, { fields: ['id', 'webChatEnabled'] });
+        return chain?.webChatEnabled === true;
+      }
       const principal = principals.get(handle);
       if (!principal || !canRead(principal)) return false;
       const em = opts.orm.em.fork();
