@@ -17,6 +17,7 @@ import { addSpentTokens, spentTokens, type SpendPeriod } from '../db/agent-spend
 import { cancellationSignal, heartbeat } from './activity-context.ts';
 import { clip, idempotencyKey, parseRetryAfter, redactText, retryableFailure, secretNeedles } from './effects.ts';
 import type { HttpActivities } from './http.ts';
+import type { ReplyStreams, StreamTarget } from './agent-stream.ts';
 import { DEFAULT_OPENAI_BASE_URL, unfence } from './llm.ts';
 import { createSsrfGuard, findSsrfError, guardedFetch, outboundUrlProblem, type SsrfOptions } from './ssrf.ts';
 
@@ -53,6 +54,8 @@ export interface AgentDeps {
   /** Counts tokens per chain and model for /metrics. */
   onUsage?: (chainId: string, model: string, tokens: { prompt: number; completion: number }) => void;
   timeoutMs?: number;
+  /** Shows the answer while the model writes it, where the channel can (activities/agent-stream.ts). */
+  streams?: ReplyStreams;
 }
 
 export interface AgentModelInput {
@@ -72,6 +75,8 @@ export interface AgentModelInput {
   output?: JsonObject;
   /** The chain's spend cap: checked (db/agent-spend.ts) before the call. */
   spendCap?: { tokens: number; per: SpendPeriod; nodeId: string };
+  /** Stream the answer to the session's channel (web partials, a Telegram draft); asks the model for `stream: true`. */
+  stream?: StreamTarget;
 }
 
 export interface AgentToolCall {
@@ -95,6 +100,8 @@ export type AgentModelResult =
       usage: { promptTokens: number; completionTokens: number; totalTokens: number };
       streamed: boolean;
       ms: number;
+      /** A Telegram draft holds the answer: the session's next reply replaces it (OutboundMessage.replaces). */
+      draft?: string;
     }
   | { ok: false; error: { code: string; message: string; status?: number } };
 
@@ -137,7 +144,7 @@ export function createAgentActivities(deps: AgentDeps) {
   const ssrf: SsrfOptions = { allow: deps.ssrf?.allow ?? [], ...(deps.ssrf?.resolver ? { resolver: deps.ssrf.resolver } : {}) };
   const fetch = guardedFetch(createSsrfGuard(ssrf));
 
-  async function callOnce(client: OpenAI, params: ChatCompletionCreateParamsBase, stream: boolean, key: string) {
+  async function callOnce(client: OpenAI, params: ChatCompletionCreateParamsBase, stream: boolean, key: string, onText?: (text: string) => void) {
     const signal = cancellationSignal();
     const options = { headers: { 'Idempotency-Key': key }, ...(signal ? { signal } : {}) };
     if (!stream) {
@@ -168,6 +175,7 @@ export function createAgentActivities(deps: AgentDeps) {
       usage = chunk.usage ?? usage;
       model = chunk.model ?? model;
       heartbeat({ chunks: ++count, chars: content.length });
+      if (delta?.content) onText?.(content);
     }
     return { content, toolCalls: calls.filter((call) => call.name !== ''), usage, model };
   }
@@ -204,74 +212,81 @@ export function createAgentActivities(deps: AgentDeps) {
       type: 'function',
       function: { name: tool.name, description: tool.description, parameters: (tool.parametersSchema ?? {}) as Record<string, unknown> },
     }));
-    const stream = credential.meta.stream === true;
-    const models = [input.model, ...(input.fallbackModel ? [input.fallbackModel] : [])];
-    let last: { ok: false; error: { code: string; message: string; status?: number } } | undefined;
-    let primaryFailure: { model: string; code: string; status?: number } | undefined;
-    for (const [index, model] of models.entries()) {
-      const where = `model '${model}' at ${new URL(baseURL).host}`;
-      const params: ChatCompletionCreateParamsBase = {
-        model,
-        messages: input.messages as unknown as ChatCompletionMessageParam[],
-        temperature: input.temperature,
-        ...(isOpenAi ? { max_completion_tokens: input.maxTokens } : { max_tokens: input.maxTokens }),
-        ...(tools.length > 0 ? { tools, tool_choice: 'auto' as const, parallel_tool_calls: true } : {}),
-      };
-      const started = Date.now();
-      const fallbackLeft = index < models.length - 1;
-      try {
-        const reply = await callOnce(client, params, stream, `${idempotencyKey(input)}-${index}`);
-        const usage = { promptTokens: reply.usage?.prompt_tokens ?? 0, completionTokens: reply.usage?.completion_tokens ?? 0, totalTokens: reply.usage?.total_tokens ?? 0 };
-        deps.onUsage?.(input.chainId, reply.model ?? model, { prompt: usage.promptTokens, completion: usage.completionTokens });
-        await addSpentTokens(deps.orm.em, input.chainId, usage.totalTokens);
-        const result: AgentModelResult = { ok: true, content: reply.content, toolCalls: reply.toolCalls, model: reply.model ?? model, usage, streamed: stream, ms: Date.now() - started, ...(primaryFailure ? { fallbackFrom: primaryFailure } : {}) };
-        if (input.output && reply.toolCalls.length === 0) {
-          try {
-            const parsed = JSON.parse(unfence(reply.content)) as JsonValue;
-            const check = z.fromJSONSchema(input.output as Record<string, JsonValue>).safeParse(parsed);
-            if (check.success) result.structured = parsed;
-            else result.structuredProblem = check.error.issues.slice(0, 3).map((issue) => `$${issue.path.length ? `.${issue.path.join('.')}` : ''}: ${issue.message}`).join('; ');
-          } catch {
-            result.structuredProblem = 'the answer is not JSON';
+    const stream = credential.meta.stream === true || input.stream !== undefined;
+    const shown = await deps.streams?.open({ runId: input.runId, chainId: input.chainId, nodeId: input.nodeId, target: input.stream, redact });
+    try {
+      const models = [input.model, ...(input.fallbackModel ? [input.fallbackModel] : [])];
+      let last: { ok: false; error: { code: string; message: string; status?: number } } | undefined;
+      let primaryFailure: { model: string; code: string; status?: number } | undefined;
+      for (const [index, model] of models.entries()) {
+        const where = `model '${model}' at ${new URL(baseURL).host}`;
+        const params: ChatCompletionCreateParamsBase = {
+          model,
+          messages: input.messages as unknown as ChatCompletionMessageParam[],
+          temperature: input.temperature,
+          ...(isOpenAi ? { max_completion_tokens: input.maxTokens } : { max_tokens: input.maxTokens }),
+          ...(tools.length > 0 ? { tools, tool_choice: 'auto' as const, parallel_tool_calls: true } : {}),
+        };
+        const started = Date.now();
+        const fallbackLeft = index < models.length - 1;
+        try {
+          const reply = await callOnce(client, params, stream, `${idempotencyKey(input)}-${index}`, shown?.update);
+          const usage = { promptTokens: reply.usage?.prompt_tokens ?? 0, completionTokens: reply.usage?.completion_tokens ?? 0, totalTokens: reply.usage?.total_tokens ?? 0 };
+          deps.onUsage?.(input.chainId, reply.model ?? model, { prompt: usage.promptTokens, completion: usage.completionTokens });
+          await addSpentTokens(deps.orm.em, input.chainId, usage.totalTokens);
+          const result: AgentModelResult = { ok: true, content: reply.content, toolCalls: reply.toolCalls, model: reply.model ?? model, usage, streamed: stream, ms: Date.now() - started, ...(primaryFailure ? { fallbackFrom: primaryFailure } : {}) };
+          if (input.output && reply.toolCalls.length === 0) {
+            try {
+              const parsed = JSON.parse(unfence(reply.content)) as JsonValue;
+              const check = z.fromJSONSchema(input.output as Record<string, JsonValue>).safeParse(parsed);
+              if (check.success) result.structured = parsed;
+              else result.structuredProblem = check.error.issues.slice(0, 3).map((issue) => `$${issue.path.length ? `.${issue.path.join('.')}` : ''}: ${issue.message}`).join('; ');
+            } catch {
+              result.structuredProblem = 'the answer is not JSON';
+            }
           }
-        }
-        log.info({ model: result.model, usage, toolCalls: reply.toolCalls.length }, 'agent model call done');
-        return result;
-      } catch (error) {
-        if (error instanceof APIUserAbortError || error instanceof ApplicationFailure) throw error;
-        const blocked = findSsrfError(error);
-        if (blocked) return { ok: false, error: { code: 'llm_ssrf_blocked', message: redact(`${where}: ${blocked.message}`) } };
-        if (error instanceof APIError && typeof error.status === 'number') {
-          const status = error.status;
-          const detail = redact(clip(error.message.replace(/^\d{3}\s*/, ''), 300));
-          if (status === 400 && isUnsupportedTools(detail)) {
-            return { ok: false, error: { code: 'llm_tools_unsupported', message: `${where} does not support tool calls (${detail}). Pick a model with tool support; for vLLM start it with --enable-auto-tool-choice --tool-call-parser <parser>`, status } };
+          const { draft } = (await shown?.finish({ text: reply.content, final: reply.toolCalls.length === 0 && result.structuredProblem === undefined })) ?? {};
+          if (draft) result.draft = draft;
+          log.info({ model: result.model, usage, toolCalls: reply.toolCalls.length }, 'agent model call done');
+          return result;
+        } catch (error) {
+          if (error instanceof APIUserAbortError || error instanceof ApplicationFailure) throw error;
+          const blocked = findSsrfError(error);
+          if (blocked) return { ok: false, error: { code: 'llm_ssrf_blocked', message: redact(`${where}: ${blocked.message}`) } };
+          if (error instanceof APIError && typeof error.status === 'number') {
+            const status = error.status;
+            const detail = redact(clip(error.message.replace(/^\d{3}\s*/, ''), 300));
+            if (status === 400 && isUnsupportedTools(detail)) {
+              return { ok: false, error: { code: 'llm_tools_unsupported', message: `${where} does not support tool calls (${detail}). Pick a model with tool support; for vLLM start it with --enable-auto-tool-choice --tool-call-parser <parser>`, status } };
+            }
+            const unknownModel = status === 404 || (status === 400 && isUnknownModel(detail));
+            if ((status === 429 || status >= 500 || unknownModel) && fallbackLeft) {
+              log.warn({ model, status }, 'agent model failed; trying the fallback model');
+              primaryFailure = { model, code: status === 429 ? 'llm_rate_limited' : unknownModel ? 'llm_not_found' : 'llm_server_error', status };
+              continue;
+            }
+            if (status === 429 || status >= 500) {
+              const retryAfterMs = parseRetryAfter(error.headers?.get('retry-after'), error.headers?.get('retry-after-ms'));
+              throw retryableFailure(status === 429 ? 'llm_rate_limited' : 'llm_server_error', `${where} answered ${status}: ${detail}`, { status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+            }
+            const code = status === 400 || status === 422 ? 'llm_bad_request' : status === 401 || status === 403 ? 'llm_unauthorized' : status === 404 ? 'llm_not_found' : 'llm_status';
+            last = { ok: false, error: { code, message: `${where} answered ${status}: ${detail}`, status } };
+            return last;
           }
-          const unknownModel = status === 404 || (status === 400 && isUnknownModel(detail));
-          if ((status === 429 || status >= 500 || unknownModel) && fallbackLeft) {
-            log.warn({ model, status }, 'agent model failed; trying the fallback model');
-            primaryFailure = { model, code: status === 429 ? 'llm_rate_limited' : unknownModel ? 'llm_not_found' : 'llm_server_error', status };
+          const kind = error instanceof APIConnectionTimeoutError ? 'llm_timeout' : 'llm_network';
+          if (fallbackLeft) {
+            log.warn({ model, code: kind }, 'agent model failed; trying the fallback model');
+            primaryFailure = { model, code: kind };
             continue;
           }
-          if (status === 429 || status >= 500) {
-            const retryAfterMs = parseRetryAfter(error.headers?.get('retry-after'), error.headers?.get('retry-after-ms'));
-            throw retryableFailure(status === 429 ? 'llm_rate_limited' : 'llm_server_error', `${where} answered ${status}: ${detail}`, { status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
-          }
-          const code = status === 400 || status === 422 ? 'llm_bad_request' : status === 401 || status === 403 ? 'llm_unauthorized' : status === 404 ? 'llm_not_found' : 'llm_status';
-          last = { ok: false, error: { code, message: `${where} answered ${status}: ${detail}`, status } };
-          return last;
+          const cause = error instanceof APIConnectionError && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
+          throw retryableFailure(kind, redact(`${where} failed: ${cause}`));
         }
-        const kind = error instanceof APIConnectionTimeoutError ? 'llm_timeout' : 'llm_network';
-        if (fallbackLeft) {
-          log.warn({ model, code: kind }, 'agent model failed; trying the fallback model');
-          primaryFailure = { model, code: kind };
-          continue;
-        }
-        const cause = error instanceof APIConnectionError && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
-        throw retryableFailure(kind, redact(`${where} failed: ${cause}`));
       }
+      return last ?? { ok: false, error: { code: 'llm_status', message: 'No model answered' } };
+    } finally {
+      await shown?.finish();
     }
-    return last ?? { ok: false, error: { code: 'llm_status', message: 'No model answered' } };
   }
 
   /** One HTTP tool call: the tool's request, its templates reading `args.*`; the answer as text for the model. */

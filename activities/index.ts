@@ -3,6 +3,7 @@ import type { NodeActivityName } from '../chain/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
 import { createAgentActivities } from './agent.ts';
+import { createReplyStreams } from './agent-stream.ts';
 import { createCleanupActivities } from './cleanup.ts';
 import { createCodeActivities } from './code.ts';
 import type { CodeSandbox } from './code-sandbox.ts';
@@ -38,7 +39,7 @@ export function createActivities(deps: ActivityDeps) {
   const { llmComplete } = createLlmActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
   const { runCode, trialCode } = createCodeActivities({ logger: deps.logger, ...(deps.sandbox ? { sandbox: deps.sandbox } : {}) });
   const { runPluginNode } = createPluginActivities(deps.plugins ? { plugins: deps.plugins } : {});
-  const { agentModel, agentHttpTool } = createAgentActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, httpRequest, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
+  const { agentModel, agentHttpTool } = createAgentActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, httpRequest, streams: createReplyStreams({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox }), ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) });
   return {
     ...createEngineActivities(deps),
     httpRequest: withTyping(httpRequest),

@@ -154,6 +154,46 @@ async function call(api: Api, part: Part): Promise<number> {
 }
 
 /**
+ * Counts one Bot API call (a send or an edit) against the chat's pace (and the group's),
+ * then the bot's ({@link TELEGRAM_PACE}, shared by all worker processes). Undefined when
+ * it may go now; otherwise which scope refused and how long until it may, and nothing is
+ * counted. The chat is counted first: a chat waiting on its own pace never uses up the
+ * bot's sends that other chats need; a refusal by a later scope gives the earlier scopes'
+ * counts back.
+ */
+export async function takeTelegramSend(em: EntityManager, botId: string, chatId: string): Promise<{ what: string; retryAfterMs: number } | undefined> {
+  const scopes: [string, RateRule, string][] = [
+    [`tg:chat:${botId}:${chatId}`, TELEGRAM_PACE.chat, 'this chat'],
+    // Negative chat ids are groups, supergroups and channels.
+    ...(chatId.startsWith('-') ? [[`tg:group:${botId}:${chatId}`, TELEGRAM_PACE.group, 'this group'] as [string, RateRule, string]] : []),
+    [`tg:bot:${botId}`, TELEGRAM_PACE.bot, 'this bot'],
+  ];
+  for (const [index, [key, rule, what]] of scopes.entries()) {
+    const decision = await hitRateLimit(em, key, rule);
+    if (!decision.allowed) {
+      // The scopes counted before this one give their send back: a chat refused by the
+      // bot's pace would otherwise wait its own 1.2 s again on the retry.
+      for (const [earlier, earlierRule] of scopes.slice(0, index)) await refundRateLimit(em, earlier, earlierRule);
+      return { what, retryAfterMs: decision.retryAfterMs };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A reply that replaces a streamed draft (`replaces`, see activities/agent-stream.ts): its
+ * first text part edits the draft message `draftId` instead of sending a new one; the
+ * other parts (the rest of a long text, media) are sent after it. A reply whose first part
+ * is not text, or that shows a reply keyboard on that part, is sent as new messages.
+ */
+export function adoptDraft(parts: Part[], message: OutboundMessage, draftId: number): Part[] {
+  const [first, ...rest] = parts;
+  if (first?.method !== 'sendMessage' || (rest.length === 0 && message.buttons?.kind === 'reply')) return parts;
+  const { reply_markup: markup, ...payload } = first.payload;
+  return [{ method: 'editMessageText', payload: { ...payload, message_id: draftId, ...(markup && rest.length === 0 && message.buttons?.kind === 'inline' ? { reply_markup: markup } : {}) } }, ...rest];
+}
+
+/**
  * Sends a session's replies to a Bot API bot's chat. The chat comes from the session's
  * chat owner key (`telegram-chat:{botId}:{chatId}`), the token and server from the bot row.
  */
@@ -162,32 +202,19 @@ export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
   /**
    * Counts one send against the chat's pace (and the group's), then the bot's; over any,
    * the activity fails retryably with `nextRetryDelay` = the wait, so Temporal runs it again
-   * then (no sleep here). The chat is counted first: a chat waiting on its own pace never
-   * uses up the bot's sends that other chats need; a refusal by a later scope gives the
-   * earlier scopes' counts back.
+   * then (no sleep here). See {@link takeTelegramSend}.
    */
   const pace = async (em: EntityManager, botId: string, chatId: string): Promise<void> => {
-    const scopes: [string, RateRule, string][] = [
-      [`tg:chat:${botId}:${chatId}`, TELEGRAM_PACE.chat, 'this chat'],
-      // Negative chat ids are groups, supergroups and channels.
-      ...(chatId.startsWith('-') ? [[`tg:group:${botId}:${chatId}`, TELEGRAM_PACE.group, 'this group'] as [string, RateRule, string]] : []),
-      [`tg:bot:${botId}`, TELEGRAM_PACE.bot, 'this bot'],
-    ];
-    for (const [index, [key, rule, what]] of scopes.entries()) {
-      const decision = await hitRateLimit(em, key, rule);
-      if (!decision.allowed) {
-        // The scopes counted before this one give their send back: a chat refused by the
-        // bot's pace would otherwise wait its own 1.2 s again on the retry.
-        for (const [earlier, earlierRule] of scopes.slice(0, index)) await refundRateLimit(em, earlier, earlierRule);
-        throw ApplicationFailure.create({
-          message: `Pacing the sends to ${what} within Telegram's limits; the next one goes in ${decision.retryAfterMs} ms.`,
-          type: TELEGRAM_FAILURES.paced,
-          nonRetryable: false,
-          nextRetryDelay: decision.retryAfterMs,
-          // Expected, not an error: the worker logs it at debug level only.
-          category: ApplicationFailureCategory.BENIGN,
-        });
-      }
+    const refused = await takeTelegramSend(em, botId, chatId);
+    if (refused) {
+      throw ApplicationFailure.create({
+        message: `Pacing the sends to ${refused.what} within Telegram's limits; the next one goes in ${refused.retryAfterMs} ms.`,
+        type: TELEGRAM_FAILURES.paced,
+        nonRetryable: false,
+        nextRetryDelay: refused.retryAfterMs,
+        // Expected, not an error: the worker logs it at debug level only.
+        category: ApplicationFailureCategory.BENIGN,
+      });
     }
     if (Date.now() - lastClean > CLEAN_EVERY_MS) {
       lastClean = Date.now();
@@ -226,7 +253,12 @@ export function createTelegramDelivery(deps: TelegramDeliveryDeps) {
       } catch (err) {
         throw ApplicationFailure.nonRetryable(`The message of node "${message.nodeId}" cannot be sent: ${err instanceof Error ? err.message : String(err)}.`, TELEGRAM_FAILURES.badRequest);
       }
-      if (message.edit && !record) {
+      if (message.replaces && !record) {
+        // The agent streamed this answer into a draft message (activities/agent-stream.ts): edit it.
+        const [draft] = await conn.execute<{ telegram_message_ids: number[] }[]>('select telegram_message_ids from telegram_send where run_id = ? and message_id = ?', [runId, message.replaces]);
+        const draftId = draft?.telegram_message_ids.at(-1);
+        if (draftId) parts = adoptDraft(parts, message, draftId);
+      } else if (message.edit && !record) {
         // The session's last bot message: the newest part of its newest record.
         const [previous] = await conn.execute<{ telegram_message_ids: number[] }[]>(
           'select telegram_message_ids from telegram_send where run_id = ? and message_id <> ? order by sent_at desc, message_id desc limit 1',

@@ -8,6 +8,7 @@ import { RateLimitSchema } from './rate-limits.ts';
 import { HttpAttemptSchema } from './http-attempts.ts';
 import { AgentSpendSchema } from './agent-spend.ts';
 import { pluginEntities } from './plugins.ts';
+import { ReplyPartialSchema } from './reply-partials.ts';
 
 /**
  * A jsonb document Chainflow wrote: a graph or an IR. Deliberately a bare object: read it
@@ -128,4 +129,4 @@ export const VariableSchema = defineEntity({
 });
 export type Variable = InferEntity<typeof VariableSchema>;
 
-export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema, PersonalTokenSchema, ...telegramEntities, RateLimitSchema, HttpAttemptSchema, AgentSpendSchema, ...pluginEntities];
+export const entities = [ChainSchema, ChainVersionSchema, RunSchema, RunEventSchema, VariableSchema, CredentialSchema, ...accountEntities, BotSchema, WebVisitorSchema, PersonalTokenSchema, ...telegramEntities, RateLimitSchema, HttpAttemptSchema, AgentSpendSchema, ...pluginEntities, ReplyPartialSchema];

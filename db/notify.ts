@@ -3,6 +3,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 /** The PostgreSQL NOTIFY channel that announces flushed run events (payload: {runId, chainId}). */
 export const RUN_EVENTS_CHANNEL = 'chainflow_run_events';
 
+/** The NOTIFY channel that announces a streamed reply's new text (payload: {runId, chainId, replyId}; the text is in `reply_partial`). */
+export const REPLY_PARTIALS_CHANNEL = 'chainflow_reply_partials';
+
 /** The NOTIFY channel that announces a change of a user's access (payload: {userId}). */
 export const ACCESS_CHANNEL = 'chainflow_access';
 

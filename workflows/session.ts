@@ -201,7 +201,9 @@ export class Session {
   /** Queues a reply: recorded in the transcript, delivered and returned at the next wait. */
   reply(message: Omit<OutboundMessage, 'id' | 'replyTo'>): void {
     const event = this.emit('message.out', { ...(message as unknown as JsonObject) }, message.nodeId);
-    const out: OutboundMessage = { ...message, id: `m${event.seq}`, ...(this.answering ? { replyTo: this.answering } : {}) };
+    const draft = this.state.draft;
+    if (draft !== undefined) delete this.state.draft;
+    const out: OutboundMessage = { ...message, id: `m${event.seq}`, ...(this.answering ? { replyTo: this.answering } : {}), ...(draft ? { replaces: draft } : {}) };
     event.payload = out as unknown as JsonObject;
     this.outbox.push(out);
     this.remember('assistant', message.text);

@@ -51,6 +51,11 @@ export interface OutboundMessage {
   disablePreview?: boolean;
   /** Telegram: edit the session's last bot message (editMessageText) instead of sending one. */
   edit?: boolean;
+  /**
+   * Telegram: the id of the draft an agent streamed this answer into (activities/agent-stream.ts):
+   * the reply edits that message instead of sending a new one.
+   */
+  replaces?: string;
   /** Id of the inbound message this answers, when there is one. */
   replyTo?: string;
 }
@@ -183,6 +188,8 @@ export interface SessionState {
   summaries?: Record<string, string>;
   /** Tokens the session's agent calls used (the per-session spend cap). */
   agentTokens?: number;
+  /** A streamed answer's draft (Telegram) that the session's next reply replaces (see OutboundMessage.replaces). */
+  draft?: string;
   /** Names of user/chat/bot variables changed since the last save. */
   dirty: string[];
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { RUN_EVENTS_CHANNEL } from '../../db/notify.ts';
+import { REPLY_PARTIALS_CHANNEL, RUN_EVENTS_CHANNEL } from '../../db/notify.ts';
 import type { Logger } from '../../lib/logger.ts';
 
 /** One run event as live subscribers get it. */
@@ -15,6 +15,21 @@ export interface LiveEvent {
   at: string;
 }
 
+/**
+ * The text so far of a reply a model is streaming (the agent node's answer on the web
+ * channel, activities/agent-stream.ts). Partials are not events: they are not stored for
+ * resume, a later one supersedes an earlier one (higher `seq`), and the reply itself
+ * arrives as the `message.out` event.
+ */
+export interface LivePartial {
+  runId: string;
+  chainId: string;
+  replyId: string;
+  nodeId: string;
+  text: string;
+  seq: number;
+}
+
 export type Topic = { runId: string } | { chainId: string };
 
 interface Subscription {
@@ -22,6 +37,9 @@ interface Subscription {
   /** Every event of the topic with an id up to this one has been delivered (or was before `afterId`). */
   lastId: number;
   send(events: LiveEvent[]): void;
+  partial?: (partial: LivePartial) => void;
+  /** The newest partial sent, by run and reply id. */
+  partials: Map<string, number>;
 }
 
 export interface EventsHub {
@@ -31,7 +49,7 @@ export interface EventsHub {
    * once, in id order, so the last id it received is a safe `afterId` to resume from.
    * Returns an unsubscribe function.
    */
-  subscribe(topic: Topic, afterId: number, send: (events: LiveEvent[]) => void): Promise<() => void>;
+  subscribe(topic: Topic, afterId: number, send: (events: LiveEvent[]) => void, partial?: (partial: LivePartial) => void): Promise<() => void>;
   close(): Promise<void>;
 }
 
@@ -163,9 +181,39 @@ export async function createEventsHub(deps: { databaseUrl: string; orm: MikroORM
     () => subs.forEach(schedule),
   );
 
+  const matches = (t: Topic, note: { runId?: string; chainId?: string }): boolean => ('runId' in t && t.runId === note.runId) || ('chainId' in t && t.chainId === note.chainId);
+
+  // Streamed replies: the NOTIFY names the row; its newest text goes to the run's subscribers.
+  async function pushPartial(note: { runId: string; chainId: string; replyId: string }): Promise<void> {
+    const rows = await execute<{ node_id: string; text: string; seq: number }>(`select node_id, text, seq from reply_partial where run_id = ? and reply_id = ?`, [note.runId, note.replyId]);
+    const row = rows[0];
+    if (!row) return; // the call ended meanwhile: its reply comes as message.out
+    const key = `${note.runId}\n${note.replyId}`;
+    for (const sub of subs) {
+      if (!sub.partial || !matches(sub.topic, note) || (sub.partials.get(key) ?? 0) >= row.seq) continue;
+      sub.partials.set(key, row.seq);
+      if (sub.partials.size > 100) sub.partials.delete(sub.partials.keys().next().value as string);
+      sub.partial({ runId: note.runId, chainId: note.chainId, replyId: note.replyId, nodeId: row.node_id, text: row.text, seq: row.seq });
+    }
+  }
+  await sql.listen(REPLY_PARTIALS_CHANNEL, (payload) => {
+    let note: { runId?: unknown; chainId?: unknown; replyId?: unknown };
+    try {
+      note = JSON.parse(payload) as typeof note;
+    } catch {
+      return;
+    }
+    if (typeof note.runId !== 'string' || typeof note.chainId !== 'string' || typeof note.replyId !== 'string') return;
+    const wanted = { runId: note.runId, chainId: note.chainId, replyId: note.replyId };
+    if (![...subs].some((sub) => sub.partial && matches(sub.topic, wanted))) return;
+    pushPartial(wanted).catch((err: unknown) => {
+      if (!closed) deps.logger.warn({ err }, 'live events: reading a partial reply failed');
+    });
+  });
+
   return {
-    async subscribe(topic, afterId, send) {
-      const sub: Subscription = { topic, lastId: afterId, send };
+    async subscribe(topic, afterId, send, partial) {
+      const sub: Subscription = { topic, lastId: afterId, send, partials: new Map(), ...(partial ? { partial } : {}) };
       subs.add(sub);
       schedule(sub);
       return () => {

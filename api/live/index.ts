@@ -3,6 +3,8 @@ import postgres from 'postgres';
 import { decodeJwt } from 'jose';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ChainSchema, RunSchema } from '../../db/entities.ts';
+import { WebVisitorSchema } from '../../db/visitors.ts';
+import { tokenHash } from '../auth/tokens.ts';
 import { ACCESS_CHANNEL } from '../../db/notify.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { authenticate, type Principal as AccountPrincipal } from '../auth/principal.ts';
@@ -10,7 +12,9 @@ import { canRead } from '../auth/personal-tokens.ts';
 import { HttpError } from '../errors.ts';
 import { can } from '../policy.ts';
 import { createEventsHub, type Topic } from './events-hub.ts';
-import { attachLiveEvents, type AuthResult } from './ws.ts';
+import { attachLiveEvents, VISITOR_EVENTS, type AuthResult } from './ws.ts';
+
+const WEB_RUN = /^web:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):/;
 
 export interface LiveOptions {
   orm: MikroORM;
@@ -31,10 +35,20 @@ export interface LiveOptions {
 export async function startLiveEvents(server: Server, opts: LiveOptions): Promise<{ close(): Promise<void> }> {
   const hub = await createEventsHub({ databaseUrl: opts.databaseUrl, orm: opts.orm, logger: opts.logger });
   const principals = new WeakMap<object, AccountPrincipal>();
+  /** Web-chat visitors by their socket handle: they may watch their own session only. */
+  const visitors = new WeakMap<object, { chainId: string; runId: string }>();
   const ws = attachLiveEvents(server, {
     hub,
     logger: opts.logger,
     authenticate: async (token): Promise<AuthResult> => {
+      if (token.startsWith('cfv_')) {
+        // A web-chat visitor token (api/services/visitors.ts): its own session's replies only.
+        const visitor = await opts.orm.em.fork().findOne(WebVisitorSchema, { tokenHash: tokenHash(token) });
+        if (!visitor) return { ok: false, code: 'visitor_token_invalid', message: 'The visitor token is wrong: use the visitorToken from the answer to the visitor’s first message.' };
+        const handle = { id: `visitor:${visitor.id}`, [VISITOR_EVENTS]: ['message.in', 'message.out'] };
+        visitors.set(handle, { chainId: visitor.chainId, runId: `web:${visitor.chainId}:${visitor.visitorId}` });
+        return { ok: true, principal: handle, expiresAt: null };
+      }
       try {
         const principal = await authenticate(opts.orm.em.fork(), opts.jwtSecret, `Bearer ${token}`);
         const handle = { id: principal.user.id };
@@ -48,10 +62,19 @@ export async function startLiveEvents(server: Server, opts: LiveOptions): Promis
       }
     },
     authorize: async (handle, topic: Topic) => {
+      const visitor = visitors.get(handle);
+      if (visitor) {
+        if (!('runId' in topic) || topic.runId !== visitor.runId) return false;
+        // Only while the chain's web chat is public (its editors watch with their own token).
+        const chain = await opts.orm.em.fork().findOne(ChainSchema, { id: visitor.chainId }, { fields: ['id', 'webChatEnabled'] });
+        return chain?.webChatEnabled === true;
+      }
       const principal = principals.get(handle);
       if (!principal || !canRead(principal)) return false;
       const em = opts.orm.em.fork();
-      const chainId = 'chainId' in topic ? topic.chainId : (await em.findOne(RunSchema, { id: topic.runId }, { fields: ['chainId'] }))?.chainId;
+      // A web session's id names its chain (`web:{chainId}:{visitorId}`), so the simulator
+      // may watch it before its first flush (a streamed first answer shows as it is written).
+      const chainId = 'chainId' in topic ? topic.chainId : ((await em.findOne(RunSchema, { id: topic.runId }, { fields: ['chainId'] }))?.chainId ?? WEB_RUN.exec(topic.runId)?.[1]);
       if (!chainId) return false;
       const chain = await em.findOne(ChainSchema, { id: chainId }, { fields: ['id', 'ownerId'] });
       return chain !== null && can(principal, 'chain:view', { type: 'chain', id: chain.id, ownerId: chain.ownerId ?? null });

@@ -36,6 +36,13 @@ export interface LiveEndpoint {
   close(): Promise<void>;
 }
 
+/**
+ * A principal with this key (a web-chat visitor) gets only the run events of these types
+ * (its own messages in and out) and the streamed partials of its replies, never node,
+ * variable or error events.
+ */
+export const VISITOR_EVENTS = 'onlyEventTypes';
+
 /** Close code of a socket whose access token is missing, refused or expired. */
 export const CLOSE_UNAUTHORIZED = 4401;
 
@@ -75,8 +82,11 @@ interface Connection {
  * Client → `{"type":"subscribe","runId":"web:…","afterId":0}` (or `chainId`),
  * `{"type":"unsubscribe",…}`. Server → `{"type":"subscribed",topic}`,
  * `{"type":"events","topic",events:[{id,runId,type,nodeId,payload,at}]}`,
- * `{"type":"unsubscribed",topic,reason,message}`, `{"type":"error",code?,message}`.
- * Reconnect with `afterId` = the last id received.
+ * `{"type":"reply.partial",topic,runId,chainId,replyId,nodeId,text,seq}` (the text so far of
+ * an answer a model is streaming; a higher `seq` supersedes, the `message.out` event
+ * replaces it), `{"type":"unsubscribed",topic,reason,message}`, `{"type":"error",code?,message}`.
+ * Reconnect with `afterId` = the last id received. A principal carrying {@link VISITOR_EVENTS}
+ * (a web-chat visitor, see index.ts) gets only the events of those types.
  */
 export function attachLiveEvents(server: Server, deps: LiveDeps): LiveEndpoint {
   const path = deps.path ?? '/api/v1/ws';
@@ -220,7 +230,16 @@ export function attachLiveEvents(server: Server, deps: LiveDeps): LiveEndpoint {
           return;
         }
         conn.subs.get(key)?.off();
-        const off = await deps.hub.subscribe(topic, afterId, (events) => send(conn, { type: 'events', topic, events }));
+        const off = await deps.hub.subscribe(
+          topic,
+          afterId,
+          (events) => {
+            const only = conn.principal?.[VISITOR_EVENTS];
+            const shown = Array.isArray(only) ? events.filter((event) => only.includes(event.type)) : events;
+            if (shown.length > 0) send(conn, { type: 'events', topic, events: shown });
+          },
+          (partial) => send(conn, { type: 'reply.partial', topic, ...partial }),
+        );
         if (ws.readyState !== ws.OPEN) return off();
         conn.subs.set(key, { topic, off });
         send(conn, { type: 'subscribed', topic, afterId });

@@ -21,9 +21,9 @@ export interface TelegramStack {
   close(): Promise<void>;
 }
 
-export async function startTelegramStack(prefix: string, opts: { logger?: Logger; server?: TelegramTestServerOptions } = {}): Promise<TelegramStack> {
+export async function startTelegramStack(prefix: string, opts: { logger?: Logger; server?: TelegramTestServerOptions; httpAllow?: string[] } = {}): Promise<TelegramStack> {
   const server = await TelegramTestServer.start(opts.server);
-  const t = await startApi(prefix, { deps: { telegram: { apiRoot: server.apiRoot, publicUrl: 'http://127.0.0.1:3000' }, httpAllowPrivate: ['127.0.0.1'] }, ...(opts.logger ? { logger: opts.logger } : {}) });
+  const t = await startApi(prefix, { deps: { telegram: { apiRoot: server.apiRoot, publicUrl: 'http://127.0.0.1:3000' }, httpAllowPrivate: ['127.0.0.1'] }, ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.httpAllow ? { httpAllow: opts.httpAllow } : {}) });
   const admin = await registerAdmin(t.api);
   const started: TelegramGateways[] = [];
   return {

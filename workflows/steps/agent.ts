@@ -7,6 +7,7 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.ts';
 import type { AgentModelInput, AgentModelResult } from '../../activities/agent.ts';
+import type { StreamTarget } from '../../activities/agent-stream.ts';
 import { checkJsonSchema, clipText, toolParameters, type AgentToolFacts, type JsonObject, type JsonValue } from '../../chain/runtime.ts';
 import type { Session } from '../session.ts';
 import type { AgentCall, AgentMessage, AgentRun, InboundMessage } from '../types.ts';
@@ -163,6 +164,39 @@ function modelInput(session: Session, node: IrNodeOf<'agent'>, workflowId: strin
   };
 }
 
+/**
+ * Whether the node's answer is shown right after it: every edge of its `ok` port leads to
+ * a message node whose text names the answer variable, without media or a reply keyboard
+ * (a Telegram draft can become such a message by an edit).
+ */
+function answerShownNext(session: Session, node: IrNodeOf<'agent'>): boolean {
+  const edges = node.next.ok ?? [];
+  const ir = session.ir();
+  return (
+    edges.length > 0 &&
+    edges.every((edge) => {
+      const next = ir.nodes[edge.target];
+      if (next?.type !== 'message') return false;
+      const c = next.config;
+      const texts = [c.text, ...Object.values(c.variants ?? {}).map((v) => v.text)];
+      return !c.media?.length && c.buttons?.kind !== 'reply' && texts.every((text) => text.includes(node.config.variable));
+    })
+  );
+}
+
+/**
+ * Where the answer of this model call is streamed while the model writes it
+ * (activities/agent-stream.ts): the web chat and simulator, and Telegram bots, when the
+ * answer is shown right after the node and is not a structured (JSON) result. Reading it
+ * schedules nothing: the workflow's commands are the same with or without streaming.
+ */
+function streamTarget(session: Session, node: IrNodeOf<'agent'>, iteration: number): StreamTarget | undefined {
+  const { channel, owners, botId } = session.input;
+  if ((channel !== 'web' && channel !== 'telegram_bot') || node.config.output !== undefined || !answerShownNext(session, node)) return undefined;
+  const replyId = `s${session.state.seq}i${iteration}`;
+  return channel === 'web' ? { replyId, channel } : { replyId, channel, chatKey: owners.chat, ...(botId ? { botId } : {}) };
+}
+
 function countUsage(session: Session, node: IrNodeOf<'agent'>, run: AgentRun | undefined, result: Extract<AgentModelResult, { ok: true }>, extra: JsonObject): void {
   if (run) run.tokens += result.usage.totalTokens;
   session.state.agentTokens = (session.state.agentTokens ?? 0) + result.usage.totalTokens;
@@ -305,7 +339,8 @@ export async function agentStep(session: Session, node: IrNodeOf<'agent'>, workf
     if (config.maxSessionTokens !== undefined && (session.state.agentTokens ?? 0) >= config.maxSessionTokens) {
       return fail(session, node, 'agent_budget', `The session used ${session.state.agentTokens ?? 0} tokens, over the agent's budget of ${config.maxSessionTokens}`);
     }
-    const result = await callModel(modelInput(session, node, workflowId, run.messages, tools, config.output as JsonObject | undefined));
+    const stream = streamTarget(session, node, run.iterations + 1);
+    const result = await callModel({ ...modelInput(session, node, workflowId, run.messages, tools, config.output as JsonObject | undefined), ...(stream ? { stream } : {}) });
     run.iterations += 1;
     if (!result.ok) return fail(session, node, result.error.code, result.error.message, result.error.status);
     countUsage(session, node, run, result, { iteration: run.iterations, toolCalls: result.toolCalls.map((c) => c.name) });
@@ -326,6 +361,8 @@ export async function agentStep(session: Session, node: IrNodeOf<'agent'>, workf
       continue;
     }
     session.set(config.variable, result.content);
+    // The answer is in a Telegram draft already: the next reply (the message showing it) edits that draft.
+    if (result.draft) session.state.draft = result.draft;
     if (config.resultVariable && result.structured !== undefined) session.set(config.resultVariable, result.structured);
     session.emit('agent.answer', { iterations: run.iterations, tokens: run.tokens }, node.id);
     delete frame.agent;

@@ -27,8 +27,8 @@ export interface E2eApp {
 }
 
 /** `live`: also serve the live run events socket (/api/v1/ws), as `npm start` does. */
-export async function startE2eApp(prefix: string, opts: { live?: boolean } = {}): Promise<E2eApp> {
-  const h = await startDialogueHarness(prefix);
+export async function startE2eApp(prefix: string, opts: { live?: boolean; httpAllow?: string[] } = {}): Promise<E2eApp> {
+  const h = await startDialogueHarness(prefix, opts.httpAllow ? { httpAllow: opts.httpAllow } : {});
   const auth = resolveAuthOptions({ rateLimitPerMinute: 100_000, totpBox: h.secretBox });
   const app = createApp({ orm: h.db.orm, temporal: h.client, logger: createLogger('silent', 'e2e'), taskQueue: h.taskQueue, auth, secretBox: h.secretBox, webDir: inject('webDist') });
   const server: Server = createServer(app);

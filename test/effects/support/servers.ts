@@ -91,7 +91,14 @@ export type LlmBehaviour =
   | { kind: 'dynamic'; answer: (body: Record<string, unknown>) => LlmBehaviour }
   | { kind: 'error'; status: number; message: string; type?: string; headers?: Record<string, string> }
   /** Closes the connection without an answer (a crashed or unreachable server). */
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+
+  /**
+   * A streamed reply whose content chunks the test releases: chunk `i` is written once
+   * `release(i)` resolves. `dropAfter`: the connection breaks after that many chunks (a
+   * provider or network failure mid-stream). Without `stream: true` the whole text comes at once.
+   */
+  | { kind: 'held'; pieces: string[]; release: (index: number) => Promise<void>; dropAfter?: number; usage?: { prompt_tokens: number; completion_tokens: number } };
 
 export interface OpenAiServer {
   baseUrl: string;
@@ -165,6 +172,28 @@ export async function startOpenAiServer(): Promise<OpenAiServer> {
         return;
       }
       const usage = behaviour.usage ?? { prompt_tokens: 11, completion_tokens: 7 };
+      if (behaviour.kind === 'held') {
+        if (body.stream !== true) {
+          json(res, 200, completion(model, behaviour.pieces.join(''), usage));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+        const base = { id: 'chatcmpl-test', object: 'chat.completion.chunk', created: 1_700_000_000, model };
+        const write = (event: unknown) => res.write(`data: ${JSON.stringify(event)}\n\n`);
+        write({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
+        for (const [index, piece] of behaviour.pieces.entries()) {
+          if (index === behaviour.dropAfter) {
+            res.destroy();
+            return;
+          }
+          await behaviour.release(index);
+          write({ ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] });
+        }
+        write({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+        if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true) write({ ...base, choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } });
+        res.end('data: [DONE]\n\n');
+        return;
+      }
       const toolCalls = behaviour.kind === 'tools' ? wireCalls(behaviour.calls) : undefined;
       const content = behaviour.content ?? '';
       if (body.stream === true) {
