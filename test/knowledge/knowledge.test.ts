@@ -11,6 +11,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { ingestWorkflowId } from '../../workflows/knowledge.ts';
 import { bearer, createAccount, registerAdmin, startApi, type Account, type ApiHarness } from '../api/support/api.ts';
 import { createTestWorker, eventually, uniqueTaskQueue } from '../support/stack.ts';
+import { retrievalCases } from './cases.ts';
 import { startEmbeddingsServer, type EmbeddingsServer } from './embeddings-server.ts';
 
 const API_KEY = 'sk-test-embeddings-0123456789';
@@ -79,18 +80,7 @@ describe('knowledge bases', () => {
     expect(JSON.stringify(history)).not.toContain(API_KEY);
   });
 
-  const cases: [string, string, RegExp][] = [
-    ['Сколько стоит доставка по Москве?', 'price-list.pdf', /МКАД стоит 350 рублей/],
-    ['какая гарантия на технику и как вернуть товар', 'price-list.pdf', /гарантия двенадцать месяцев/],
-    ['When is the Kazan store open on Saturday?', 'price-list.pdf', /Kazan showroom/],
-    ['Can I pay with a Mir card or in instalments?', 'price-list.pdf', /Visa, Mastercard and Mir/],
-    ['оптовая скидка для юридических лиц', 'price-list.pdf', /Оптовая скидка/],
-    ['как подключить пылесос к wi-fi', 'manual.docx', /индикатор не замигает/],
-    ['как часто менять фильтр', 'manual.docx', /Фильтр НЕРА/],
-    ['how long does the battery last', 'manual.docx', /lithium battery/],
-    ['what does error E7 mean', 'manual.docx', /Error E7/],
-    ['set a cleaning schedule in the app', 'manual.docx', /open Schedule/],
-  ];
+  const cases = retrievalCases;
 
   it('puts the right chunk first for at least 9 of 10 fixed queries, with citations', async () => {
     let right = 0;
