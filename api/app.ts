@@ -70,6 +70,8 @@ export interface AppDeps {
    * from `auth.rateLimitPerMinute` unless `rateLimits.auth` is given.
    */
   rateLimits?: Partial<RateLimits> | undefined;
+  /** KNOWLEDGE_MAX_DOCUMENT_BYTES / KNOWLEDGE_MAX_BASE_BYTES; defaults in api/routes/knowledge.ts. */
+  knowledge?: { maxDocumentBytes?: number; maxBaseBytes?: number } | undefined;
 }
 
 /** The package version, shown in /info and the OpenAPI document. */
@@ -77,7 +79,7 @@ export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', impor
 
 /** Every operation under /api/v1, in registration order (also the OpenAPI document's source). */
 export function apiOperations(
-  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'httpAllowPrivate' | 'telegram' | 'accounts'> & { logger?: Logger } & { onRunStarted?: (channel: 'api' | 'web') => void },
+  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'httpAllowPrivate' | 'telegram' | 'accounts' | 'knowledge'> & { logger?: Logger } & { onRunStarted?: (channel: 'api' | 'web') => void },
   auth: AuthOptions,
   document: () => OpenApiDocument,
 ): Operation[] {
@@ -130,7 +132,7 @@ export function apiOperations(
     ...botCommandOperations(),
     ...credentialOperations({ secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
     ...telegramOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),
-    ...knowledgeOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
+    ...knowledgeOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate, ...deps.knowledge }),
   ];
 }
 

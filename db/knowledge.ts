@@ -247,22 +247,48 @@ export async function storeEmbeddings(conn: Conn, baseId: string, rows: readonly
   if (vector) await ensureHnsw(conn, baseId, rows[0]!.embedding.length);
 }
 
-/** Updates a document's progress counters and status. */
+/** Updates a document's progress counters and status, and logs the progress (knowledge_ingest_event). */
 export async function setProgress(conn: Conn, id: string, version: number, patch: { status?: DocumentStatus; error?: string | null; chunkCount?: number; ingestedMs?: number }): Promise<void> {
-  await conn.execute(
+  const rows = await conn.execute<{ status: string; embedded_count: number; chunk_count: number; error: string | null }[]>(
     `update knowledge_document set status = coalesce(?, status), error = case when ?::boolean then ? else error end, chunk_count = coalesce(?, chunk_count),
        embedded_count = (select count(*) from knowledge_chunk c where c.document_id = knowledge_document.id and c.version = ? and c.embedding is not null),
-       ingested_ms = coalesce(?, ingested_ms), updated_at = now() where id = ? and version = ?`,
+       ingested_ms = coalesce(?, ingested_ms), updated_at = now() where id = ? and version = ? returning status, embedded_count, chunk_count, error`,
     [patch.status ?? null, patch.error !== undefined, patch.error ?? null, patch.chunkCount ?? null, version, patch.ingestedMs ?? null, id, version],
-    'run',
+  );
+  const row = rows[0];
+  if (row) await logProgress(conn, id, version, row.status, row.embedded_count, row.chunk_count, row.status === 'failed' ? row.error : null);
+}
+
+async function logProgress(conn: Conn, id: string, version: number, stage: string, embedded: number, total: number, message: string | null): Promise<void> {
+  await conn.execute(`insert into knowledge_ingest_event (document_id, version, stage, embedded, total, message, created_at) values (?, ?, ?, ?, ?, ?, clock_timestamp())`, [id, version, stage, embedded, total, message], 'run');
+}
+
+export interface IngestEventRow {
+  version: number;
+  stage: string;
+  embedded: number;
+  total: number;
+  message: string | null;
+  created_at: Date;
+}
+
+/** A document's ingestion log, oldest first (the last `limit` rows). */
+export async function listIngestEvents(em: EntityManager, documentId: string, limit: number): Promise<IngestEventRow[]> {
+  return em.getConnection().execute<IngestEventRow[]>(
+    `select * from (select id, version, stage, embedded, total, message, created_at from knowledge_ingest_event where document_id = ? order by id desc limit ?) e order by id`,
+    [documentId, limit],
   );
 }
 
 /** Makes a fully embedded version the searchable one and removes the chunks of older versions. */
 export async function activateVersion(conn: Conn, id: string, version: number, ingestedMs: number): Promise<boolean> {
-  const rows = await conn.execute<{ id: string }[]>(`update knowledge_document set ready_version = ?, status = 'ready', error = null, ingested_ms = ?, updated_at = now() where id = ? and version = ? returning id`, [version, ingestedMs, id, version]);
+  const rows = await conn.execute<{ embedded_count: number; chunk_count: number }[]>(
+    `update knowledge_document set ready_version = ?, status = 'ready', error = null, ingested_ms = ?, updated_at = now() where id = ? and version = ? returning embedded_count, chunk_count`,
+    [version, ingestedMs, id, version],
+  );
   if (rows.length === 0) return false;
   await conn.execute(`delete from knowledge_chunk where document_id = ? and version <> ?`, [id, version], 'run');
+  await logProgress(conn, id, version, 'ready', rows[0]!.embedded_count, rows[0]!.chunk_count, null);
   return true;
 }
 

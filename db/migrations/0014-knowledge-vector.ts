@@ -9,12 +9,17 @@ import { Migration } from '@mikro-orm/migrations';
  * changes and retrieval keeps the exact float8[] scan (db/knowledge.ts). The HNSW indexes
  * (one per base and dimension, cosine) are created by the ingestion, when a base's
  * dimension is first known.
+ *
+ * Also the ingestion's progress log (`knowledge_ingest_event`): one row per stage and per
+ * embedded batch, for GET /knowledge-bases/{id}/documents/{documentId}/events.
  */
 export class Migration20261202010000_knowledge_vector extends Migration {
 
   override name = 'Migration20261202010000_knowledge_vector';
 
   override up(): void | Promise<void> {
+    this.addSql(`create table "knowledge_ingest_event" ("id" bigserial not null, "document_id" uuid not null, "version" int not null, "stage" varchar(12) not null, "embedded" int not null, "total" int not null, "message" text null, "created_at" timestamptz not null default now(), primary key ("id"), constraint "knowledge_ingest_event_document_id_foreign" foreign key ("document_id") references "knowledge_document" ("id") on delete cascade);`);
+    this.addSql(`create index "knowledge_ingest_event_document_id_id_index" on "knowledge_ingest_event" ("document_id", "id");`);
     this.addSql(`do $$
 begin
   if not exists (select 1 from pg_extension where extname = 'vector') and exists (select 1 from pg_available_extensions where name = 'vector') then
@@ -34,6 +39,7 @@ $$;`);
 
   override down(): void | Promise<void> {
     this.addSql(`alter table "knowledge_chunk" drop column if exists "embedding_v";`);
+    this.addSql(`drop table if exists "knowledge_ingest_event" cascade;`);
   }
 
 }
