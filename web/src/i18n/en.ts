@@ -308,5 +308,13 @@ export const en = {
     simAt: 'at {node}',
     simNoVariables: 'No variables yet.',
   },
+  // Knowledge node: the base picker
+  knowledgePicker: {
+    placeholder: 'Choose a knowledge base',
+    documents: '{documents} documents, {chunks} chunks',
+    unknown: 'Not one of your bases: {id}',
+    none: 'No knowledge bases you can open yet; create one with POST /api/v1/knowledge-bases',
+    failed: 'Could not load the knowledge bases: {message}',
+  },
 };
 export type Messages = typeof en;

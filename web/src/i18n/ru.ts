@@ -310,4 +310,12 @@ export const ru: Messages = {
     simAt: 'на {node}',
     simNoVariables: 'Переменных пока нет.',
   },
+  // Узел «Поиск по базе знаний»: выбор базы
+  knowledgePicker: {
+    placeholder: 'Выберите базу знаний',
+    documents: 'документов: {documents}, фрагментов: {chunks}',
+    unknown: 'Не из ваших баз: {id}',
+    none: 'Доступных вам баз знаний пока нет; создайте базу через POST /api/v1/knowledge-bases',
+    failed: 'Не удалось загрузить базы знаний: {message}',
+  },
 };
