@@ -114,6 +114,11 @@ const envSchema = z.object({
     .default('https://api.telegram.org')
     .transform((url) => url.replace(/\/+$/, '')),
 
+  // Knowledge bases (docs/ai.md#knowledge-bases)
+  KNOWLEDGE_MAX_DOCUMENT_BYTES: z.coerce.number().int().min(1024, 'Use at least 1024 (bytes)').max(1024 * 1024 * 1024).default(20 * 1024 * 1024),
+  KNOWLEDGE_MAX_BASE_BYTES: z.coerce.number().int().min(1024, 'Use at least 1024 (bytes)').default(200 * 1024 * 1024),
+  KNOWLEDGE_EMBEDDING_BATCH: z.coerce.number().int().min(1).max(2048, 'Use at most 2048 (OpenAI takes at most 2048 inputs per request)').default(64),
+
   // Plugins (docs/plugins.md)
   PLUGINS_DIR: z.string().default(''),
   PLUGIN_CALL_TIMEOUT_MS: z.coerce.number().int().min(100, 'Use at least 100 (ms)').max(300_000).default(10_000),
@@ -181,6 +186,14 @@ export interface Config {
     dir: string | undefined;
     callTimeoutMs: number;
     memoryMb: number;
+  };
+  knowledge: {
+    /** KNOWLEDGE_MAX_DOCUMENT_BYTES: one document's size limit (uploads and URLs; 413 beyond). */
+    maxDocumentBytes: number;
+    /** KNOWLEDGE_MAX_BASE_BYTES: the documents of one base together (413 beyond). */
+    maxBaseBytes: number;
+    /** KNOWLEDGE_EMBEDDING_BATCH: inputs per `/embeddings` request (and per embed activity). */
+    embeddingBatch: number;
   };
   metrics: {
     /** Port of the worker's Prometheus exporter (Temporal SDK metrics) on HOST; off when unset. */
@@ -258,6 +271,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     rateLimits: { chatClient: e.CHAT_RATE_LIMIT, chatChain: e.CHAT_CHAIN_RATE_LIMIT, hookClient: e.HOOK_RATE_LIMIT, hookChain: e.HOOK_CHAIN_RATE_LIMIT },
     plugins: { dir: e.PLUGINS_DIR ? resolve(e.PLUGINS_DIR) : undefined, callTimeoutMs: e.PLUGIN_CALL_TIMEOUT_MS, memoryMb: e.PLUGIN_MEMORY_MB },
     metrics: { workerPort: e.METRICS_PORT, token: e.METRICS_TOKEN },
+    knowledge: { maxDocumentBytes: e.KNOWLEDGE_MAX_DOCUMENT_BYTES, maxBaseBytes: e.KNOWLEDGE_MAX_BASE_BYTES, embeddingBatch: e.KNOWLEDGE_EMBEDDING_BATCH },
     mcp: { url: e.CHAINFLOW_URL ?? e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`, token: e.CHAINFLOW_TOKEN },
     retention: {
       auditEntryDays: e.RETENTION_AUDIT_DAYS,

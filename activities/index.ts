@@ -26,6 +26,8 @@ export interface ActivityDeps {
   sandbox?: CodeSandbox;
   /** Plugins whose nodes `runPluginNode` runs; the process's registry (lib/plugins/process.ts) when absent. */
   plugins?: PluginRegistry;
+  /** KNOWLEDGE_EMBEDDING_BATCH: inputs per `/embeddings` request of the ingestion (64 when absent). */
+  knowledge?: { embeddingBatch?: number };
 }
 
 /**
@@ -50,7 +52,7 @@ export function createActivities(deps: ActivityDeps) {
     agentModel: withTyping(agentModel),
     agentHttpTool: withTyping(agentHttpTool),
     ...createCleanupActivities({ orm: deps.orm, logger: deps.logger }),
-    ...createKnowledgeActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}) }),
+    ...createKnowledgeActivities({ orm: deps.orm, logger: deps.logger, secretBox: deps.secretBox, ...(deps.ssrf ? { ssrf: deps.ssrf } : {}), ...(deps.knowledge?.embeddingBatch ? { embeddingBatch: deps.knowledge.embeddingBatch } : {}) }),
   };
 }
 

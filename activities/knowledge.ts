@@ -112,6 +112,9 @@ export function createEmbedder(ssrf: Pick<SsrfOptions, 'allow' | 'resolver'> | u
   };
 }
 
+/** How often the embed activity heartbeats while it waits for the embeddings server. */
+const EMBED_HEARTBEAT_MS = 3_000;
+
 /** The text embedded for a chunk: its headings give the context. */
 const embeddingText = (chunk: { heading: string; text: string }) => (chunk.heading ? `${chunk.heading}\n\n${chunk.text}` : chunk.text);
 
@@ -160,8 +163,16 @@ export function createKnowledgeActivities(deps: KnowledgeDeps) {
       if (!target) return { embedded: 0, remaining: false, stale: false };
       const unembedded = await chunksToEmbed(c, doc.id, step.version, batch);
       if (unembedded.length === 0) return { embedded: 0, remaining: false, stale: false };
+      // Heartbeats while the request runs: a worker that dies mid-request is noticed within
+      // the embed activity's heartbeat timeout (workflows/knowledge.ts), not its start-to-close.
       heartbeat({ chunks: unembedded.length });
-      const vectors = await embed(target, unembedded.map(embeddingText));
+      const beating = setInterval(() => heartbeat({ chunks: unembedded.length }), EMBED_HEARTBEAT_MS);
+      let vectors: number[][];
+      try {
+        vectors = await embed(target, unembedded.map(embeddingText));
+      } finally {
+        clearInterval(beating);
+      }
       await storeEmbeddings(
         c,
         doc.base_id,

@@ -72,6 +72,8 @@ export interface AppDeps {
    * from `auth.rateLimitPerMinute` unless `rateLimits.auth` is given.
    */
   rateLimits?: Partial<RateLimits> | undefined;
+  /** KNOWLEDGE_MAX_DOCUMENT_BYTES / KNOWLEDGE_MAX_BASE_BYTES; defaults in api/routes/knowledge.ts. */
+  knowledge?: { maxDocumentBytes?: number; maxBaseBytes?: number } | undefined;
 }
 
 /** The package version, shown in /info and the OpenAPI document. */
@@ -79,7 +81,7 @@ export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', impor
 
 /** Every operation under /api/v1, in registration order (also the OpenAPI document's source). */
 export function apiOperations(
-  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'httpAllowPrivate' | 'telegram' | 'accounts'> & { logger?: Logger; orm?: MikroORM } & { onRunStarted?: (channel: 'api' | 'web') => void },
+  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'temporalUiUrl' | 'secretBox' | 'httpAllowPrivate' | 'telegram' | 'accounts' | 'knowledge'> & { logger?: Logger; orm?: MikroORM } & { onRunStarted?: (channel: 'api' | 'web') => void },
   auth: AuthOptions,
   document: () => OpenApiDocument,
 ): Operation[] {
@@ -133,7 +135,7 @@ export function apiOperations(
     ...botCommandOperations(),
     ...credentialOperations({ secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
     ...telegramOperations({ orm: deps.orm, temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, logger: deps.logger }),
-    ...knowledgeOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate }),
+    ...knowledgeOperations({ temporal: deps.temporal, taskQueue: deps.taskQueue, secretBox: deps.secretBox, httpAllowPrivate: deps.httpAllowPrivate, ...deps.knowledge }),
     ...pluginOperations({ secretBox: deps.secretBox }),
   ];
 }

@@ -2,6 +2,8 @@
 //
 //   npm run bench -- [--quick | --smoke] [--workers 2] [--concurrency 100] [--idle 10000]
 //                    [--nodes 1000] [--seconds 20] [--cpu-prof]
+//   npm run bench -- --knowledge 1000,10000,50000,100000 [--knowledge-pgvector 1000,10000]
+//                    [--knowledge-dims 384]   (knowledge retrieval by base size: bench/knowledge.ts)
 //
 // Workloads, each against a hand-written baseline on the same server (bench/baseline-*.ts):
 // - long conversations: a chain looping ask → reply, 20 messages per session, against a
@@ -43,8 +45,20 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'plugin-reloads': { type: 'string' },
+    knowledge: { type: 'string' },
+    'knowledge-pgvector': { type: 'string' },
+    'knowledge-dims': { type: 'string', default: '384' },
   },
 });
+// `--knowledge N,N,…`: only knowledge retrieval latency by base size (bench/knowledge.ts).
+if (flags.knowledge !== undefined || flags['knowledge-pgvector'] !== undefined) {
+  const { benchKnowledge } = await import('./knowledge.ts');
+  const sizes = (list: string | undefined) => (list ?? '').split(',').map((x) => Number(x.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  const rows = await benchKnowledge({ exact: sizes(flags.knowledge), pgvector: sizes(flags['knowledge-pgvector']), dims: Number(flags['knowledge-dims']), say: (line) => process.stdout.write(`${line}\n`) });
+  process.stdout.write('\n| path | chunks | dims | search p50 | search p95 | vector list p50 | vector list p95 |\n|---|---|---|---|---|---|---|\n');
+  for (const r of rows) process.stdout.write(`| ${r.path} | ${r.chunks} | ${r.dims} | ${r.p50.toFixed(1)} ms | ${r.p95.toFixed(1)} ms | ${r.vectorP50.toFixed(1)} ms | ${r.vectorP95.toFixed(1)} ms |\n`);
+  process.exit(0);
+}
 // `--plugin-reloads N`: only the plugin host's reload memory (bench/plugin-reload.ts).
 if (flags['plugin-reloads'] !== undefined) {
   const { measureReloads } = await import('./plugin-reload.ts');

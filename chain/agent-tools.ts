@@ -52,7 +52,7 @@ export const AGENT_TOOL_KINDS = {
   search_knowledge: z.object({
     ...base,
     kind: z.literal('search_knowledge'),
-    baseId: field(z.uuid('Use the id of a knowledge base (a UUID)'), l('Knowledge base', 'База знаний'), l('The base’s id; it must be shared with whoever publishes the chain', 'Id базы; она должна быть доступна тому, кто публикует цепочку')),
+    baseId: field(z.uuid('Use the id of a knowledge base (a UUID)'), l('Knowledge base', 'База знаний'), l('Pick one of the bases you can open; it must be shared with whoever publishes the chain', 'Выберите одну из доступных вам баз; она должна быть доступна тому, кто публикует цепочку'), 'knowledge-base'),
     limit: field(z.number().int().min(1).max(20).default(5), l('Passages', 'Фрагментов'), l('How many of the best passages the model gets (1–20)', 'Сколько лучших фрагментов получает модель (1–20)'), 'number'),
   }),
 } as const;

@@ -138,7 +138,7 @@ export async function runWorker(config: Config): Promise<void> {
     connection,
     namespace: target.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({ orm, logger, secretBox: secretBoxFor(config), sandbox, ssrf: { allow: config.httpAllowPrivate }, plugins: plugins.registry }),
+    activities: createActivities({ orm, logger, secretBox: secretBoxFor(config), sandbox, ssrf: { allow: config.httpAllowPrivate }, plugins: plugins.registry, knowledge: { embeddingBatch: config.knowledge.embeddingBatch } }),
     workflowBundlePath: bundlePath,
     ...(config.workerMaxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
     ...(config.workerStickyTimeoutMs !== undefined ? { stickyQueueScheduleToStartTimeoutMs: config.workerStickyTimeoutMs } : {}),
@@ -180,6 +180,7 @@ export async function runApi(config: Config): Promise<void> {
     metricsToken: config.metrics.token,
     telegram: { apiRoot: config.telegramApiRoot, publicUrl: config.publicUrl },
     rateLimits: config.rateLimits,
+    knowledge: { maxDocumentBytes: config.knowledge.maxDocumentBytes, maxBaseBytes: config.knowledge.maxBaseBytes },
     auth: {
       // Unset outside production: generated once into DATA_DIR/jwt-secret (0600) and reused.
       jwtSecret,

@@ -3,9 +3,11 @@
 //
 // Vectors: every installation stores embeddings as float8[] (unit length) and ranks them
 // by an exact dot product in SQL. When the `vector` extension is installed (the production
-// compose's pgvector image, deploy/postgres/init.sh), chunks also get a `vector` column and
-// each base an HNSW index over its own dimension (a partial expression index), and the
-// vector list comes from that index instead.
+// compose's pgvector image, deploy/postgres/init.sh, migration 0014), chunks also get a
+// `vector` column and each base an HNSW index (cosine) over its own dimension (a partial
+// expression index), and the vector list comes from that index (`<=>`) instead. Both paths
+// are tested: the exact one on the embedded PostgreSQL, pgvector on PGlite with its vector
+// extension (test/knowledge/pgvector.test.ts).
 
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -159,30 +161,79 @@ export async function chunksToEmbed(conn: Conn, documentId: string, version: num
   return conn.execute(`select id, heading, text from knowledge_chunk where document_id = ? and version = ? and embedding is null order by ordinal limit ?`, [documentId, version, limit]);
 }
 
-let vectorColumn: Promise<boolean> | undefined;
-
-/** Whether pgvector is usable: the extension is installed (then the `embedding_v` column is added once). */
-export function pgvectorAvailable(conn: Conn): Promise<boolean> {
-  vectorColumn ??= (async () => {
-    const [ext] = await conn.execute<{ n: number }[]>(`select count(*)::int as n from pg_extension where extname = 'vector'`);
-    if (!ext || ext.n === 0) return false;
-    await conn.execute(`alter table knowledge_chunk add column if not exists embedding_v vector`, [], 'run');
-    return true;
-  })().catch((error: unknown) => {
-    vectorColumn = undefined;
-    throw error;
-  });
-  return vectorColumn;
+export interface VectorSupport {
+  /** The `vector` extension is installed and chunks have the `embedding_v` column. */
+  available: boolean;
+  /** The extension's version (e.g. 0.8.0); iterative HNSW scans need 0.8. */
+  version: string | null;
 }
 
-/** The HNSW index of one base over its dimension (created once, concurrently with nothing else). */
+const vectorSupport = new WeakMap<object, Promise<VectorSupport>>();
+
+/**
+ * Whether pgvector is usable on this database, checked once per connection pool: the
+ * extension is installed (migration 0014 creates it when the server ships it). The
+ * `embedding_v` column is added here when the extension was created after the migration ran.
+ */
+export function pgvectorSupport(conn: Conn): Promise<VectorSupport> {
+  let known = vectorSupport.get(conn);
+  if (!known) {
+    known = (async (): Promise<VectorSupport> => {
+      const [ext] = await conn.execute<{ extversion: string }[]>(`select extversion from pg_extension where extname = 'vector'`);
+      if (!ext) return { available: false, version: null };
+      await conn.execute(`alter table knowledge_chunk add column if not exists embedding_v vector`, [], 'run');
+      return { available: true, version: ext.extversion };
+    })().catch((error: unknown) => {
+      vectorSupport.delete(conn);
+      throw error;
+    });
+    vectorSupport.set(conn, known);
+  }
+  return known;
+}
+
+/** Whether pgvector is usable (see pgvectorSupport). */
+export async function pgvectorAvailable(conn: Conn): Promise<boolean> {
+  return (await pgvectorSupport(conn)).available;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A base id as an SQL literal: the HNSW indexes are partial (one per base), and only a literal lets the planner match them. */
+function baseLiteral(baseId: string): string {
+  if (!UUID.test(baseId)) throw new Error(`Knowledge base id '${baseId}' is not a UUID`);
+  return `'${baseId.toLowerCase()}'`;
+}
+
+/** The name of a base's HNSW index over one dimension. */
+export const hnswIndexName = (baseId: string, dimensions: number) => `knowledge_chunk_hnsw_${baseId.replace(/-/g, '').toLowerCase()}_${dimensions}`;
+
+/** The HNSW index (cosine) of one base over its dimension, created once. */
 async function ensureHnsw(conn: Conn, baseId: string, dimensions: number): Promise<void> {
-  const name = `knowledge_chunk_hnsw_${baseId.replace(/-/g, '')}_${dimensions}`;
   await conn.execute(
-    `create index if not exists "${name}" on knowledge_chunk using hnsw ((embedding_v::vector(${dimensions})) vector_cosine_ops) where base_id = '${baseId.replace(/[^0-9a-f-]/gi, '')}'`,
+    `create index if not exists "${hnswIndexName(baseId, dimensions)}" on knowledge_chunk using hnsw ((embedding_v::vector(${dimensions})) vector_cosine_ops) where base_id = ${baseLiteral(baseId)}`,
     [],
     'run',
   );
+}
+
+/**
+ * The vector list's SQL for a query embedding of `dimensions` numbers: `pgvector` orders by
+ * `<=>` (cosine distance) over the base's HNSW index, `exact` by the dot product of the
+ * stored unit-length float8[] (a scan of the base's chunks). Parameters: the query
+ * embedding (twice for `pgvector`, as a `[…]` vector; once for `exact`, as a `{…}` array
+ * literal), then the candidate count.
+ */
+export function vectorListSql(baseId: string, dimensions: number, path: 'pgvector' | 'exact'): string {
+  const live = `c.base_id = ${baseLiteral(baseId)} and d.ready_version = c.version`;
+  if (path === 'pgvector') {
+    const v = `c.embedding_v::vector(${dimensions})`;
+    const q = `?::vector(${dimensions})`;
+    return `select c.id, 1 - (${v} <=> ${q}) as similarity from knowledge_chunk c join knowledge_document d on d.id = c.document_id
+      where ${live} and c.embedding_v is not null order by ${v} <=> ${q} limit ?`;
+  }
+  return `select c.id, (select sum(a * b) from unnest(c.embedding, ?::float8[]) as t(a, b)) as similarity from knowledge_chunk c join knowledge_document d on d.id = c.document_id
+    where ${live} and c.embedding is not null order by similarity desc nulls last, c.id limit ?`;
 }
 
 /** Stores unit-length embeddings (and the pgvector copy when available). */
@@ -196,22 +247,48 @@ export async function storeEmbeddings(conn: Conn, baseId: string, rows: readonly
   if (vector) await ensureHnsw(conn, baseId, rows[0]!.embedding.length);
 }
 
-/** Updates a document's progress counters and status. */
+/** Updates a document's progress counters and status, and logs the progress (knowledge_ingest_event). */
 export async function setProgress(conn: Conn, id: string, version: number, patch: { status?: DocumentStatus; error?: string | null; chunkCount?: number; ingestedMs?: number }): Promise<void> {
-  await conn.execute(
+  const rows = await conn.execute<{ status: string; embedded_count: number; chunk_count: number; error: string | null }[]>(
     `update knowledge_document set status = coalesce(?, status), error = case when ?::boolean then ? else error end, chunk_count = coalesce(?, chunk_count),
        embedded_count = (select count(*) from knowledge_chunk c where c.document_id = knowledge_document.id and c.version = ? and c.embedding is not null),
-       ingested_ms = coalesce(?, ingested_ms), updated_at = now() where id = ? and version = ?`,
+       ingested_ms = coalesce(?, ingested_ms), updated_at = now() where id = ? and version = ? returning status, embedded_count, chunk_count, error`,
     [patch.status ?? null, patch.error !== undefined, patch.error ?? null, patch.chunkCount ?? null, version, patch.ingestedMs ?? null, id, version],
-    'run',
+  );
+  const row = rows[0];
+  if (row) await logProgress(conn, id, version, row.status, row.embedded_count, row.chunk_count, row.status === 'failed' ? row.error : null);
+}
+
+async function logProgress(conn: Conn, id: string, version: number, stage: string, embedded: number, total: number, message: string | null): Promise<void> {
+  await conn.execute(`insert into knowledge_ingest_event (document_id, version, stage, embedded, total, message, created_at) values (?, ?, ?, ?, ?, ?, clock_timestamp())`, [id, version, stage, embedded, total, message], 'run');
+}
+
+export interface IngestEventRow {
+  version: number;
+  stage: string;
+  embedded: number;
+  total: number;
+  message: string | null;
+  created_at: Date;
+}
+
+/** A document's ingestion log, oldest first (the last `limit` rows). */
+export async function listIngestEvents(em: EntityManager, documentId: string, limit: number): Promise<IngestEventRow[]> {
+  return em.getConnection().execute<IngestEventRow[]>(
+    `select * from (select id, version, stage, embedded, total, message, created_at from knowledge_ingest_event where document_id = ? order by id desc limit ?) e order by id`,
+    [documentId, limit],
   );
 }
 
 /** Makes a fully embedded version the searchable one and removes the chunks of older versions. */
 export async function activateVersion(conn: Conn, id: string, version: number, ingestedMs: number): Promise<boolean> {
-  const rows = await conn.execute<{ id: string }[]>(`update knowledge_document set ready_version = ?, status = 'ready', error = null, ingested_ms = ?, updated_at = now() where id = ? and version = ? returning id`, [version, ingestedMs, id, version]);
+  const rows = await conn.execute<{ embedded_count: number; chunk_count: number }[]>(
+    `update knowledge_document set ready_version = ?, status = 'ready', error = null, ingested_ms = ?, updated_at = now() where id = ? and version = ? returning embedded_count, chunk_count`,
+    [version, ingestedMs, id, version],
+  );
   if (rows.length === 0) return false;
   await conn.execute(`delete from knowledge_chunk where document_id = ? and version <> ?`, [id, version], 'run');
+  await logProgress(conn, id, version, 'ready', rows[0]!.embedded_count, rows[0]!.chunk_count, null);
   return true;
 }
 
@@ -259,18 +336,21 @@ export async function searchBase(conn: Conn, baseId: string, query: string, embe
   );
   let vector: { id: string; similarity: number }[] = [];
   if (embedding) {
-    const usePg = options.vector !== 'exact' && (await pgvectorAvailable(conn));
-    vector = usePg
-      ? await conn.execute(
-          `select c.id, 1 - (c.embedding_v::vector(${embedding.length}) <=> ?::vector(${embedding.length})) as similarity from knowledge_chunk c join knowledge_document d on d.id = c.document_id
-           where ${live} and c.embedding_v is not null order by c.embedding_v::vector(${embedding.length}) <=> ?::vector(${embedding.length}) limit ?`,
-          [`[${embedding.join(',')}]`, baseId, `[${embedding.join(',')}]`, candidates],
-        )
-      : await conn.execute(
-          `select c.id, (select sum(a * b) from unnest(c.embedding, ?::float8[]) as t(a, b)) as similarity from knowledge_chunk c join knowledge_document d on d.id = c.document_id
-           where ${live} and c.embedding is not null order by similarity desc nulls last, c.id limit ?`,
-          [pgArray(embedding), baseId, candidates],
-        );
+    const support = options.vector === 'exact' ? { available: false, version: null } : await pgvectorSupport(conn);
+    if (support.available) {
+      // An HNSW scan returns at most ef_search rows, and filters (older versions) apply after
+      // it: ask for enough, and (pgvector ≥ 0.8) let the scan go on until the limit is met.
+      const iterative = support.version !== null && /^(0\.(8|9|\d\d)|[1-9])/.test(support.version);
+      const rows = await conn.transactional(async (trx) => {
+        await conn.execute(`set local hnsw.ef_search = ${Math.min(1000, Math.max(40, candidates * 2))}`, [], 'run', trx);
+        if (iterative) await conn.execute(`set local hnsw.iterative_scan = relaxed_order`, [], 'run', trx);
+        return conn.execute<{ id: string; similarity: number }[]>(vectorListSql(baseId, embedding.length, 'pgvector'), [`[${embedding.join(',')}]`, `[${embedding.join(',')}]`, candidates], 'all', trx);
+      });
+      // relaxed_order may return neighbours slightly out of order.
+      vector = rows.map((r) => ({ id: r.id, similarity: Number(r.similarity) })).sort((a, b) => b.similarity - a.similarity || (a.id < b.id ? -1 : 1));
+    } else {
+      vector = await conn.execute(vectorListSql(baseId, embedding.length, 'exact'), [pgArray(embedding), candidates]);
+    }
   }
   const fused = new Map<string, { score: number; similarity: number | null; textRank: number | null }>();
   const add = (id: string, rank: number) => {

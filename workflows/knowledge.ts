@@ -1,12 +1,18 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { KnowledgeActivities } from '../activities/knowledge.ts';
 
-const { knowledgeExtract, knowledgeEmbed, knowledgeFinish, knowledgeFail } = proxyActivities<KnowledgeActivities>({
+const retry = { initialInterval: '2 seconds', maximumInterval: '2 minutes', backoffCoefficient: 2, maximumAttempts: 10 };
+
+const { knowledgeExtract, knowledgeFinish, knowledgeFail } = proxyActivities<KnowledgeActivities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '2 minutes',
   // 429s come back with the server's Retry-After as nextRetryDelay; other transient errors back off.
-  retry: { initialInterval: '2 seconds', maximumInterval: '2 minutes', backoffCoefficient: 2, maximumAttempts: 10 },
+  retry,
 });
+
+// One /embeddings request (at most 60 s) per attempt, heartbeating every 3 s: a worker
+// killed mid-request is noticed after 15 s and the batch retried on another worker.
+const { knowledgeEmbed } = proxyActivities<KnowledgeActivities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '15 seconds', retry });
 
 export interface IngestInput {
   documentId: string;

@@ -12,10 +12,12 @@ import {
   insertBase,
   listBases,
   listDocuments,
+  listIngestEvents,
   pgArray,
   setWorkflow,
   updateBase,
   upsertDocument,
+  type DocumentStatus,
   type KnowledgeBaseRow,
   type KnowledgeDocumentRow,
 } from '../../db/knowledge.ts';
@@ -39,6 +41,8 @@ import {
   knowledgeDocumentSchema,
   knowledgeGrantListSchema,
   knowledgeGrantParamsSchema,
+  ingestEventsQuerySchema,
+  knowledgeIngestEventListSchema,
   knowledgeGrantViewSchema,
   knowledgeQueryBodySchema,
   knowledgeQueryResultSchema,
@@ -49,8 +53,10 @@ import { recordAudit } from '../services/audit.ts';
 import { listAccess, shareResource, unshareResource, type SharedResource } from '../services/grants.ts';
 import { defineOperation, type Operation } from './define.ts';
 
-/** The size limit of one document (upload or URL): 20 MB. */
+/** The size limit of one document (upload or URL): 20 MB (KNOWLEDGE_MAX_DOCUMENT_BYTES). */
 export const DEFAULT_KNOWLEDGE_MAX_DOCUMENT_BYTES = 20 * 1024 * 1024;
+/** The size limit of one base's documents together: 200 MB (KNOWLEDGE_MAX_BASE_BYTES). */
+export const DEFAULT_KNOWLEDGE_MAX_BASE_BYTES = 200 * 1024 * 1024;
 
 export interface KnowledgeRouteDeps {
   temporal: Client;
@@ -59,6 +65,7 @@ export interface KnowledgeRouteDeps {
   /** Private targets document URLs and embedding endpoints may reach (HTTP_ALLOW_PRIVATE). */
   httpAllowPrivate?: readonly string[] | undefined;
   maxDocumentBytes?: number | undefined;
+  maxBaseBytes?: number | undefined;
 }
 
 const tags: [string] = ['knowledge'];
@@ -155,6 +162,7 @@ function pickFormat(explicit: KnowledgeFormat | undefined, contentType: string |
 
 export function knowledgeOperations(deps: KnowledgeRouteDeps): Operation[] {
   const maxBytes = deps.maxDocumentBytes ?? DEFAULT_KNOWLEDGE_MAX_DOCUMENT_BYTES;
+  const maxBaseBytes = deps.maxBaseBytes ?? DEFAULT_KNOWLEDGE_MAX_BASE_BYTES;
   const allow = [...(deps.httpAllowPrivate ?? [])];
   const fetchGuarded = guardedFetch(createSsrfGuard({ allow }));
   const queryKnowledge = deps.secretBox ? createKnowledgeSearch({ secretBox: deps.secretBox, ssrf: { allow } }) : undefined;
@@ -163,6 +171,11 @@ export function knowledgeOperations(deps: KnowledgeRouteDeps): Operation[] {
   async function ingest(em: EntityManager, base: KnowledgeBaseRow, input: { id?: string; name: string; format: KnowledgeFormat; sourceUrl: string | null; content: Buffer }) {
     if (input.content.length === 0) throw new HttpError(400, 'document_empty', 'body: the document is empty; send its bytes as the request body.', { field: 'body' });
     if (input.content.length > maxBytes) throw new HttpError(413, 'payload_too_large', `The document is ${input.content.length} bytes, larger than the limit (${maxBytes} bytes); split it into smaller documents.`, { limit: maxBytes });
+    const [stored] = await em.getConnection().execute<{ bytes: string }[]>(`select coalesce(sum(octet_length(content)), 0)::bigint as bytes from knowledge_document where base_id = ? and id <> ?`, [base.id, input.id ?? '00000000-0000-0000-0000-000000000000']);
+    const others = Number(stored?.bytes ?? 0);
+    if (others + input.content.length > maxBaseBytes) {
+      throw new HttpError(413, 'payload_too_large', `Knowledge base "${base.name}" would hold ${others + input.content.length} bytes of documents, more than its limit (${maxBaseBytes} bytes, KNOWLEDGE_MAX_BASE_BYTES); delete documents or use another base.`, { limit: maxBaseBytes });
+    }
     const sha256 = createHash('sha256').update(input.content).digest('hex');
     const { document, changed } = await upsertDocument(em, { baseId: base.id, ...(input.id ? { id: input.id } : {}), name: input.name, format: input.format, sourceUrl: input.sourceUrl, content: input.content, sha256 });
     if (!changed) return { document, changed };
@@ -367,6 +380,27 @@ export function knowledgeOperations(deps: KnowledgeRouteDeps): Operation[] {
       handler: async ({ res, em, params, principal }) => {
         const base = await loadBase(em, principal, params.id, 'knowledge:view');
         res.json(documentView(await loadDocument(em, base, params.documentId)));
+      },
+    }),
+    defineOperation({
+      method: 'get',
+      path: '/knowledge-bases/:id/documents/:documentId/events',
+      operationId: 'listKnowledgeIngestEvents',
+      summary: "A document's ingestion progress, oldest first: each stage and each embedded batch (embedded / total)",
+      tags,
+      auth: 'bearer',
+      params: documentParamsSchema,
+      query: ingestEventsQuerySchema,
+      errors: [404],
+      responses: { 200: { description: 'The last events of its ingestions', schema: knowledgeIngestEventListSchema } },
+      handler: async ({ res, em, params, query, principal }) => {
+        const base = await loadBase(em, principal, params.id, 'knowledge:view');
+        const doc = await loadDocument(em, base, params.documentId);
+        const events = await listIngestEvents(em, doc.id, query.limit);
+        res.json({
+          items: events.map((e) => ({ version: e.version, stage: e.stage as DocumentStatus, embedded: e.embedded, total: e.total, message: e.message, at: iso(e.created_at) })),
+          total: events.length,
+        });
       },
     }),
     defineOperation({

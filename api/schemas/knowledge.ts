@@ -65,6 +65,19 @@ export const knowledgeDocumentSchema = z
   .meta({ id: 'KnowledgeDocument' });
 export const knowledgeDocumentListSchema = listOf(knowledgeDocumentSchema, 'KnowledgeDocumentList');
 
+export const knowledgeIngestEventSchema = z
+  .object({
+    version: z.number().int(),
+    stage: z.enum(documentStatuses).meta({ description: 'The stage reached: extracting, embedding (once per stored batch), ready or failed' }),
+    embedded: z.number().int().meta({ description: 'Chunks of the version embedded at that moment' }),
+    total: z.number().int().meta({ description: "The version's chunks (0 until extracted)" }),
+    message: z.string().nullable().meta({ description: 'Why it failed (stage failed)' }),
+    at: dateTime,
+  })
+  .meta({ id: 'KnowledgeIngestEvent' });
+export const knowledgeIngestEventListSchema = listOf(knowledgeIngestEventSchema, 'KnowledgeIngestEventList');
+export const ingestEventsQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(200).meta({ description: 'The last N events (default 200)' }) });
+
 export const documentParamsSchema = z.strictObject({ id: uuidSchema, documentId: uuidSchema });
 export const knowledgeGrantParamsSchema = z.strictObject({ id: uuidSchema, userId: uuidSchema });
 

@@ -3,7 +3,7 @@ import { field, templateSchema, writableVariableSchema } from './common.ts';
 import { defineNode, l } from './spec.ts';
 
 export const knowledgeConfigSchema = z.object({
-  baseId: field(z.uuid('Use the id of a knowledge base (a UUID, shown on the base’s page and returned by GET /api/v1/knowledge-bases)'), l('Knowledge base', 'База знаний'), l('The base’s id; it must be shared with whoever publishes the chain', 'Id базы; она должна быть доступна тому, кто публикует цепочку')),
+  baseId: field(z.uuid('Use the id of a knowledge base (a UUID, shown on the base’s page and returned by GET /api/v1/knowledge-bases)'), l('Knowledge base', 'База знаний'), l('Pick one of the bases you can open; it must be shared with whoever publishes the chain', 'Выберите одну из доступных вам баз; она должна быть доступна тому, кто публикует цепочку'), 'knowledge-base'),
   query: field(templateSchema.min(1).default('{{ message.text }}'), l('Query', 'Запрос'), l('What to look for; may use {{ variables }}', 'Что искать; можно использовать {{ переменные }}'), 'template'),
   limit: field(z.number().int().min(1).max(20).default(5), l('Passages', 'Фрагментов'), l('How many of the best matching passages to keep (1–20)', 'Сколько лучших фрагментов сохранить (1–20)'), 'number'),
   variable: field(

@@ -28,6 +28,7 @@ export type Widget =
   | 'timezone'
   | 'cron'
   | 'credential'
+  | 'knowledge-base'
   | 'node'
   | 'chain'
   | 'buttons'

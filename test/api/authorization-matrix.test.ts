@@ -353,6 +353,7 @@ const matrix: Record<string, Row> = {
   'POST /api/v1/knowledge-bases/:id/documents': { expect: chainEditors(202), call: (actor) => ({ url: `/api/v1/knowledge-bases/${kb}/documents?name=${actor}.txt`, raw: { type: 'text/plain', text: `Written by ${actor} ${Date.now()}` } }) },
   'POST /api/v1/knowledge-bases/:id/documents/from-url': { expect: chainEditors(400), call: () => ({ url: `/api/v1/knowledge-bases/${kb}/documents/from-url`, body: { url: 'http://169.254.169.254/latest/meta-data' } }) },
   'GET /api/v1/knowledge-bases/:id/documents/:documentId': { expect: chainViewers(200), call: () => ({ url: `/api/v1/knowledge-bases/${kb}/documents/${kbDoc}` }) },
+  'GET /api/v1/knowledge-bases/:id/documents/:documentId/events': { expect: chainViewers(200), call: () => ({ url: `/api/v1/knowledge-bases/${kb}/documents/${kbDoc}/events` }) },
   'PUT /api/v1/knowledge-bases/:id/documents/:documentId': { expect: chainEditors(202), call: (actor) => ({ url: `/api/v1/knowledge-bases/${kb}/documents/${kbDoc}`, raw: { type: 'text/markdown', text: `# New\n\nby ${actor} ${Date.now()}` } }) },
   'DELETE /api/v1/knowledge-bases/:id/documents/:documentId': { expect: chainEditors(204), call: async () => ({ url: `/api/v1/knowledge-bases/${kb}/documents/${await freshDocument()}` }) },
   'POST /api/v1/knowledge-bases/:id/query': { expect: chainViewers(200), call: () => ({ url: `/api/v1/knowledge-bases/${kb}/query`, body: { query: 'text' } }) },

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { insertBase } from '../../db/knowledge.ts';
 import { startE2eApp, type E2eApp } from './support/app.ts';
 import { launchBrowser, openPage, screenshot, screenshotOnFailure, type WatchedPage } from './support/browser.ts';
 
@@ -385,6 +386,29 @@ describe('two tabs editing one draft', () => {
   });
 });
 
+/** The knowledge node's base picker: lists the bases the user can open, by name; the choice is the node's baseId (in both languages). */
+async function pickKnowledgeBase(page: Page, baseId: string): Promise<void> {
+  const picker = page.getByTestId('knowledge-base-picker');
+  await expect.poll(() => picker.count()).toBe(1);
+  await picker.click();
+  const options = page.locator('.n-base-select-option');
+  await expect.poll(() => options.allInnerTexts()).toEqual(['Price list · 0 documents, 0 chunks']);
+  await options.first().click();
+  await expect.poll(() => picker.innerText()).toContain('Price list');
+  const saved = async () => {
+    const [row] = await app.h.db.orm.em.fork().getConnection().execute<{ draft_graph: { nodes: { type: string; data: { baseId?: string } }[] } }[]>(`select draft_graph from chain where name = 'Every node'`);
+    return row?.draft_graph.nodes.find((n) => n.type === 'knowledge')?.data.baseId;
+  };
+  await expect.poll(saved, { timeout: 10_000 }).toBe(baseId);
+  await screenshot(page, 'form-knowledge');
+  await page.getByTestId('language-switch').click();
+  await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('ru');
+  await expect.poll(() => picker.innerText()).toContain('документов: 0');
+  await screenshot(page, 'form-knowledge-ru');
+  await page.getByTestId('language-switch').click();
+  await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('en');
+}
+
 describe('generated forms', () => {
   it('give every node type of the palette a settings form', async () => {
     const { page } = tab;
@@ -394,6 +418,11 @@ describe('generated forms', () => {
     await page.getByTestId('create-chain-submit').click();
     await page.waitForURL(/\/chains\/[0-9a-f-]{36}$/);
     await expectCount(nodes(page), 2);
+    // A base the editor owns and one they cannot open: the picker offers only the first.
+    const em = app.h.db.orm.em.fork();
+    const [eve] = await em.getConnection().execute<{ id: string }[]>(`select id from app_user where email = ?`, [EDITOR]);
+    const baseId = (await insertBase(em, { name: 'Price list', description: '', credential_id: null, model: 'none', owner_id: eve!.id })).id;
+    await insertBase(em, { name: 'Admin only', description: '', credential_id: null, model: 'none', owner_id: null });
     const types = await page.locator('[data-testid^="palette-item-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')!.slice('palette-item-'.length)));
     expect(types.length).toBeGreaterThanOrEqual(14);
     for (const type of types) {
@@ -405,6 +434,7 @@ describe('generated forms', () => {
       if (type === 'end') await expect.poll(() => page.getByTestId('settings-panel').innerText()).toContain('End');
       else await expect.poll(() => fields.count()).toBeGreaterThan(0);
       if (type === 'http') await screenshot(page, 'form-http');
+      if (type === 'knowledge') await pickKnowledgeBase(page, baseId);
     }
     await expectCount(nodes(page), 2 + types.length);
 

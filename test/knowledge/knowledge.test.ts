@@ -1,16 +1,25 @@
 // Issue 18: knowledge bases end to end on the real Temporal server and PostgreSQL, with a
 // loopback OpenAI embeddings server: a pdf and a docx (Russian and English) ingested by
 // the ingestion workflow, hybrid retrieval right for the fixed queries, re-ingestion after
-// a change, deletion, permissions, size limits and a worker stopped mid-ingestion.
+// a change, deletion, permissions, size limits and a worker killed (kill -9) mid-ingestion.
 
-import { readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKnowledgeActivities, createKnowledgeToolActivity } from '../../activities/knowledge.ts';
+import { createKnowledgeToolActivity } from '../../activities/knowledge.ts';
+import { createCredential } from '../../db/credential-store.ts';
+import { insertBase, upsertDocument } from '../../db/knowledge.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { createSecretBox } from '../../lib/secret-box.ts';
 import { ingestWorkflowId } from '../../workflows/knowledge.ts';
 import { bearer, createAccount, registerAdmin, startApi, type Account, type ApiHarness } from '../api/support/api.ts';
-import { createTestWorker, eventually, uniqueTaskQueue } from '../support/stack.ts';
+import { killGroup, startService, type Service } from '../production/support.ts';
+import { eventually, testStack, uniqueTaskQueue } from '../support/stack.ts';
+import { retrievalCases } from './cases.ts';
 import { startEmbeddingsServer, type EmbeddingsServer } from './embeddings-server.ts';
 
 const API_KEY = 'sk-test-embeddings-0123456789';
@@ -79,18 +88,7 @@ describe('knowledge bases', () => {
     expect(JSON.stringify(history)).not.toContain(API_KEY);
   });
 
-  const cases: [string, string, RegExp][] = [
-    ['Сколько стоит доставка по Москве?', 'price-list.pdf', /МКАД стоит 350 рублей/],
-    ['какая гарантия на технику и как вернуть товар', 'price-list.pdf', /гарантия двенадцать месяцев/],
-    ['When is the Kazan store open on Saturday?', 'price-list.pdf', /Kazan showroom/],
-    ['Can I pay with a Mir card or in instalments?', 'price-list.pdf', /Visa, Mastercard and Mir/],
-    ['оптовая скидка для юридических лиц', 'price-list.pdf', /Оптовая скидка/],
-    ['как подключить пылесос к wi-fi', 'manual.docx', /индикатор не замигает/],
-    ['как часто менять фильтр', 'manual.docx', /Фильтр НЕРА/],
-    ['how long does the battery last', 'manual.docx', /lithium battery/],
-    ['what does error E7 mean', 'manual.docx', /Error E7/],
-    ['set a cleaning schedule in the app', 'manual.docx', /open Schedule/],
-  ];
+  const cases = retrievalCases;
 
   it('puts the right chunk first for at least 9 of 10 fixed queries, with citations', async () => {
     let right = 0;
@@ -141,7 +139,7 @@ describe('knowledge bases', () => {
     expect(q.body.citations.every((c: { document: string }) => c.document !== 'manual.md')).toBe(true);
   });
 
-  it('refuses unknown formats (400) and documents over the limit (413), storing nothing', async () => {
+  it('refuses unknown formats (400), documents over the limit and bases over theirs (413), storing nothing', async () => {
     const count = async () => (await t.api.get(`/api/v1/knowledge-bases/${baseId}/documents`).set(bearer(admin.token))).body.total;
     const before = await count();
     const bad = await t.api.post(`/api/v1/knowledge-bases/${baseId}/documents?name=photo.png`).set(bearer(admin.token)).set('Content-Type', 'image/png').send(Buffer.from([1, 2, 3]));
@@ -150,6 +148,9 @@ describe('knowledge bases', () => {
     const big = await t.api.post(`/api/v1/knowledge-bases/${baseId}/documents?name=big.txt`).set(bearer(admin.token)).set('Content-Type', 'text/plain').send(Buffer.alloc(21 * 1024 * 1024, 'a'));
     expect(big.status).toBe(413);
     expect(big.body.message).toMatch(/larger than the limit \(20971520 bytes\)/);
+    const full = await t.appWith({}, undefined, { knowledge: { maxBaseBytes: 4096 } }).api.post(`/api/v1/knowledge-bases/${baseId}/documents?name=more.txt`).set(bearer(admin.token)).set('Content-Type', 'text/plain').send('more text');
+    expect(full.status).toBe(413);
+    expect(full.body.message).toMatch(/^Knowledge base "Shop" would hold \d+ bytes of documents, more than its limit \(4096 bytes, KNOWLEDGE_MAX_BASE_BYTES\)/);
     const blocked = await t.appWith({}, undefined, {}).api.post(`/api/v1/knowledge-bases/${baseId}/documents/from-url`).set(bearer(admin.token)).send({ url: 'http://169.254.169.254/latest/meta-data' });
     expect(blocked.status).toBe(400);
     expect(blocked.body).toMatchObject({ error: 'url_blocked', details: { field: 'body.url' } });
@@ -184,44 +185,77 @@ describe('knowledge bases', () => {
     expect(actions).toEqual(expect.arrayContaining(['knowledge_base.create', 'knowledge_document.upload', 'knowledge_document.replace', 'knowledge_document.delete', 'knowledge_base.share']));
   });
 
-  it('a worker stopped mid-ingestion resumes on another without duplicate chunks', async () => {
+  it('a worker killed with kill -9 mid-request resumes on another without duplicate chunks', { timeout: 150_000 }, async () => {
+    // Real `chainflow worker` processes (test/production/support.ts) on their own task queue,
+    // with their own secret key: the base's credential is stored with it.
+    const key = `k1:${randomBytes(32).toString('base64')}`;
+    const dir = mkdtempSync(join(tmpdir(), 'chainflow-kb-kill-'));
+    const stack = testStack();
     const taskQueue = uniqueTaskQueue('knowledge-kill');
-    const activities = () => createKnowledgeActivities({ orm: t.h.db.orm, logger: createLogger('silent', 'test'), secretBox: t.h.secretBox, ssrf: { allow: ['127.0.0.1/32'] }, embeddingBatch: 3 });
-    const text = Array.from({ length: 12 }, (_, i) => `# Section ${i}\n\nParagraph number ${i} about topic${i} with some words.`).join('\n\n');
-    // Stored through the API (its workflow runs on the harness worker); then a second version ingested on our own queue.
-    const first = await t.api.post(`/api/v1/knowledge-bases/${baseId}/documents?name=long.md`).set(bearer(admin.token)).set('Content-Type', 'text/markdown').send(text);
-    await ready(first.body.id);
-    const em = t.h.db.orm.em.fork();
-    await em.getConnection().execute(`update knowledge_document set version = 2, status = 'queued' where id = ?`, [first.body.id]);
-    const requestsBefore = server.requests.length;
-    server.hold();
-    const a = await createTestWorker({ taskQueue, activities: activities() });
-    const runningA = a.worker.run();
-    const handle = await t.h.client.workflow.start('ingestKnowledgeDocument', { taskQueue, workflowId: `${ingestWorkflowId(first.body.id, 2)}-kill`, args: [{ documentId: first.body.id, version: 2 }] });
-    // First batch answered, the second one held: stop the worker while it waits.
-    await eventually(() => (server.held > 0 ? true : undefined), 'the first embeddings request');
-    server.release();
-    await eventually(async () => ((await chunkRows(first.body.id)).filter((r) => r.version === 2 && r.embedded).length >= 3 ? true : undefined), 'a batch stored');
-    server.hold();
-    await eventually(() => (server.held > 0 ? true : undefined), 'the next embeddings request');
-    a.worker.shutdown();
-    server.release();
-    await runningA;
-    await a.connection.close();
-    const b = await createTestWorker({ taskQueue, activities: activities() });
-    const runningB = b.worker.run();
+    const env = {
+      DATABASE_URL: t.h.db.url,
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      TEMPORAL_NAMESPACE: stack.temporalNamespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      DATA_DIR: dir,
+      WORKFLOW_BUNDLE: stack.workflowBundlePath,
+      WORKER_STICKY_TIMEOUT: '2s',
+      CHAINFLOW_SECRET_KEY: key,
+      HTTP_ALLOW_PRIVATE: '127.0.0.1/32',
+      KNOWLEDGE_EMBEDDING_BATCH: '3',
+      LOG_LEVEL: 'info',
+    };
+    const services: Service[] = [];
+    const startWorker = async (name: string) => {
+      const worker = startService('worker', name, env, dir);
+      services.push(worker);
+      await worker.logged('worker running');
+      return worker;
+    };
     try {
-      const result = await handle.result();
-      expect(result).toMatchObject({ status: 'ready', chunks: 12 });
+      const em = t.h.db.orm.em.fork();
+      await createCredential(em, createSecretBox(key), { name: 'embeddings_kill', kind: 'openai', value: API_KEY, meta: { baseUrl: server.baseUrl } });
+      const base = await insertBase(em, { name: 'Kill', description: '', credential_id: 'embeddings_kill', model: 'test-embed', owner_id: null });
+      const text = Array.from({ length: 12 }, (_, i) => `# Section ${i}\n\nParagraph number ${i} about topic${i} with some words.`).join('\n\n');
+      const { document } = await upsertDocument(em, { baseId: base.id, name: 'long.md', format: 'md', sourceUrl: null, content: Buffer.from(text), sha256: createHash('sha256').update(text).digest('hex') });
+      const requestsBefore = server.requests.length;
+      server.hold();
+      const first = await startWorker('kb-worker-1');
+      const handle = await t.h.client.workflow.start('ingestKnowledgeDocument', { taskQueue, workflowId: ingestWorkflowId(document.id, 1), args: [{ documentId: document.id, version: 1 }] });
+      // The first batch answered and stored; the second one held open: kill -9 the worker while it waits.
+      await eventually(() => (server.held > 0 ? true : undefined), 'the first embeddings request', 60_000);
+      server.release();
+      await eventually(async () => ((await chunkRows(document.id)).filter((r) => r.embedded).length === 3 ? true : undefined), 'the first batch stored', 30_000);
+      server.hold();
+      await eventually(() => (server.held > 0 ? true : undefined), 'the second embeddings request in flight', 30_000);
+      const progress = await t.h.db.orm.em.fork().getConnection().execute<{ status: string; chunk_count: number; embedded_count: number }[]>(`select status, chunk_count, embedded_count from knowledge_document where id = ?`, [document.id]);
+      expect(progress[0]).toEqual({ status: 'embedding', chunk_count: 12, embedded_count: 3 });
+      killGroup(first.child, 'SIGKILL');
+      await eventually(() => (first.gone() ? true : undefined), 'the worker to die', { timeoutMs: 10_000, intervalMs: 100 });
+      server.release();
+      await startWorker('kb-worker-2');
+      // The dead attempt is noticed by its heartbeat timeout (15 s), then retried on the second worker.
+      expect(await handle.result()).toMatchObject({ status: 'ready', chunks: 12 });
+      const rows = await chunkRows(document.id);
+      expect(rows).toHaveLength(12);
+      expect(new Set(rows.map((r) => r.id)).size).toBe(12);
+      expect(rows.every((r) => r.version === 1 && r.embedded)).toBe(true);
+      // 4 batches of 3 answered, plus the one answered to the dead worker (its second batch, asked again).
+      const asked = server.requests.slice(requestsBefore);
+      expect(asked.map((inputs) => inputs.length)).toEqual([3, 3, 3, 3, 3]);
+      expect(asked[2]).toEqual(asked[1]);
+      // The progress log: each stage and each stored batch, embedded / total.
+      const log = await t.api.get(`/api/v1/knowledge-bases/${base.id}/documents/${document.id}/events`).set(bearer(admin.token));
+      expect(log.status, log.text).toBe(200);
+      const steps = (log.body.items as { stage: string; embedded: number; total: number }[]).map((e) => `${e.stage} ${e.embedded}/${e.total}`);
+      expect(steps).toEqual(['extracting 0/0', 'embedding 0/12', 'embedding 3/12', 'embedding 6/12', 'embedding 9/12', 'embedding 12/12', 'ready 12/12']);
+      // The retry came from the heartbeat timeout, not the 2-minute start-to-close one.
+      const retried = (await handle.fetchHistory()).events?.flatMap((e) => (e.activityTaskStartedEventAttributes?.attempt === 2 ? [e.activityTaskStartedEventAttributes] : [])) ?? [];
+      expect(retried).toHaveLength(1);
+      expect(retried[0]?.lastFailure?.timeoutFailureInfo?.timeoutType).toBe(temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT);
     } finally {
-      b.worker.shutdown();
-      await runningB;
-      await b.connection.close();
+      await Promise.allSettled(services.map((s) => s.stop()));
+      rmSync(dir, { recursive: true, force: true });
     }
-    const rows = await chunkRows(first.body.id);
-    expect(rows).toHaveLength(12);
-    expect(new Set(rows.map((r) => r.id)).size).toBe(12);
-    expect(rows.every((r) => r.version === 2 && r.embedded)).toBe(true);
-    expect(server.requests.length - requestsBefore).toBeGreaterThanOrEqual(4);
-  }, 90_000);
+  });
 });

@@ -94,7 +94,7 @@ export interface ApiHarness {
 }
 
 /** App dependencies a test may set besides auth (the secret box defaults to the harness's). */
-export type ExtraDeps = Partial<Pick<AppDeps, 'secretBox' | 'metricsToken' | 'temporalUiUrl' | 'trustProxy' | 'httpAllowPrivate' | 'telegram' | 'rateLimits' | 'accounts'>>;
+export type ExtraDeps = Partial<Pick<AppDeps, 'secretBox' | 'metricsToken' | 'temporalUiUrl' | 'trustProxy' | 'httpAllowPrivate' | 'telegram' | 'rateLimits' | 'accounts' | 'knowledge'>>;
 
 /** Web-chat and webhook limits of test apps: out of the way unless a test sets its own. */
 const TEST_RATE_LIMITS = { limit: 100_000, windowSeconds: 60 };

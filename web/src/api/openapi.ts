@@ -1557,6 +1557,23 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/knowledge-bases/{id}/documents/{documentId}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A document's ingestion progress, oldest first: each stage and each embedded batch (embedded / total) */
+        get: operations["listKnowledgeIngestEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/knowledge-bases/{id}/query": {
         parameters: {
             query?: never;
@@ -3233,6 +3250,30 @@ export type components = {
              * @description ISO 8601 date-time
              */
             updatedAt: string;
+        };
+        KnowledgeIngestEventList: {
+            items: components["schemas"]["KnowledgeIngestEvent"][];
+            /** @description Matching items in all pages */
+            total: number;
+        };
+        KnowledgeIngestEvent: {
+            version: number;
+            /**
+             * @description The stage reached: extracting, embedding (once per stored batch), ready or failed
+             * @enum {string}
+             */
+            stage: "queued" | "extracting" | "embedding" | "ready" | "failed";
+            /** @description Chunks of the version embedded at that moment */
+            embedded: number;
+            /** @description The version's chunks (0 until extracted) */
+            total: number;
+            /** @description Why it failed (stage failed) */
+            message: string | null;
+            /**
+             * Format: date-time
+             * @description ISO 8601 date-time
+             */
+            at: string;
         };
         KnowledgeQueryResult: {
             citations: components["schemas"]["KnowledgeCitation"][];
@@ -11898,6 +11939,77 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid access token (missing, expired or revoked) or wrong credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (the message names the role needed) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or not shared with you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault: the error was logged */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listKnowledgeIngestEvents: {
+        parameters: {
+            query?: {
+                /** @description The last N events (default 200) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+                documentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The last events of its ingestions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeIngestEventList"];
+                };
             };
             /** @description The request is malformed or invalid: `details` names each field (`body.email`, `query.limit`, `params.id`) and what to send instead */
             400: {

@@ -378,5 +378,13 @@ export const en = {
     readOnly: 'This chain is read-only for you: nothing was inserted.',
     insertFailed: 'The node could not be inserted.',
   },
+  // Knowledge node: the base picker
+  knowledgePicker: {
+    placeholder: 'Choose a knowledge base',
+    documents: '{documents} documents, {chunks} chunks',
+    unknown: 'Not one of your bases: {id}',
+    none: 'No knowledge bases you can open yet; create one with POST /api/v1/knowledge-bases',
+    failed: 'Could not load the knowledge bases: {message}',
+  },
 };
 export type Messages = typeof en;

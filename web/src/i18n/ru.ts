@@ -380,4 +380,12 @@ export const ru: Messages = {
     readOnly: 'Эта цепочка доступна вам только для чтения: ничего не вставлено.',
     insertFailed: 'Не удалось вставить узел.',
   },
+  // Узел «Поиск по базе знаний»: выбор базы
+  knowledgePicker: {
+    placeholder: 'Выберите базу знаний',
+    documents: 'документов: {documents}, фрагментов: {chunks}',
+    unknown: 'Не из ваших баз: {id}',
+    none: 'Доступных вам баз знаний пока нет; создайте базу через POST /api/v1/knowledge-bases',
+    failed: 'Не удалось загрузить базы знаний: {message}',
+  },
 };
