@@ -1,7 +1,7 @@
 // `npm run bench`: Chainflow against raw Temporal doing the same work, in one run.
 //
 //   npm run bench -- [--quick | --smoke] [--workers 2] [--concurrency 100] [--idle 10000]
-//                    [--nodes 1000] [--seconds 20] [--cpu-prof]
+//                    [--nodes 1000] [--seconds 20] [--cpu-prof] [--idle-only]
 //
 // Workloads, each against a hand-written baseline on the same server (bench/baseline-*.ts):
 // - long conversations: a chain looping ask → reply, 20 messages per session, against a
@@ -13,6 +13,7 @@
 // - idle: N sessions waiting at an ask, worker RSS before/after, and the first reply of the
 //   oldest of them (evicted from the sticky cache when N exceeds it: replay cost);
 // - compile time of a generated chain.
+// `--idle-only` runs only the idle workload (memory and replay cost, issue 19 item 3).
 // Prints a markdown table with ratios against the targets (docs/performance.md) and writes
 // JSON under bench/results/. `--smoke` (≤ 60 s) checks that it all runs: no targets.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,6 +44,7 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'plugin-reloads': { type: 'string' },
+    'idle-only': { type: 'boolean', default: false },
   },
 });
 // `--plugin-reloads N`: only the plugin host's reload memory (bench/plugin-reload.ts).
@@ -62,6 +64,7 @@ const IDLE = Number(flags.idle ?? preset.idle);
 const NODES = Number(flags.nodes);
 const WORKERS = Number(flags.workers);
 const LONG_MESSAGES = 20;
+const IDLE_ONLY = flags['idle-only'];
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 interface Stats { rate: number; messages: number; p50: number; p95: number; p99: number }
@@ -186,6 +189,8 @@ async function main(): Promise<void> {
     }
     children.push(...ours, ...bases);
     await Promise.all([waitForPoller(client, 'bench'), waitForPoller(client, 'bench-baseline')]);
+    // Worker RSS once it polls, before any session (what the process costs empty).
+    const rssStart = ours.reduce((sum, p) => sum + rssMb(p.pid ?? 0), 0);
 
     const input = (chainId: string, versionId: string, visitor: string): DialogueInput => ({ chainId, versionId, channel: 'web', owners: { user: `web:${visitor}`, chat: `web:${visitor}`, bot: `chain:${chainId}` } });
     const oursSend = (c: { chain: { id: string }; version: { id: string } }, text: (n: number) => string): Send => async (visitor, n) => {
@@ -215,7 +220,7 @@ async function main(): Promise<void> {
     const rows: string[] = [];
     const targets: { target: string; value: string; met: boolean }[] = [];
     const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
-    for (const w of workloads) {
+    for (const w of IDLE_ONLY ? [] : workloads) {
       // Ours and the baseline back to back, twice in alternating order, to even out noise.
       const o1 = await closedLoop(w.ours, w.perSession, CONCURRENCY, CLOSED_S / 2, `${w.name}-co1-`);
       const b1 = await closedLoop(w.base, w.perSession, CONCURRENCY, CLOSED_S / 2, `${w.name}-cb1-`);
@@ -242,7 +247,7 @@ async function main(): Promise<void> {
     // Compile time of a generated chain.
     const graph = generateChain(NODES);
     const times: number[] = [];
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < (IDLE_ONLY ? 0 : 7); i++) {
       const t = performance.now();
       const result = compileChain(graph);
       times.push(performance.now() - t);
@@ -250,7 +255,7 @@ async function main(): Promise<void> {
     }
     const compileMs = [...times].sort((a, c) => a - c)[3] ?? NaN;
     results.compile = { nodes: graph.nodes.length, edges: graph.edges.length, medianMs: compileMs };
-    targets.push({ target: `compile ${graph.nodes.length} nodes ≤ 15 ms`, value: `${compileMs.toFixed(1)} ms`, met: compileMs <= 15 });
+    if (!IDLE_ONLY) targets.push({ target: `compile ${graph.nodes.length} nodes ≤ 15 ms`, value: `${compileMs.toFixed(1)} ms`, met: compileMs <= 15 });
 
     // Idle sessions waiting at the greeting's ask, then the first reply of the oldest ones.
     const sumRss = (ps: ChildProcess[]) => ps.reduce((s, p) => s + rssMb(p.pid ?? 0), 0);
@@ -271,9 +276,10 @@ async function main(): Promise<void> {
       firstReply.push(performance.now() - t);
     }
     const fr = stats(firstReply, 1);
-    results.idle = { sessions: IDLE, startedPerSecond: idleRate, oursRssMb: [rssBefore, rssAfter], baselineRssMb: [baseBefore, baseAfter], oldestFirstReplyMs: fr };
+    results.idle = { sessions: IDLE, startedPerSecond: idleRate, oursStartRssMb: rssStart, oursRssMb: [rssBefore, rssAfter], baselineRssMb: [baseBefore, baseAfter], oldestFirstReplyMs: fr };
     rows.push(`| idle: worker RSS MB with ${IDLE} sessions at an ask | ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} | ${baseBefore.toFixed(0)} → ${baseAfter.toFixed(0)} | ${(rssAfter / baseAfter).toFixed(2)} | started ${idleRate.toFixed(0)}/s |`);
-    rows.push(`| idle: first reply of the ${probe} oldest (evicted) sessions p50/p99 ms | ${fmt(fr.p50)} / ${fmt(fr.p99)} | | | |`);
+    rows.push(`| idle: first reply of the ${probe} oldest (evicted) sessions p50/p95/p99 ms | ${fmt(fr.p50)} / ${fmt(fr.p95)} / ${fmt(fr.p99)} | | | |`);
+    rows.push(`| idle: worker RSS MB once polling, before any session | ${rssStart.toFixed(0)} | | | |`);
     if (IDLE >= 10000) {
       targets.push({ target: `${IDLE} idle sessions: worker RSS < 600 MB`, value: `${rssAfter.toFixed(0)} MB`, met: rssAfter < 600 * WORKERS });
       targets.push({ target: 'evicted-session first reply p50 < 150 ms', value: `${fr.p50.toFixed(0)} ms`, met: fr.p50 < 150 });
