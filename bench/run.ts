@@ -302,6 +302,10 @@ async function main(): Promise<void> {
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
     say('');
     say(`results: ${file}`);
+  } catch (err) {
+    // Printed before the stack closes (closing it makes pending client retries throw).
+    console.error(err);
+    process.exitCode = 1;
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));

@@ -12,21 +12,30 @@ import { installTemporalRuntime, prometheusTelemetry } from '../temporal/runtime
 import { createCodeSandbox } from '../activities/code-sandbox.ts';
 import { secretBoxFor } from '../lib/secret-key.ts';
 import { createActivities } from '../activities/index.ts';
-import { createApp } from '../api/app.ts';
-import { reconcileTriggers } from '../api/services/triggers.ts';
-import { syncCleanupSchedule } from '../temporal/schedules.ts';
-import { startLiveEvents } from '../api/live/index.ts';
-import { startTelegramGateways } from '../api/telegram/gateway.ts';
-import { startAccountGateways } from '../api/telegram/accounts.ts';
-import { gramAccountClients } from '../lib/telegram-account-gramjs.ts';
-import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
-import { seedExamples } from './seed.ts';
 import { BUILTIN_PLUGINS_DIR, PluginRegistry } from '../lib/plugins/host.ts';
 import { setProcessPlugins } from '../lib/plugins/process.ts';
-import { ensureSetupToken, setupTokenPath } from '../api/auth/setup.ts';
 
 /** The built web app the API serves at / (when present). */
 export const WEB_DIST = join(ROOT, 'web', 'dist');
+
+/**
+ * The API's modules (express app, live events, Telegram gateways, GramJS), imported by
+ * runApi only: a worker process never loads them (issue 19: worker memory).
+ */
+async function apiModules() {
+  const [app, triggers, schedules, live, gateway, accounts, gramjs, options, setup] = await Promise.all([
+    import('../api/app.ts'),
+    import('../api/services/triggers.ts'),
+    import('../temporal/schedules.ts'),
+    import('../api/live/index.ts'),
+    import('../api/telegram/gateway.ts'),
+    import('../api/telegram/accounts.ts'),
+    import('../lib/telegram-account-gramjs.ts'),
+    import('../api/auth/options.ts'),
+    import('../api/auth/setup.ts'),
+  ]);
+  return { ...app, ...triggers, ...schedules, ...live, ...gateway, ...accounts, ...gramjs, ...options, ...setup };
+}
 
 function databaseUrl(config: Config): string {
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set. `chainflow start` sets it for its children; set it when running this command alone.');
@@ -39,7 +48,7 @@ export async function runMigrations(config: Config, logger: Logger, opts: { seed
   try {
     const applied = await migrate(orm);
     logger.info({ applied, database: redactUrl(databaseUrl(config)) }, applied.length ? 'migrations applied' : 'schema up to date');
-    const seeded = opts.seed ? await seedExamples(orm) : [];
+    const seeded = opts.seed ? await (await import('./seed.ts')).seedExamples(orm) : [];
     return { applied, seeded };
   } finally {
     await orm.close();
@@ -143,6 +152,7 @@ export async function runWorker(config: Config): Promise<void> {
 /** `chainflow api`: the HTTP API and web app until SIGTERM. */
 export async function runApi(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, 'api');
+  const { createApp, reconcileTriggers, syncCleanupSchedule, startLiveEvents, startTelegramGateways, startAccountGateways, gramAccountClients, loadOrCreateJwtSecret, ensureSetupToken, setupTokenPath } = await apiModules();
   const orm = await createOrm({ url: databaseUrl(config) });
   const temporal = await connectClient(temporalTarget(config));
   const jwtSecret = config.auth.jwtSecret ?? loadOrCreateJwtSecret(config.dataDir);
