@@ -7,7 +7,7 @@ import { createLogger, redactUrl, type Logger } from '../lib/logger.ts';
 import { ROOT } from '../lib/paths.ts';
 import { connectClient, connectWorker, ensureSearchAttributes, temporalTarget } from '../temporal/connection.ts';
 import { cachedWorkflowBundle } from '../temporal/bundle.ts';
-import { createWorker } from '../temporal/worker.ts';
+import { createWorker, workflowCacheSize } from '../temporal/worker.ts';
 import { installTemporalRuntime, prometheusTelemetry } from '../temporal/runtime.ts';
 import { createCodeSandbox } from '../activities/code-sandbox.ts';
 import { secretBoxFor } from '../lib/secret-key.ts';
@@ -89,12 +89,13 @@ function onStopSignal(stop: () => Promise<void>): void {
 }
 
 /** The plugins of this process (plugins/ and PLUGINS_DIR), loaded and watched; set as the process's registry. */
-export async function startPlugins(config: Config, logger: Logger): Promise<PluginRegistry> {
+export async function startPlugins(config: Config, logger: Logger, opts: { threadsOnDemand?: boolean } = {}): Promise<PluginRegistry> {
   const registry = new PluginRegistry({
     dirs: [BUILTIN_PLUGINS_DIR, ...(config.plugins.dir ? [config.plugins.dir] : [])],
     limits: { callTimeoutMs: config.plugins.callTimeoutMs, maxOldGenerationSizeMb: config.plugins.memoryMb },
     ssrfAllow: config.httpAllowPrivate,
     log: (message) => logger.warn({ plugins: true }, message),
+    ...(opts.threadsOnDemand ? { threadsOnDemand: true } : {}),
   });
   await registry.start();
   setProcessPlugins(registry);
@@ -123,14 +124,17 @@ export async function runWorker(config: Config): Promise<void> {
   }
   const bundlePath = prebuilt ?? (await cachedWorkflowBundle(join(config.dataDir, 'cache')));
   const sandbox = createCodeSandbox();
-  const plugins = await startPlugins(config, logger);
+  // A plugin's thread starts at its first call in this process (memory: issue 19).
+  const plugins = await startPlugins(config, logger, { threadsOnDemand: true });
+  // WORKER_MAX_CACHED_WORKFLOWS, else as many sessions as fit in WORKER_MEMORY_MB.
+  const maxCachedWorkflows = config.workerMaxCachedWorkflows ?? workflowCacheSize(config.workerMemoryMb, process.memoryUsage.rss() / 1048576);
   const worker = await createWorker({
     connection,
     namespace: target.namespace,
     taskQueue: config.temporal.taskQueue,
     activities: createActivities({ orm, logger, secretBox: secretBoxFor(config), sandbox, ssrf: { allow: config.httpAllowPrivate }, plugins }),
     workflowBundlePath: bundlePath,
-    ...(config.workerMaxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
+    maxCachedWorkflows,
     ...(config.workerStickyTimeoutMs !== undefined ? { stickyQueueScheduleToStartTimeoutMs: config.workerStickyTimeoutMs } : {}),
   });
   const running = worker.run().finally(async () => {
@@ -145,7 +149,7 @@ export async function runWorker(config: Config): Promise<void> {
     worker.shutdown();
     await running;
   });
-  logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, address: target.address, bundle: bundlePath, ...(metricsAddress ? { metrics: `http://${metricsAddress}/metrics` } : {}) }, 'worker running');
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, address: target.address, bundle: bundlePath, maxCachedWorkflows, memoryMb: config.workerMemoryMb, ...(metricsAddress ? { metrics: `http://${metricsAddress}/metrics` } : {}) }, 'worker running');
   await running;
 }
 
