@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { checkDuration } from './chain/duration.ts';
@@ -81,6 +82,7 @@ const envSchema = z.object({
   CHAINFLOW_SECRET_KEY: z.string().optional(),
   HTTP_ALLOW_PRIVATE: z.string().default(''),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+  WORKER_MEMORY_MB: z.coerce.number().int().min(128, 'Give a worker at least 128 MB (it needs ~330 MB empty; the sticky cache is sized from what is left)').optional(),
   WORKER_STICKY_TIMEOUT: optionalDurationMs,
   WORKFLOW_BUNDLE: z.string().optional(),
   TEMPORAL_CLI: z.string().optional(),
@@ -146,8 +148,14 @@ export interface Config {
   secretKey: string | undefined;
   /** Hosts/CIDRs the HTTP node may reach although they are private (SSRF allow-list). */
   httpAllowPrivate: string[];
-  /** Sticky cache size of the worker (sessions kept in memory); SDK default when unset. */
+  /** Sticky cache size of the worker (sessions kept in memory); sized from workerMemoryMb when unset. */
   workerMaxCachedWorkflows: number | undefined;
+  /**
+   * Resident memory (MB) one worker process should stay under: the sticky cache is sized
+   * from what is left after start-up (temporal/worker.ts workflowCacheSize). Default
+   * 512, or a quarter of the machine's memory when that is less.
+   */
+  workerMemoryMb: number;
   /**
    * How long a session's next workflow task waits on the worker that has it cached
    * before any worker may take it (the SDK's `stickyQueueScheduleToStartTimeout`, ms);
@@ -252,6 +260,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     secretKey: e.CHAINFLOW_SECRET_KEY || undefined,
     httpAllowPrivate: e.HTTP_ALLOW_PRIVATE.split(',').map((x) => x.trim()).filter(Boolean),
     workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+    workerMemoryMb: e.WORKER_MEMORY_MB ?? Math.min(512, Math.floor(totalmem() / 4 / 1048576)),
     workerStickyTimeoutMs: e.WORKER_STICKY_TIMEOUT,
     workflowBundle: e.WORKFLOW_BUNDLE ? resolve(e.WORKFLOW_BUNDLE) : undefined,
     temporal: {

@@ -1,18 +1,10 @@
 import { loadConfig } from '../config.ts';
-import { createLogger } from '../lib/logger.ts';
-import { runApi, runMigrations, runWorker } from './services.ts';
-import { start } from './start.ts';
-import { bundleWorkflows } from '../temporal/bundle.ts';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ROOT } from '../lib/paths.ts';
-import { createOrm } from '../db/orm.ts';
-import { importCommand } from './import-export.ts';
-import { userCommand } from './user.ts';
-import { backupCommand, restoreCommand } from './backup.ts';
-import { rotateKeyCommand } from './rotate-key.ts';
-import { mcpCommand } from './mcp.ts';
-import { pluginCommand } from './plugin.ts';
+
+// Each command imports its own modules when it runs: the worker process loads none of
+// the API's (express, MCP, GramJS, the web routes), which keeps its memory down.
 
 const HELP = `chainflow <command>
 
@@ -63,42 +55,43 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   switch (command) {
     case 'start':
-      await start(config);
+      await (await import('./start.ts')).start(config);
       return;
     case 'worker':
-      await runWorker(config);
+      await (await import('./services.ts')).runWorker(config);
       return;
     case 'api':
-      await runApi(config);
+      await (await import('./services.ts')).runApi(config);
       return;
     case 'migrate':
-      await runMigrations(config, createLogger(config.logLevel, 'migrate'));
+      await (await import('./services.ts')).runMigrations(config, (await import('../lib/logger.ts')).createLogger(config.logLevel, 'migrate'));
       return;
     case 'import':
-      await importCommand(config, argv.slice(1));
+      await (await import('./import-export.ts')).importCommand(config, argv.slice(1));
       return;
     case 'backup':
-      await backupCommand(config, argv.slice(1));
+      await (await import('./backup.ts')).backupCommand(config, argv.slice(1));
       return;
     case 'restore':
-      await restoreCommand(config, argv.slice(1));
+      await (await import('./backup.ts')).restoreCommand(config, argv.slice(1));
       return;
     case 'rotate-key':
-      await rotateKeyCommand(config);
+      await (await import('./rotate-key.ts')).rotateKeyCommand(config);
       return;
     case 'mcp':
-      await mcpCommand(config);
+      await (await import('./mcp.ts')).mcpCommand(config);
       return;
     case 'user':
-      await userCommand(config, argv.slice(1));
+      await (await import('./user.ts')).userCommand(config, argv.slice(1));
       return;
     case 'plugin':
-      await pluginCommand(config, argv.slice(1));
+      await (await import('./plugin.ts')).pluginCommand(config, argv.slice(1));
       return;
     case 'migration:create': {
       const name = argv[1];
       if (!name || !/^[a-z0-9-]+$/.test(name)) throw new Error('Usage: chainflow migration:create <name> (lowercase letters, digits, dashes)');
       if (!config.databaseUrl) throw new Error('DATABASE_URL is not set: point it at a database migrated to the current schema.');
+      const { createOrm } = await import('../db/orm.ts');
       const orm = await createOrm({ url: config.databaseUrl, poolMax: 1 });
       try {
         const res = await orm.migrator.create(join(ROOT, 'db', 'migrations'), false, false, name);
@@ -111,7 +104,7 @@ async function main(argv: string[]): Promise<void> {
     case 'bundle': {
       const out = argv[1] ?? join(ROOT, 'dist', 'workflow-bundle.js');
       mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, await bundleWorkflows());
+      writeFileSync(out, await (await import('../temporal/bundle.ts')).bundleWorkflows());
       process.stdout.write(`wrote ${out}\n`);
       return;
     }

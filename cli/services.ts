@@ -7,29 +7,38 @@ import { createLogger, redactUrl, type Logger } from '../lib/logger.ts';
 import { ROOT } from '../lib/paths.ts';
 import { connectClient, connectWorker, ensureSearchAttributes, temporalTarget } from '../temporal/connection.ts';
 import { cachedWorkflowBundle } from '../temporal/bundle.ts';
-import { createWorker } from '../temporal/worker.ts';
+import { createWorker, workflowCacheSize } from '../temporal/worker.ts';
 import { installTemporalRuntime, prometheusTelemetry } from '../temporal/runtime.ts';
 import { createCodeSandbox } from '../activities/code-sandbox.ts';
 import { secretBoxFor } from '../lib/secret-key.ts';
 import { createActivities } from '../activities/index.ts';
-import { createApp } from '../api/app.ts';
-import { reconcileTriggers } from '../api/services/triggers.ts';
-import { syncCleanupSchedule } from '../temporal/schedules.ts';
-import { startLiveEvents } from '../api/live/index.ts';
-import { startTelegramGateways } from '../api/telegram/gateway.ts';
-import { startAccountGateways } from '../api/telegram/accounts.ts';
-import { gramAccountClients } from '../lib/telegram-account-gramjs.ts';
-import { loadOrCreateJwtSecret } from '../api/auth/options.ts';
-import { seedExamples } from './seed.ts';
 import { BUILTIN_PLUGINS_DIR, PluginRegistry } from '../lib/plugins/host.ts';
 import { setProcessPlugins } from '../lib/plugins/process.ts';
 import { PluginState, setProcessPluginState } from '../lib/plugins/state.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { SecretBox } from '../lib/secret-box.ts';
-import { ensureSetupToken, setupTokenPath } from '../api/auth/setup.ts';
 
 /** The built web app the API serves at / (when present). */
 export const WEB_DIST = join(ROOT, 'web', 'dist');
+
+/**
+ * The API's modules (express app, live events, Telegram gateways, GramJS), imported by
+ * runApi only: a worker process never loads them (issue 19: worker memory).
+ */
+async function apiModules() {
+  const [app, triggers, schedules, live, gateway, accounts, gramjs, options, setup] = await Promise.all([
+    import('../api/app.ts'),
+    import('../api/services/triggers.ts'),
+    import('../temporal/schedules.ts'),
+    import('../api/live/index.ts'),
+    import('../api/telegram/gateway.ts'),
+    import('../api/telegram/accounts.ts'),
+    import('../lib/telegram-account-gramjs.ts'),
+    import('../api/auth/options.ts'),
+    import('../api/auth/setup.ts'),
+  ]);
+  return { ...app, ...triggers, ...schedules, ...live, ...gateway, ...accounts, ...gramjs, ...options, ...setup };
+}
 
 function databaseUrl(config: Config): string {
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set. `chainflow start` sets it for its children; set it when running this command alone.');
@@ -42,7 +51,7 @@ export async function runMigrations(config: Config, logger: Logger, opts: { seed
   try {
     const applied = await migrate(orm);
     logger.info({ applied, database: redactUrl(databaseUrl(config)) }, applied.length ? 'migrations applied' : 'schema up to date');
-    const seeded = opts.seed ? await seedExamples(orm) : [];
+    const seeded = opts.seed ? await (await import('./seed.ts')).seedExamples(orm) : [];
     return { applied, seeded };
   } finally {
     await orm.close();
@@ -87,7 +96,7 @@ function onStopSignal(stop: () => Promise<void>): void {
  * process's registry. Which may run, their settings, key-value store and credentials
  * come from the shared `plugin` rows (lib/plugins/state.ts), followed through NOTIFY.
  */
-export async function startPlugins(config: Config, logger: Logger, shared: { orm: MikroORM; secretBox: SecretBox | undefined; processName: 'api' | 'worker' }): Promise<{ registry: PluginRegistry; close(): Promise<void> }> {
+export async function startPlugins(config: Config, logger: Logger, shared: { orm: MikroORM; secretBox: SecretBox | undefined; processName: 'api' | 'worker'; threadsOnDemand?: boolean }): Promise<{ registry: PluginRegistry; close(): Promise<void> }> {
   const state = new PluginState({ orm: shared.orm, secretBox: shared.secretBox, databaseUrl: databaseUrl(config), processName: shared.processName, log: (message) => logger.warn({ plugins: true }, message) });
   const registry = new PluginRegistry({
     dirs: [BUILTIN_PLUGINS_DIR, ...(config.plugins.dir ? [config.plugins.dir] : [])],
@@ -96,6 +105,7 @@ export async function startPlugins(config: Config, logger: Logger, shared: { orm
     // Plugin log lines and errors may quote what a plugin was given: secrets are replaced first.
     log: (message) => logger.warn({ plugins: true }, state.redact(message)),
     ...state.registryOptions(),
+    ...(shared.threadsOnDemand ? { threadsOnDemand: true } : {}),
   });
   await state.start(registry);
   await registry.start();
@@ -133,14 +143,17 @@ export async function runWorker(config: Config): Promise<void> {
   }
   const bundlePath = prebuilt ?? (await cachedWorkflowBundle(join(config.dataDir, 'cache')));
   const sandbox = createCodeSandbox();
-  const plugins = await startPlugins(config, logger, { orm, secretBox: secretBoxFor(config), processName: 'worker' });
+  // A plugin's thread starts at its first call in this process (memory: issue 19).
+  const plugins = await startPlugins(config, logger, { orm, secretBox: secretBoxFor(config), processName: 'worker', threadsOnDemand: true });
+  // WORKER_MAX_CACHED_WORKFLOWS, else as many sessions as fit in WORKER_MEMORY_MB.
+  const maxCachedWorkflows = config.workerMaxCachedWorkflows ?? workflowCacheSize(config.workerMemoryMb, process.memoryUsage.rss() / 1048576);
   const worker = await createWorker({
     connection,
     namespace: target.namespace,
     taskQueue: config.temporal.taskQueue,
     activities: createActivities({ orm, logger, secretBox: secretBoxFor(config), sandbox, ssrf: { allow: config.httpAllowPrivate }, plugins: plugins.registry, knowledge: { embeddingBatch: config.knowledge.embeddingBatch } }),
     workflowBundlePath: bundlePath,
-    ...(config.workerMaxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.workerMaxCachedWorkflows } : {}),
+    maxCachedWorkflows,
     ...(config.workerStickyTimeoutMs !== undefined ? { stickyQueueScheduleToStartTimeoutMs: config.workerStickyTimeoutMs } : {}),
   });
   const running = worker.run().finally(async () => {
@@ -155,13 +168,14 @@ export async function runWorker(config: Config): Promise<void> {
     worker.shutdown();
     await running;
   });
-  logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, address: target.address, bundle: bundlePath, ...(metricsAddress ? { metrics: `http://${metricsAddress}/metrics` } : {}) }, 'worker running');
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, address: target.address, bundle: bundlePath, maxCachedWorkflows, memoryMb: config.workerMemoryMb, ...(metricsAddress ? { metrics: `http://${metricsAddress}/metrics` } : {}) }, 'worker running');
   await running;
 }
 
 /** `chainflow api`: the HTTP API and web app until SIGTERM. */
 export async function runApi(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel, 'api');
+  const { createApp, reconcileTriggers, syncCleanupSchedule, startLiveEvents, startTelegramGateways, startAccountGateways, gramAccountClients, loadOrCreateJwtSecret, ensureSetupToken, setupTokenPath } = await apiModules();
   const orm = await createOrm({ url: databaseUrl(config) });
   const temporal = await connectClient(temporalTarget(config));
   const jwtSecret = config.auth.jwtSecret ?? loadOrCreateJwtSecret(config.dataDir);

@@ -11,6 +11,17 @@ export const WORKFLOWS_PATH = join(ROOT, 'workflows', 'index.ts');
 /** Folders whose sources end up in the workflow bundle. */
 const BUNDLED_DIRS = ['workflows', 'chain'];
 
+/**
+ * Modules evaluated once per worker thread and shared by every cached session, instead
+ * of once per session (the SDK's reusable V8 context keeps a module cache per workflow
+ * otherwise). chain/runtime.ts and what it imports (re2js among them) are pure functions
+ * with no per-workflow state; the one module-level value, chain/regex.ts's cache of
+ * compiled patterns, maps a pattern to its compiled form, so sharing it across sessions
+ * changes no result. The SDK freezes their exports. Issue 19: ~0.45 MB per session was
+ * re2js alone.
+ */
+export const SHARED_WORKFLOW_MODULES = [join(ROOT, 'chain', 'runtime.ts')];
+
 function sourceFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((name) => {
@@ -25,6 +36,7 @@ export function workflowSourceHash(): string {
   const hash = createHash('sha256');
   const sdk = JSON.parse(readFileSync(join(ROOT, 'node_modules/@temporalio/worker/package.json'), 'utf8')) as { version: string };
   hash.update(sdk.version);
+  hash.update(JSON.stringify(SHARED_WORKFLOW_MODULES.map((path) => relative(ROOT, path))));
   for (const file of BUNDLED_DIRS.flatMap((d) => sourceFiles(join(ROOT, d))).sort()) {
     hash.update(relative(ROOT, file));
     hash.update(readFileSync(file));
@@ -36,6 +48,7 @@ export function workflowSourceHash(): string {
 export async function bundleWorkflows(): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    preloadModules: SHARED_WORKFLOW_MODULES,
     logger: { log: () => {}, trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: console.error },
   });
   return code;

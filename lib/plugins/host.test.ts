@@ -130,6 +130,40 @@ describe('plugin registry', () => {
   });
 });
 
+describe('threads on demand (the worker)', () => {
+  it('reads the manifest at load, starts the thread at the first call and keeps it for the next', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'cf-plugins-lazy-'));
+    mkdirSync(join(folder, 'clock'));
+    writeFileSync(join(folder, 'clock', 'index.ts'), `import { definePlugin, node, z } from 'chainflow/plugin-sdk';
+const loadedAt = Date.now();
+let calls = 0;
+export default definePlugin({
+  id: 'clock', version: '1.0.0', title: { en: 'C', ru: 'C' }, description: { en: 'C', ru: 'C' },
+  nodes: { when: node({ label: { en: 'When', ru: 'Когда' }, help: { en: 'h', ru: 'п' }, config: z.object({}), run: () => ({ ok: true, set: { 'session.loadedAt': loadedAt, 'session.calls': ++calls } }) }) },
+});
+`);
+    const lazy = new PluginRegistry({ dirs: [folder], threadsOnDemand: true, pollMs: 60_000 });
+    try {
+      await lazy.start();
+      expect(lazy.installedTypes()).toEqual(['plugin:clock/when']);
+      expect(lazy.get('clock')).toMatchObject({ status: 'loaded', version: '1.0.0' });
+      const loaded = Date.now();
+      while (Date.now() <= loaded) {
+        // the next millisecond: a thread started by the call below evaluates its module later
+      }
+      const call = () => lazy.call('clock', { kind: 'node', key: 'when', config: {}, vars: {}, runId: 'r', nodeId: 'n' });
+      const first = await call();
+      expect(first).toMatchObject({ outcome: { ok: true, set: { 'session.calls': 1, 'session.loadedAt': expect.any(Number) } } });
+      const loadedAt = (first as { outcome: { set: Record<string, number> } }).outcome.set['session.loadedAt'] ?? 0;
+      expect(loadedAt).toBeGreaterThan(loaded);
+      expect(await call()).toMatchObject({ outcome: { set: { 'session.calls': 2, 'session.loadedAt': loadedAt } } });
+    } finally {
+      await lazy.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
+
 describe('reload memory', () => {
   it('three reloads (a new thread each, the old one terminated) leave RSS within 20 MB of one', async () => {
     const { measureReloads } = await import('../../bench/plugin-reload.ts');

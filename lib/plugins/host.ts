@@ -258,6 +258,12 @@ export interface RegistryOptions {
   /** How often folders are rescanned besides file-change events (ms). */
   pollMs?: number;
   log?: (message: string) => void;
+  /**
+   * Start a plugin's thread at its first call instead of keeping one per plugin from the
+   * start (the worker: each idle thread is a V8 isolate of ~20–30 MB). The manifest is
+   * still read at load, by a thread that then stops.
+   */
+  threadsOnDemand?: boolean;
 }
 
 /** The plugins of one process (API or worker), kept in step with the plugin folders. */
@@ -412,7 +418,7 @@ export class PluginRegistry {
   }
 
   private restart(entry: Entry): Promise<PluginHost | undefined> {
-    entry.restarting ??= this.load(entry, entry.fingerprint).finally(() => {
+    entry.restarting ??= this.load(entry, entry.fingerprint, true).finally(() => {
       entry.restarting = undefined;
     });
     return entry.restarting;
@@ -477,7 +483,7 @@ export class PluginRegistry {
   }
 
   /** Starts a thread for the folder's current files; the old thread drains, then stops. */
-  private async load(entry: Entry, print: string): Promise<PluginHost | undefined> {
+  private async load(entry: Entry, print: string, forCall = false): Promise<PluginHost | undefined> {
     entry.fingerprint = print;
     const old = entry.host;
     try {
@@ -497,6 +503,11 @@ export class PluginRegistry {
       entry.status = 'loaded';
       entry.reloads += 1;
       if (old !== host) void this.retire(old);
+      if (this.options.threadsOnDemand && !forCall) {
+        // Manifest read: the thread stops until a call needs it (call() starts a fresh one).
+        entry.host = undefined;
+        void host.terminate();
+      }
       return host;
     } catch (error) {
       const message = `Plugin "${entry.id}" failed to load: ${error instanceof Error ? error.message : String(error)}`;

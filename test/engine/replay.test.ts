@@ -74,4 +74,11 @@ describe('the workflow bundle', () => {
     expect(code).not.toMatch(/chain\/nodes\/spec\.ts/);
     expect(code).toMatch(/chain\/runtime\.ts/);
   });
+
+  it('loads chain/runtime.ts (and re2js) once per worker thread, shared by every cached session', () => {
+    const code = readFileSync(testStack().workflowBundlePath, 'utf8');
+    // The SDK's preloadModules hook: modules required there land in the shared module cache.
+    const preload = /exports\.preloadModules = function preloadModules\(\) \{([^}]*)\}/.exec(code)?.[1] ?? '';
+    expect(preload).toMatch(/"\.\/chain\/runtime\.ts"/);
+  });
 });
