@@ -23,6 +23,19 @@ export interface VariableOwners {
   bot: string;
 }
 
+/** The persisted variables of a session's owners, by scope. */
+export interface PersistedVariables {
+  user: JsonObject;
+  chat: JsonObject;
+  bot: JsonObject;
+}
+
+/** The result of `startSession`. */
+export interface StartedSession {
+  version: LoadedVersion;
+  variables: PersistedVariables;
+}
+
 export interface VariableWriteRecord {
   scope: 'user' | 'chat' | 'bot';
   ownerKey: string;
@@ -82,6 +95,17 @@ async function writeVariables(em: EntityManager, writes: VariableWriteRecord[]):
   }
 }
 
+/** The last write of each variable (one statement may not upsert the same row twice). */
+function lastWrites(writes: VariableWriteRecord[]): VariableWriteRecord[] {
+  const last = new Map<string, VariableWriteRecord>();
+  for (const w of writes) {
+    const key = JSON.stringify([w.scope, w.ownerKey, w.name]);
+    last.delete(key);
+    last.set(key, w);
+  }
+  return [...last.values()];
+}
+
 /**
  * SQLSTATE classes that no retry can fix: 22 data exception (e.g. 22P05 untranslatable
  * character, 22P02 invalid JSON), 54 program limit exceeded (a row or value too big).
@@ -105,11 +129,11 @@ const IR_CACHE_LIMIT = 500;
 
 /**
  * The engine's activities: chain versions, persisted variables, run events, delivery.
- * `loadChainVersion` and `flushRunEvents` run as local activities.
+ * `loadChainVersion`, `startSession` and `flushRunEvents` run as local activities.
  */
 export function createEngineActivities({ orm, logger, secretBox }: EngineDeps) {
   const deliverTelegram = createTelegramDelivery({ orm, logger, secretBox });
-  return {
+  const activities = {
     /** Loads a chain version's IR by id (cached per worker). */
     async loadChainVersion(versionId: string): Promise<LoadedVersion> {
       const cached = irCache.get(versionId);
@@ -130,14 +154,25 @@ export function createEngineActivities({ orm, logger, secretBox }: EngineDeps) {
       return loaded;
     },
 
+    /**
+     * What a new session needs before its first step, as one local activity (since the
+     * 'local-session-start' patch): its version's IR (cached) and its owners' persisted
+     * variables, read at the same time. Before, the variables were a remote activity: two
+     * more trips through the server at every session start.
+     */
+    async startSession(input: { versionId: string; owners: VariableOwners }): Promise<StartedSession> {
+      const [version, variables] = await Promise.all([activities.loadChainVersion(input.versionId), activities.loadVariables(input.owners)]);
+      return { version, variables };
+    },
+
     /** The persisted user/chat/bot variables of a session's owners. */
-    async loadVariables(owners: VariableOwners): Promise<{ user: JsonObject; chat: JsonObject; bot: JsonObject }> {
+    async loadVariables(owners: VariableOwners): Promise<PersistedVariables> {
       const rows = await orm.em.getConnection().execute<{ scope: 'user' | 'chat' | 'bot'; name: string; value: JsonValue }[]>(
         `select scope, name, value from variable
           where (scope = 'user' and owner_key = ?) or (scope = 'chat' and owner_key = ?) or (scope = 'bot' and owner_key = ?)`,
         [owners.user, owners.chat, owners.bot],
       );
-      const result = { user: {} as JsonObject, chat: {} as JsonObject, bot: {} as JsonObject };
+      const result: PersistedVariables = { user: {}, chat: {}, bot: {} };
       for (const row of rows) result[row.scope][row.name] = row.value;
       return result;
     },
@@ -166,48 +201,61 @@ export function createEngineActivities({ orm, logger, secretBox }: EngineDeps) {
       // What an HTTP response, an LLM or a plugin returned may hold code points
       // PostgreSQL cannot store (NUL, lone surrogates): replaced here, the last line.
       const input = sanitizeForStorage(raw);
-      const conn = orm.em.getConnection();
-      await orm.em.fork().transactional(async (em) => {
-        const tx = em.getTransactionContext();
-        const r = input.run;
-        const closed = r.status === 'completed' || r.status === 'failed' || r.status === 'stopped';
-        await conn.execute(
-          `insert into run (id, chain_id, version_id, version_number, channel, bot_id, status, current_node, started_at, updated_at, closed_at)
-           values (?, ?, ?, ?, ?, ?, ?, ?, now(), now(), ${closed ? 'now()' : 'null'})
-           on conflict (id) do update set version_id = excluded.version_id, version_number = excluded.version_number,
-             status = excluded.status, current_node = excluded.current_node, updated_at = now(),
-             closed_at = ${closed ? 'now()' : 'null'},
-             started_at = case when run.closed_at is not null and excluded.closed_at is null then now() else run.started_at end`,
-          [input.runId, r.chainId, r.versionId, r.versionNumber, r.channel, r.botId, r.status, r.currentNode],
+      const r = input.run;
+      const closed = r.status === 'completed' || r.status === 'failed' || r.status === 'stopped';
+      // One statement, so one round trip (it commits as one transaction): the run's index
+      // row, the variable writes and the events, each a data-modifying CTE, and the live
+      // events NOTIFY (delivered on commit, so readers see the rows). Rows travel as JSON
+      // documents: the statement and its parameters have the same shape for any number of
+      // events.
+      const events = input.events.map((e) => ({ seq: e.seq, type: e.type, node_id: e.nodeId ?? null, payload: e.payload, at: new Date(e.at).toISOString() }));
+      const variables = lastWrites(input.variables ?? []).map((w) => ({ id: randomUUID(), scope: w.scope, owner_key: w.ownerKey, name: w.name, value: w.value, remove: w.value === null }));
+      await orm.em
+        .getConnection()
+        .execute(
+          `with run_row as (
+             insert into run (id, chain_id, version_id, version_number, channel, bot_id, status, current_node, started_at, updated_at, closed_at)
+             values (?, ?, ?, ?, ?, ?, ?, ?, now(), now(), ${closed ? 'now()' : 'null'})
+             on conflict (id) do update set version_id = excluded.version_id, version_number = excluded.version_number,
+               status = excluded.status, current_node = excluded.current_node, updated_at = now(),
+               closed_at = ${closed ? 'now()' : 'null'},
+               started_at = case when run.closed_at is not null and excluded.closed_at is null then now() else run.started_at end
+             returning 1
+           ),
+           writes as (
+             select * from jsonb_to_recordset(?::jsonb) as w(id uuid, scope text, owner_key text, name text, value jsonb, remove boolean)
+           ),
+           removed as (
+             delete from variable v using writes w
+              where w.remove and v.scope = w.scope and v.owner_key = w.owner_key and v.name = w.name
+             returning 1
+           ),
+           saved as (
+             insert into variable (id, scope, owner_key, name, value, updated_at)
+             select id, scope, owner_key, name, value, now() from writes where not remove
+             on conflict (scope, owner_key, name) do update set value = excluded.value, updated_at = now()
+             returning 1
+           ),
+           events as (
+             insert into run_event (run_id, execution_id, seq, type, node_id, payload, at)
+             select ?, ?, e.seq, e.type, e.node_id, e.payload, e.at
+               from jsonb_to_recordset(?::jsonb) as e(seq int, type text, node_id text, payload jsonb, at timestamptz)
+             on conflict (run_id, execution_id, seq) do update
+               set type = excluded.type, node_id = excluded.node_id, payload = excluded.payload, at = excluded.at
+             returning 1
+           )
+           select pg_notify(?, json_build_object('runId', ?::text, 'chainId', ?::text)::text) where ?::boolean`,
+          [
+            input.runId, r.chainId, r.versionId, r.versionNumber, r.channel, r.botId, r.status, r.currentNode,
+            JSON.stringify(variables),
+            input.runId, input.executionId, JSON.stringify(events),
+            RUN_EVENTS_CHANNEL, input.runId, r.chainId, events.length > 0,
+          ],
           'run',
-          tx,
-        );
-        if (input.variables?.length) await writeVariables(em, input.variables);
-        if (input.events.length === 0) return;
-        const values: unknown[] = [];
-        const rows = input.events.map((e) => {
-          values.push(input.runId, input.executionId, e.seq, e.type, e.nodeId ?? null, JSON.stringify(e.payload), new Date(e.at));
-          return '(?, ?, ?, ?, ?, ?::jsonb, ?)';
+        )
+        .catch((err: unknown) => {
+          throw permanentFailure(err, 'Saving the session (run events and variables)');
         });
-        await conn.execute(
-          `insert into run_event (run_id, execution_id, seq, type, node_id, payload, at) values ${rows.join(', ')}
-           on conflict (run_id, execution_id, seq) do update
-             set type = excluded.type, node_id = excluded.node_id, payload = excluded.payload, at = excluded.at`,
-          values,
-          'run',
-          tx,
-        );
-        // Live events: every API replica LISTENs and pushes the new rows to its WebSocket
-        // subscribers (delivered on commit, so readers see the rows).
-        await conn.execute(
-          `select pg_notify(?, json_build_object('runId', ?::text, 'chainId', ?::text)::text)`,
-          [RUN_EVENTS_CHANNEL, input.runId, r.chainId],
-          'run',
-          tx,
-        );
-      }).catch((err: unknown) => {
-        throw permanentFailure(err, 'Saving the session (run events and variables)');
-      });
       logger.debug({ runId: input.runId, events: input.events.length }, 'run events flushed');
     },
 
@@ -230,6 +278,7 @@ export function createEngineActivities({ orm, logger, secretBox }: EngineDeps) {
       );
     },
   };
+  return activities;
 }
 
 export type EngineActivities = ReturnType<typeof createEngineActivities>;

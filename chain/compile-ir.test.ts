@@ -103,6 +103,18 @@ describe('the IR hash', () => {
     expect(hashIr(base)).toBe(base.hash);
   });
 
+  it('is the hash of the content with node ids that look like array indexes and object defaults', () => {
+    const ir = compiled(
+      createChain({
+        variables: [{ name: 'session.cfg', type: 'json', default: { z: 1, 10: [{ b: 2, a: 1 }] } }],
+        nodes: [createNode('10', 'start', { trigger: { kind: 'any' } }), createNode('2', 'message', { text: 'Hi' }), createNode('a', 'message', { text: 'Bye' })],
+        edges: [createEdge('10', '2'), createEdge('2', 'a')],
+      }),
+    );
+    expect(hashIr(ir)).toBe(ir.hash);
+    expect(hashIr(compiled(greetingGraph))).toBe(base.hash);
+  });
+
   it('ignores key order, node order, positions, labels and the chain name', () => {
     expect(compiled(reshuffled(greetingGraph)).hash).toBe(base.hash);
   });

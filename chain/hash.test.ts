@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from './hash.ts';
+import { sha256Hex, utf8Bytes, utf8BytesByHand } from './hash.ts';
 import { canonicalJson } from './json.ts';
 
 describe('sha256', () => {
@@ -18,10 +18,26 @@ describe('sha256', () => {
   it('hashes a million a’s like the FIPS long-message vector', () => {
     expect(sha256Hex('a'.repeat(1_000_000))).toBe('cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0');
   });
+
+  it('encodes UTF-8 by hand exactly as TextEncoder does (lone surrogates as U+FFFD)', () => {
+    for (const text of ['', 'abc', 'привет', '😀 emoji', 'lone \ud800 high', 'lone \udc00 low', 'end \ud83d', '\u07ff\u0800\uffff']) {
+      expect([...utf8BytesByHand(text)]).toEqual([...new TextEncoder().encode(text)]);
+      expect([...utf8Bytes(text)]).toEqual([...new TextEncoder().encode(text)]);
+    }
+  });
 });
 
 describe('canonical JSON', () => {
   it('orders keys at every level and drops undefined members', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"z":1}]},"b":1}');
+  });
+
+  it('orders keys that look like array indexes as text, as any other key', () => {
+    // A JS object enumerates '10' before 'a' and '2' before '10': the text must not.
+    expect(canonicalJson({ b: 1, 10: 'x', 2: 'y', a: { 1: true, '01': null } })).toBe('{"10":"x","2":"y","a":{"01":null,"1":true},"b":1}');
+  });
+
+  it('writes non-finite numbers and holes as null', () => {
+    expect(canonicalJson({ a: Number.NaN, b: [undefined, Infinity, -0] })).toBe('{"a":null,"b":[null,null,0]}');
   });
 });

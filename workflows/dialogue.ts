@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { clipText, findEntry, findEventEntry, mapNode, setVariable, type JsonObject, type JsonValue } from '../chain/runtime.ts';
-import type { EngineActivities, VariableWriteRecord } from '../activities/engine.ts';
+import type { EngineActivities, LoadedVersion, PersistedVariables, VariableWriteRecord } from '../activities/engine.ts';
 import { approvalSignal, messageSignal, sendUpdate, stateQuery, stopSignal, upgradeSignal } from './definitions.ts';
 import { advance, resumeAgent, resumeThrough, resumeWithReply } from './interpreter.ts';
 import { agentWaitOver, applyApproval } from './steps/agent.ts';
@@ -37,7 +37,7 @@ import {
 // PostgreSQL refuses) are non-retryable (activities/engine.ts). The retry policy of a
 // local activity is not in the command stream; the backoff stays below the SDK's
 // local-retry threshold (1 minute), so retries never become timers.
-const local = proxyLocalActivities<Pick<EngineActivities, 'loadChainVersion' | 'flushRunEvents'>>({
+const local = proxyLocalActivities<Pick<EngineActivities, 'loadChainVersion' | 'startSession' | 'flushRunEvents'>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500ms', maximumInterval: '30s', maximumAttempts: 10 },
 });
@@ -68,6 +68,7 @@ export const BATCH_BURSTS = 'batch-bursts';
 export const RECHECK_INTERRUPTS = 'recheck-interrupts';
 export const CONTINUE_IS_NOT_FAILURE = 'continue-is-not-failure';
 export const NEXT_SESSION = 'next-session';
+export const LOCAL_SESSION_START = 'local-session-start';
 
 interface Ticket {
   done: boolean;
@@ -135,6 +136,12 @@ function validateInbound(message: InboundMessage): void {
 export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
   const limits = { ...DEFAULT_LIMITS, ...input.limits };
   const resumed = input.resume !== undefined;
+  // Since LOCAL_SESSION_START a new session loads its IR and its persisted variables in
+  // one local activity (before: the IR in a local activity, then the variables in a
+  // remote one, two more trips through the server). Decided here, first thing in the
+  // first workflow task, before any command: a patch decided between the local
+  // activities of that task does not replay when signals land in it.
+  const startLocally = !resumed && patched(LOCAL_SESSION_START);
   const session = new Session(input, input.resume ?? initialState(input), limits);
   const state = session.state;
   const tickets = new Map<string, Ticket>();
@@ -173,12 +180,14 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
     { validator: validateInbound },
   );
 
-  const loadIr = async (versionId: string): Promise<void> => {
-    if (session.irs.has(versionId)) return;
-    const loaded = await local.loadChainVersion(versionId);
+  const keepIr = (versionId: string, loaded: LoadedVersion): void => {
     session.irs.set(versionId, loaded.ir);
     session.versionNumbers.set(versionId, loaded.versionNumber);
     if (versionId === session.rootVersionId) state.versionNumber = loaded.versionNumber;
+  };
+  const loadIr = async (versionId: string): Promise<void> => {
+    if (session.irs.has(versionId)) return;
+    keepIr(versionId, await local.loadChainVersion(versionId));
   };
 
   /** Flush, deliver, save, index: everything that happens at each wait point. */
@@ -245,6 +254,12 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
   };
 
   try {
+    let persisted: PersistedVariables | undefined;
+    if (startLocally) {
+      const started = await local.startSession({ versionId: input.versionId, owners: input.owners });
+      keepIr(input.versionId, started.version);
+      persisted = started.variables;
+    }
     for (const frame of state.frames) await loadIr(frame.versionId);
     const rootIr = () => session.ir(session.rootVersionId);
 
@@ -256,7 +271,7 @@ export async function dialogue(input: DialogueInput): Promise<DialogueResult> {
         ...(input.botId ? [{ key: BotIdKey, value: input.botId }] : []),
       ];
       upsertSearchAttributes(attributes);
-      const persisted = await engine.loadVariables(input.owners);
+      persisted ??= await engine.loadVariables(input.owners);
       state.user = persisted.user;
       state.chat = persisted.chat;
       state.bot = persisted.bot;

@@ -31,6 +31,9 @@ describe('replay of recorded histories', () => {
     for (const file of files.filter((f) => f.endsWith('.v1.json'))) expect({ file, patches: patchesOf(file) }).toEqual({ file, patches: [] });
     expect(files.filter((f) => patchesOf(f).includes('flush-saves-variables')).length).toBeGreaterThan(0);
     expect(files.filter((f) => patchesOf(f).includes('batch-bursts')).length).toBeGreaterThan(0);
+    // v5 = the last recorded before 'local-session-start' (variables in a remote activity).
+    expect(files.filter((f) => patchesOf(f).includes('local-session-start')).length).toBeGreaterThan(0);
+    expect(files.filter((f) => f.startsWith('greeting-') && !patchesOf(f).includes('local-session-start')).length).toBeGreaterThan(0);
   });
 
   it.each(files)('%s shows what its scenario covers', (file) => {
@@ -40,6 +43,7 @@ describe('replay of recorded histories', () => {
     if (!coverage) return;
     const seen = summarize(read(file));
     for (const activity of coverage.activities ?? []) expect(seen.activities, `${coverage.covers}: ActivityTaskScheduled ${activity}`).toContain(activity);
+    if (coverage.loadsVariables) expect([...seen.activities, ...seen.localActivities], `${coverage.covers}: loadVariables or startSession`).toEqual(expect.arrayContaining([expect.stringMatching(/^(loadVariables|startSession)$/)]));
     for (const type of coverage.nodeTypes ?? []) expect(seen.nodeTypes, `${coverage.covers}: a ${type} node in the loaded chain`).toContain(type);
     if (coverage.versions !== undefined) expect(seen.versions, `${coverage.covers}: chain versions loaded`).toHaveLength(coverage.versions);
     if (coverage.timersFired !== undefined) expect(seen.timersFired, `${coverage.covers}: TimerFired`).toBeGreaterThanOrEqual(coverage.timersFired);

@@ -27,7 +27,7 @@ import { createCredential } from '../../db/credential-store.ts';
 import { graphSchema, type GraphInput } from '../../chain/index.ts';
 import { createChain, createEdge, createNode } from '../../chain/testing.ts';
 import { startLocalStack } from '../../cli/local-stack.ts';
-import { messageSignal, sendUpdate, stateQuery, upgradeSignal, type dialogue, type DialogueInput, type SendResult } from '../../temporal/contracts.ts';
+import { messageSignal, sendUpdate, stateQuery, upgradeSignal, type dialogue, type DialogueInput, type InboundMessage, type SendResult } from '../../temporal/contracts.ts';
 import { json, startOpenAiServer, startTestServer, type OpenAiServer, type TestServer } from '../effects/support/servers.ts';
 import { eventually } from '../support/poll.ts';
 import { scenarios, type ScenarioName } from './scenarios.ts';
@@ -73,7 +73,7 @@ function expectReplies(result: SendResult, expected: string[]): void {
   if (JSON.stringify(got) !== JSON.stringify(expected)) throw new Error(`expected replies ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
 }
 
-async function finish(scenario: ScenarioName, handle: Handle): Promise<Recorded> {
+async function finish(scenario: ScenarioName, handle: { workflowId: string; result(): Promise<unknown> }): Promise<Recorded> {
   await handle.result();
   return { scenario, workflowId: handle.workflowId };
 }
@@ -242,6 +242,29 @@ const play: Record<Exclude<ScenarioName, 'continued'>, (r: Recorder) => Promise<
     await eventually(async () => ((await handle.query(stateQuery)).versionId === second.id ? true : undefined), 'the upgrade');
     expectReplies(await r.send(handle, 'Ann'), ['v2: hello Ann']);
     return [await finish('upgrade', handle)];
+  },
+
+  async 'start-burst'(r) {
+    // The first message starts the session (signal-with-start) and three more follow at
+    // once: they land while its first task loads the session (the case where a patch
+    // decided between that task's local activities did not replay).
+    const ask = (id: string, prompt: string) => createNode(id, 'ask', { prompt, variable: `session.${id}` });
+    const ids = await r.publish(createChain({
+      slug: 'replay-start-burst',
+      nodes: [any(), ask('a1', 'First?'), ask('a2', 'Second?'), ask('a3', 'Third?'), say('got', 'Got {{ session.a1 }} {{ session.a2 }} {{ session.a3 }}'), end('fin', 'start_burst')],
+      edges: [createEdge('start', 'a1'), createEdge('a1', 'a2'), createEdge('a2', 'a3'), createEdge('a3', 'got'), createEdge('got', 'fin')],
+    }));
+    const visitor = 'rec-start-burst';
+    const input: DialogueInput = { chainId: ids.chainId, versionId: ids.versionId, channel: 'web', owners: { user: `web:${visitor}`, chat: `web:${visitor}`, bot: `chain:${ids.chainId}` } };
+    const handle = await r.client.workflow.signalWithStart<typeof dialogue, [InboundMessage]>('dialogue', {
+      taskQueue: r.taskQueue,
+      workflowId: `web:${ids.chainId}:${visitor}`,
+      args: [input],
+      signal: messageSignal,
+      signalArgs: [{ id: `${visitor}-0`, text: 'go' }],
+    });
+    await Promise.all(['x', 'y', 'z'].map((text, n) => handle.signal(messageSignal, { id: `${visitor}-${n + 1}`, text })));
+    return [await finish('start-burst', handle)];
   },
 
   async burst(r) {

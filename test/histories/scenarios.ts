@@ -9,7 +9,12 @@ export interface Coverage {
   covers: string;
   /** Remote activities it schedules (ActivityTaskScheduled). */
   activities?: string[];
-  /** Node types in the chain versions it loads (the loadChainVersion results). */
+  /**
+   * The session loads its owners' persisted variables: the loadVariables activity, or
+   * (since the 'local-session-start' patch) the startSession local activity.
+   */
+  loadsVariables?: boolean;
+  /** Node types in the chain versions it loads (the loadChainVersion and startSession results). */
   nodeTypes?: string[];
   /** Distinct chain versions it loads (a sub-chain or an upgrade: 2). */
   versions?: number;
@@ -30,8 +35,8 @@ export interface Coverage {
 }
 
 export const scenarios = {
-  'greeting-new-user': { covers: 'the greeting: start, condition, an ask with retries and a timeout, user variables saved', activities: ['loadVariables'], replies: [/^ask_name: Hi!/, /^reply_new: Nice to meet you, Ann!/], outcome: 'greeted' },
-  'greeting-welcome-back': { covers: 'the greeting for a known user: persisted variables loaded', activities: ['loadVariables'], replies: [/^welcome_back: Welcome back, Ann!/] },
+  'greeting-new-user': { covers: 'the greeting: start, condition, an ask with retries and a timeout, user variables saved', loadsVariables: true, replies: [/^ask_name: Hi!/, /^reply_new: Nice to meet you, Ann!/], outcome: 'greeted' },
+  'greeting-welcome-back': { covers: 'the greeting for a known user: persisted variables loaded', loadsVariables: true, replies: [/^welcome_back: Welcome back, Ann!/] },
   'greeting-gives-up': { covers: "the greeting's ask running out of retries ('invalid' port)", replies: [/^ask_name: Please send just your name/, /^no_name: No problem/], outcome: 'greeted' },
   http: { covers: 'an http node: one httpRequest activity, the response mapped to a variable', activities: ['httpRequest'], nodeTypes: ['http'], replies: [/^ok: Order 42 is paid$/], outcome: 'http_ok' },
   llm: { covers: 'an llm node: one llmComplete activity against an OpenAI-compatible server', activities: ['llmComplete'], nodeTypes: ['llm'], replies: [/^ok: AI: Hello, Ann!$/], outcome: 'llm_ok' },
@@ -56,6 +61,12 @@ export const scenarios = {
   'continue-as-new': { covers: 'continue-as-new after messagesPerRun messages, between two messages', continuedAsNew: true, replies: [/^echo: You said one$/] },
   continued: { covers: 'the run after continue-as-new: resumes the session state at the ask', resumed: true, outcome: 'said_bye' },
   upgrade: { covers: 'the upgrade signal: the waiting session moves to version 2 through the node map', signals: ['upgrade'], versions: 2, replies: [/^q1: Name\?$/, /^m2: v2: hello Ann$/] },
+  'start-burst': {
+    covers: "a session started by a message with three more right behind it, landing in its first task (patched 'local-session-start')",
+    signals: ['message'],
+    patches: ['local-session-start'],
+    outcome: 'start_burst',
+  },
   burst: { covers: "messages queued during an activity answered in one burst (patched 'batch-bursts')", activities: ['httpRequest'], signals: ['message'], patches: ['batch-bursts'], replies: [/^a1: First\?$/], outcome: 'burst' },
 } satisfies Record<string, Coverage>;
 
@@ -124,8 +135,10 @@ export function summarize(history: { events: JsonEvent[] }): HistorySummary {
         if (marker === 'core_local_activity') {
           const data = decode(first(details, 'data')) as { activity_type: string };
           summary.localActivities.push(data.activity_type);
-          if (data.activity_type === 'loadChainVersion') {
-            const loaded = decode(first(details, 'result')) as { versionId: string; ir: { nodes: Record<string, { type: string }> } } | undefined;
+          if (data.activity_type === 'loadChainVersion' || data.activity_type === 'startSession') {
+            type Loaded = { versionId: string; ir: { nodes: Record<string, { type: string }> } };
+            const result = decode(first(details, 'result')) as (Loaded & { version?: Loaded }) | undefined;
+            const loaded = data.activity_type === 'startSession' ? result?.version : result;
             if (loaded) {
               summary.versions.push(loaded.versionId);
               for (const node of Object.values(loaded.ir.nodes)) nodeTypes.add(node.type);
