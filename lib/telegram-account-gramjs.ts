@@ -7,7 +7,8 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { Api, TelegramClient } from 'telegram';
 import { _serverKeys } from 'telegram/crypto/RSA.js';
-import { PromisedNetSockets } from 'telegram/extensions/index.js';
+import { Logger, PromisedNetSockets } from 'telegram/extensions/index.js';
+import { LogLevel } from 'telegram/extensions/Logger.js';
 import { returnBigInt } from 'telegram/Helpers.js';
 import { NewMessage, type NewMessageEvent } from 'telegram/events/index.js';
 import { EditedMessage, type EditedMessageEvent } from 'telegram/events/EditedMessage.js';
@@ -128,9 +129,12 @@ class GramAccountClient implements AccountClient {
     this.app = app;
     const stringSession = new StringSession(session);
     if (server && !session) stringSession.setDC(server.dcId, server.host, server.port);
-    this.client = new TelegramClient(stringSession, app.apiId, app.apiHash, { ...GRAMJS_OPTIONS, ...(server ? { networkSocket: socketFor(server) } : {}) });
-    // GramJS logs at info by default (its own format, on stdout); ours goes through pino.
-    this.client.setLogLevel('none' as Parameters<TelegramClient['setLogLevel']>[0]);
+    this.client = new TelegramClient(stringSession, app.apiId, app.apiHash, {
+      ...GRAMJS_OPTIONS,
+      // GramJS logs at info by default (its own format, on stdout); ours goes through pino.
+      baseLogger: new Logger(LogLevel.NONE),
+      ...(server ? { networkSocket: socketFor(server) } : {}),
+    });
   }
 
   async connect(): Promise<void> {

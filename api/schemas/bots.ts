@@ -33,7 +33,7 @@ export const botSchema = z
     name: z.string(),
     kind: z.enum(botKinds),
     telegramId: z.string().nullable().meta({ description: "The Telegram bot's id (the public part of its token before ':'); null for user accounts" }),
-    hasSecret: z.literal(true).meta({ description: 'The token or session string is stored (encrypted); it is never returned' }),
+    hasSecret: z.boolean().meta({ description: 'The token or session string is stored (encrypted); it is never returned. Always true for bots; for user accounts true once signed in or a session is imported, false before and after logout' }),
     chainId: z.uuid().nullable(),
     enabled: z.boolean(),
     mode: z.enum(botModes),

@@ -2823,11 +2823,8 @@ export type components = {
             kind: "telegram_bot" | "telegram_user";
             /** @description The Telegram bot's id (the public part of its token before ':'); null for user accounts */
             telegramId: string | null;
-            /**
-             * @description The token or session string is stored (encrypted); it is never returned
-             * @constant
-             */
-            hasSecret: true;
+            /** @description The token or session string is stored (encrypted); it is never returned. Always true for bots; for user accounts true once signed in or a session is imported, false before and after logout */
+            hasSecret: boolean;
             chainId: string | null;
             enabled: boolean;
             /** @enum {string} */
