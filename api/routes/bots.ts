@@ -134,6 +134,7 @@ async function botViews(em: EntityManager, principal: Principal, bots: Bot[], bo
     telegramId: bot.telegramId ?? null,
     hasSecret: hasSecret(box, bot),
     chainId: bot.chainId && existing.has(bot.chainId) ? bot.chainId : null,
+    groups: bot.accountGroups ?? [],
     enabled: bot.enabled,
     mode: bot.mode,
     apiRoot: bot.apiRoot,
@@ -241,6 +242,7 @@ export function botOperations(deps: BotDeps): Operation[] {
           encryptedWebhookSecret: null,
           encryptedApp: null,
           encryptedLogin: null,
+          accountGroups: body.groups ?? [],
           status: 'stopped',
           lastError: null,
           ownerId: principal.user.id,
@@ -308,6 +310,10 @@ export function botOperations(deps: BotDeps): Operation[] {
         if (chainId !== undefined) bot.chainId = chainId;
         if (body.enabled !== undefined) bot.enabled = body.enabled;
         if (body.mode !== undefined) bot.mode = body.mode;
+        if (body.groups !== undefined) {
+          if (bot.kind !== 'telegram_user') throw new HttpError(400, 'validation_failed', 'body.groups: a telegram_bot gets the messages of the groups it is a member of; groups are for telegram_user accounts', [{ field: 'body.groups', message: 'Not for telegram_bot', code: 'custom' }]);
+          bot.accountGroups = body.groups;
+        }
         bot.apiRoot = apiRoot;
         audit({
           action: 'bot.update',

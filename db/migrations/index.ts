@@ -12,6 +12,7 @@ import { Migration20261201220000_http_attempts } from './0010-http-attempts.ts';
 import { Migration20261201230000_bot_commands } from './0011-bot-commands.ts';
 import { Migration20261201230000_telegram_accounts } from './0012-telegram-accounts.ts';
 import { Migration20261201230000_knowledge } from './0013-knowledge.ts';
+import { Migration20261202020000_account_groups } from './0014-account-groups.ts';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so the same list
@@ -32,4 +33,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201230000_bot_commands', class: Migration20261201230000_bot_commands },
   { name: 'Migration20261201230000_telegram_accounts', class: Migration20261201230000_telegram_accounts },
   { name: 'Migration20261201230000_knowledge', class: Migration20261201230000_knowledge },
+  { name: 'Migration20261202020000_account_groups', class: Migration20261202020000_account_groups },
 ];

@@ -3,14 +3,18 @@
 // server's RSA key, encrypted session, TL layer 198 — to the loopback MTProto test server
 // (test/support/mtproto, gotd/td tgtest). The login through the API (wrong code, expired
 // code, flood wait, 2FA checked by SRP, wrong password), the account gateway (lease,
-// worker on account:{botId}), a private message in → the greeting chain's reply out, and
+// worker on account:{botId}), a private message in → the greeting chain's reply out,
+// chosen groups, deliverMessage (entities, replies, edits, typing, media, flood waits) and
 // logout revoking the auth key at the server.
 
+import type { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
+import { createAccountDelivery } from '../../activities/telegram-account.ts';
+import { TELEGRAM_FAILURES } from '../../activities/telegram.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { greetingGraph } from '../../chain/examples.ts';
 import { startAccountGateways, type AccountGateways } from '../../api/telegram/accounts.ts';
-import { BotSchema } from '../../db/bots.ts';
+import { BotSchema, botSecret } from '../../db/bots.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { gramAccountClientsFor } from '../../lib/telegram-account-gramjs.ts';
 import type { AccountClientFactory } from '../../lib/telegram-account.ts';
@@ -145,5 +149,76 @@ describe('telegram user accounts over MTProto (GramJS ↔ loopback test server)'
 
     await mt.incoming({ from, text: 'Hana' });
     await eventually(async () => ((await mt.state()).sent.some((s) => s.text === 'Nice to meet you, Hana!') ? true : undefined), 'the reply over MTProto', 30_000);
+    // A typing action went before each reply (delivery shows "… is typing" first).
+    expect((await mt.state()).sent.filter((s) => s.method === 'setTyping' && s.peer === String(from.id)).length).toBeGreaterThanOrEqual(2);
+
+    // Groups: only the chosen ones start sessions, chat:{botId}:-{groupId}, answered in the group.
+    const badGroups = await t.api.patch(`/api/v1/bots/${botId}`).set(bearer(admin.token)).send({ groups: ['4012345678'] });
+    expect(badGroups.status).toBe(400);
+    expect(badGroups.body.message).toMatch(/^body\.groups\.0: /);
+    const chosen = await t.api.patch(`/api/v1/bots/${botId}`).set(bearer(admin.token)).send({ groups: ['-4012345678'] });
+    expect(chosen.status).toBe(200);
+    expect(chosen.body.groups).toEqual(['-4012345678']);
+    const member = { id: 5550002, firstName: 'Ines', langCode: 'pt' };
+    await eventually(async () => ((await mt.incoming({ from: member, text: '/start', group: 4099999999, groupTitle: 'Not chosen' })).delivered > 0 ? true : undefined), 'a connected client');
+    await eventually(async () => ((await mt.incoming({ from: member, text: '/start', group: 4012345678, groupTitle: 'Chosen' })).delivered > 0 ? true : undefined), 'a connected client');
+    const inGroup = await eventually(async () => (await mt.state()).sent.find((s) => s.method === 'sendMessage' && s.peer === '-4012345678'), 'the greeting in the chosen group', 30_000);
+    expect(inGroup.text).toBe("Hi! I'm the greeting bot. What's your name?");
+    expect((await t.h.client.workflow.getHandle(`chat:${botId}:-4012345678`).describe()).status.name).toBe('RUNNING');
+    expect((await mt.state()).sent.some((s) => s.peer === '-4099999999')).toBe(false);
   });
+
+  it('deliverMessage over MTProto: entities, a reply, buttons as text, an edit of the last message, a photo by URL, a flood wait as a retry delay', async () => {
+    await mt.account({ phone, code: '97531', me });
+    const botId = await createAccount('Wire delivery');
+    expect((await login(botId, '', { ...app, phone })).status).toBe(200);
+    expect((await login(botId, '/code', { code: '97531' })).body.state).toBe('done');
+    const row = await t.h.db.orm.em.fork().findOneOrFail(BotSchema, { id: botId });
+    const client = accounts(app, botSecret(t.h.secretBox, row));
+    await client.connect();
+    try {
+      // The peer must be known to the client (Telegram gives its access hash with its message).
+      const from = { id: 5550003, firstName: 'Jo' };
+      client.onMessage(() => undefined);
+      await mt.incoming({ from, text: 'hi' });
+      const activity = createAccountDelivery({ orm: t.h.db.orm, logger: createLogger('silent', 'wire-delivery'), botId, accountName: 'Wire delivery', client });
+      const chatKey = `telegram-chat:${botId}:${from.id}`;
+      // The account's pace (one message per 3 s in a chat) answers a too-early send with a retry delay: try again then, as Temporal would.
+      const deliver = (input: Parameters<typeof activity>[0]) =>
+        eventually(
+          () =>
+            activity(input).catch((err: unknown) => {
+              if ((err as ApplicationFailure).type === TELEGRAM_FAILURES.paced) return undefined;
+              throw err;
+            }),
+          'a delivery within the pace',
+          20_000,
+        );
+      const base = { nodeId: 'n1', format: 'html' as const };
+      await deliver({ channel: 'telegram_user', botId, chatKey, messages: [{ ...base, id: 'm1', text: '<b>Menu</b> for <i>you</i>', replyTo: `${from.id}:41`, buttons: { kind: 'reply', rows: [[{ id: 'b1', text: 'Tea' }, { id: 'b2', text: 'Site', url: 'https://example.com/' }]] } }] });
+      await deliver({ channel: 'telegram_user', botId, chatKey, messages: [{ ...base, id: 'm2', text: 'Menu <code>closed</code>', edit: true }] });
+      await deliver({ channel: 'telegram_user', botId, chatKey, messages: [{ ...base, id: 'm3', text: '', media: [{ kind: 'photo', url: 'https://example.com/p.jpg', caption: 'P' }] }] });
+      const sent = (await mt.state()).sent.filter((s) => s.peer === String(from.id));
+      expect(sent.map((s) => s.method)).toEqual(['setTyping', 'sendMessage', 'editMessage', 'setTyping', 'sendMedia']);
+      const [, first, edit, , photo] = sent;
+      expect(first).toMatchObject({ text: 'Menu for you\n\n• Tea\n• Site: https://example.com/', replyTo: 41, entities: [{ type: 'bold', offset: 0, length: 4 }, { type: 'italic', offset: 9, length: 3 }] });
+      expect(edit).toMatchObject({ id: first?.id, text: 'Menu closed', entities: [{ type: 'code', offset: 5, length: 6 }] });
+      expect(photo).toMatchObject({ media: 'photo', url: 'https://example.com/p.jpg', text: 'P' });
+
+      await mt.flood('messages.sendMessage', 42);
+      const failure = await eventually(
+        () =>
+          activity({ channel: 'telegram_user', botId, chatKey, messages: [{ ...base, id: 'm4', text: 'later' }] }).then(
+            () => new Error('delivered despite the flood wait') as unknown as ApplicationFailure,
+            (err: unknown) => ((err as ApplicationFailure).type === TELEGRAM_FAILURES.paced ? undefined : (err as ApplicationFailure)),
+          ),
+        'the flood wait',
+        20_000,
+      );
+      expect(failure?.type).toBe(TELEGRAM_FAILURES.rateLimited);
+      expect(failure?.nextRetryDelay).toBe('42s');
+    } finally {
+      await client.disconnect();
+    }
+  }, 90_000);
 });
