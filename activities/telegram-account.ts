@@ -31,14 +31,38 @@ export const ACCOUNT_PACE = {
 
 const PARSE_MODE = { plain: undefined, html: 'html', markdown: 'markdown' } as const;
 
-/** The account calls of one reply: its text split at 4096 characters, then each media file by URL. Buttons are for bots only and are dropped. */
+/**
+ * Buttons as text: Telegram shows inline and reply keyboards from bots only (a user
+ * account's reply_markup is ignored), so an account writes them under the text, one line
+ * each, a link button with its URL. The person answers by typing (a reply button's text
+ * matches as a text message does).
+ */
+export function buttonsAsText(message: OutboundMessage): string {
+  const rows = message.buttons?.rows ?? [];
+  const lines = rows.flat().map((b) => (b.url ? `• ${b.text}: ${b.url}` : `• ${b.text}`));
+  if (!lines.length) return '';
+  if (message.format === 'html') return lines.map((l) => l.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')).join('\n');
+  return lines.join('\n');
+}
+
+/** The message id an inbound id names (`{peerId}:{id}` or an edit's `{peerId}:{id}:e{date}`). */
+export function replyIdOf(inboundId: string | undefined): number | undefined {
+  const m = inboundId ? /^-?\d+:(\d+)(?::e\d+)?$/.exec(inboundId) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The account calls of one reply: its text (with its buttons as text) split at 4096 characters, then each media file by URL; the first part answers `replyTo`. */
 export function accountPartsOf(message: OutboundMessage): AccountOutgoing[] {
   const parseMode = PARSE_MODE[message.format];
   const parts: AccountOutgoing[] = [];
-  if (message.text.trim() !== '' || !message.media?.length) {
-    for (const chunk of splitText(message.text || ' ', message.format, TELEGRAM_TEXT_LIMIT)) parts.push({ text: chunk, parseMode, disablePreview: message.disablePreview });
+  const buttons = buttonsAsText(message);
+  const text = [message.text, buttons].filter((t) => t.trim() !== '').join('\n\n');
+  if (text.trim() !== '' || !message.media?.length) {
+    for (const chunk of splitText(text || ' ', message.format, TELEGRAM_TEXT_LIMIT)) parts.push({ text: chunk, parseMode, disablePreview: message.disablePreview });
   }
   for (const m of message.media ?? []) parts.push({ text: '', parseMode, file: { url: m.url, caption: m.caption?.slice(0, 1024) } });
+  const replyToId = replyIdOf(message.replyTo);
+  if (replyToId !== undefined && parts[0]) parts[0].replyToId = replyToId;
   return parts;
 }
 
@@ -105,6 +129,15 @@ export function createAccountDelivery(deps: AccountDeliveryDeps) {
     for (const message of input.messages) {
       const [record] = await conn.execute<{ telegram_message_ids: number[] }[]>('select telegram_message_ids from telegram_send where run_id = ? and message_id = ?', [runId, message.id]);
       const parts = accountPartsOf(message);
+      // An edit of the session's last message: only a reply of one text part can be one.
+      let editId: number | undefined;
+      if (message.edit && !record && parts.length === 1 && !parts[0]?.file) {
+        const [previous] = await conn.execute<{ telegram_message_ids: number[] }[]>(
+          'select telegram_message_ids from telegram_send where run_id = ? and message_id <> ? order by sent_at desc, message_id desc limit 1',
+          [runId, message.id],
+        );
+        editId = previous?.telegram_message_ids.at(-1);
+      }
       const sentIds = [...(record?.telegram_message_ids ?? [])];
       for (let i = sentIds.length; i < parts.length; i++) {
         const part = parts[i];
@@ -112,7 +145,19 @@ export function createAccountDelivery(deps: AccountDeliveryDeps) {
         await pace(target.chatId);
         let id: number;
         try {
-          id = await deps.client.sendMessage(target.chatId, part);
+          if (editId !== undefined) {
+            try {
+              await deps.client.editMessage(target.chatId, editId, part);
+            } catch (err) {
+              // The same text again: Telegram refuses the edit, the chat already shows it.
+              if (classifyAccountError(err).telegram !== 'MESSAGE_NOT_MODIFIED') throw err;
+            }
+            id = editId;
+          } else {
+            // "… is typing" first, as a person writes: best effort, a refused action sends anyway.
+            if (i === 0) await deps.client.setTyping(target.chatId).catch(() => undefined);
+            id = await deps.client.sendMessage(target.chatId, part);
+          }
         } catch (err) {
           throw accountFailure(err, deps.accountName);
         }

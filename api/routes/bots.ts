@@ -113,7 +113,18 @@ export async function answeringChain(em: EntityManager, principal: Principal, re
 }
 
 /** Bots as the API shows them: never the secret; a chain that was deleted shows as none. */
-async function botViews(em: EntityManager, principal: Principal, bots: Bot[]) {
+/** Whether a secret is stored: a bot always has its token; a user account has a session only once signed in (or imported), and not after logout. */
+function hasSecret(box: SecretBox | undefined, bot: Bot): boolean {
+  if (bot.kind === 'telegram_bot') return true;
+  if (!box) return false;
+  try {
+    return botSecret(box, bot) !== '';
+  } catch {
+    return false;
+  }
+}
+
+async function botViews(em: EntityManager, principal: Principal, bots: Bot[], box: SecretBox | undefined) {
   const chainIds = [...new Set(bots.map((b) => b.chainId).filter((id): id is string => Boolean(id)))];
   const existing = new Set(chainIds.length ? (await em.find(ChainSchema, { id: { $in: chainIds } }, { fields: ['id'] })).map((c) => c.id) : []);
   return bots.map((bot) => ({
@@ -121,8 +132,9 @@ async function botViews(em: EntityManager, principal: Principal, bots: Bot[]) {
     name: bot.name,
     kind: bot.kind,
     telegramId: bot.telegramId ?? null,
-    hasSecret: true as const,
+    hasSecret: hasSecret(box, bot),
     chainId: bot.chainId && existing.has(bot.chainId) ? bot.chainId : null,
+    groups: bot.accountGroups ?? [],
     enabled: bot.enabled,
     mode: bot.mode,
     apiRoot: bot.apiRoot,
@@ -135,8 +147,8 @@ async function botViews(em: EntityManager, principal: Principal, bots: Bot[]) {
   }));
 }
 
-async function botView(em: EntityManager, principal: Principal, bot: Bot) {
-  const [view] = await botViews(em, principal, [bot]);
+async function botView(em: EntityManager, principal: Principal, bot: Bot, box: SecretBox | undefined) {
+  const [view] = await botViews(em, principal, [bot], box);
   return view;
 }
 
@@ -185,7 +197,7 @@ export function botOperations(deps: BotDeps): Operation[] {
         if (query.chainId) and.push({ chainId: query.chainId });
         if (query.enabled) and.push({ enabled: query.enabled === 'true' });
         const [bots, total] = await em.findAndCount(BotSchema, and.length ? { $and: and } : {}, { orderBy: { name: 'asc', id: 'asc' }, offset: query.offset, limit: query.limit });
-        res.json({ items: await botViews(em, principal, bots), total });
+        res.json({ items: await botViews(em, principal, bots, deps.secretBox), total });
       },
     }),
     defineOperation({
@@ -230,6 +242,7 @@ export function botOperations(deps: BotDeps): Operation[] {
           encryptedWebhookSecret: null,
           encryptedApp: null,
           encryptedLogin: null,
+          accountGroups: body.groups ?? [],
           status: 'stopped',
           lastError: null,
           ownerId: principal.user.id,
@@ -242,7 +255,7 @@ export function botOperations(deps: BotDeps): Operation[] {
           throw err;
         }
         await announce(em, id);
-        res.status(201).json(await botView(em, principal, bot));
+        res.status(201).json(await botView(em, principal, bot, deps.secretBox));
       },
     }),
     defineOperation({
@@ -257,7 +270,7 @@ export function botOperations(deps: BotDeps): Operation[] {
       responses: { 200: { description: 'The bot', schema: botSchema } },
       handler: async ({ res, em, params, principal }) => {
         const bot = await loadBot(em, principal, params.id, 'bot:view');
-        res.json(await botView(em, principal, bot));
+        res.json(await botView(em, principal, bot, deps.secretBox));
       },
     }),
     defineOperation({
@@ -297,6 +310,10 @@ export function botOperations(deps: BotDeps): Operation[] {
         if (chainId !== undefined) bot.chainId = chainId;
         if (body.enabled !== undefined) bot.enabled = body.enabled;
         if (body.mode !== undefined) bot.mode = body.mode;
+        if (body.groups !== undefined) {
+          if (bot.kind !== 'telegram_user') throw new HttpError(400, 'validation_failed', 'body.groups: a telegram_bot gets the messages of the groups it is a member of; groups are for telegram_user accounts', [{ field: 'body.groups', message: 'Not for telegram_bot', code: 'custom' }]);
+          bot.accountGroups = body.groups;
+        }
         bot.apiRoot = apiRoot;
         audit({
           action: 'bot.update',
@@ -306,7 +323,7 @@ export function botOperations(deps: BotDeps): Operation[] {
         });
         await em.flush();
         await announce(em, bot.id);
-        res.json(await botView(em, principal, bot));
+        res.json(await botView(em, principal, bot, deps.secretBox));
       },
     }),
     defineOperation({

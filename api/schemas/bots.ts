@@ -33,8 +33,9 @@ export const botSchema = z
     name: z.string(),
     kind: z.enum(botKinds),
     telegramId: z.string().nullable().meta({ description: "The Telegram bot's id (the public part of its token before ':'); null for user accounts" }),
-    hasSecret: z.literal(true).meta({ description: 'The token or session string is stored (encrypted); it is never returned' }),
+    hasSecret: z.boolean().meta({ description: 'The token or session string is stored (encrypted); it is never returned. Always true for bots; for user accounts true once signed in or a session is imported, false before and after logout' }),
     chainId: z.uuid().nullable(),
+    groups: z.array(z.string()).meta({ description: 'telegram_user: the groups (chat ids) whose messages start sessions too; [] for bots' }),
     enabled: z.boolean(),
     mode: z.enum(botModes),
     apiRoot: z.string(),
@@ -57,6 +58,12 @@ export const botListQuerySchema = z.strictObject({
   ...pagingShape,
 });
 
+const groupsSchema = z
+  .array(z.string().regex(/^-\d{1,20}$/, 'Use a group\'s chat id as Telegram shows it, starting with "-" (like -4012345678, or -1001234567890 for a supergroup)'))
+  .max(100)
+  .transform((ids) => [...new Set(ids)])
+  .meta({ description: 'telegram_user: the groups whose messages start sessions too (chat ids, "-…"); private chats always do. Empty by default' });
+
 export const createBotBodySchema = z
   .strictObject({
     name: z.string().trim().min(1).max(200),
@@ -67,8 +74,10 @@ export const createBotBodySchema = z
     enabled: z.boolean().default(true),
     mode: modeSchema.default('polling'),
     apiRoot: apiRootSchema.optional(),
+    groups: groupsSchema.optional(),
   })
   .superRefine((b, ctx) => {
+    if (b.kind === 'telegram_bot' && b.groups !== undefined) ctx.addIssue({ code: 'custom', path: ['groups'], message: 'A telegram_bot gets the messages of the groups it is a member of; groups are for telegram_user accounts; drop groups' });
     if (b.kind === 'telegram_bot' && b.token === undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: "A telegram_bot needs its token (from @BotFather)" });
     if (b.kind === 'telegram_bot' && b.sessionString !== undefined) ctx.addIssue({ code: 'custom', path: ['sessionString'], message: 'A telegram_bot has a token, not a session string; drop sessionString' });
     if (b.kind === 'telegram_user' && b.token !== undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'A telegram_user has a session string, not a token; drop token' });
@@ -84,8 +93,9 @@ export const updateBotBodySchema = z
     enabled: z.boolean().optional(),
     mode: modeSchema.optional(),
     apiRoot: apiRootSchema.optional(),
+    groups: groupsSchema.optional(),
   })
-  .refine((b) => Object.keys(b).length > 0, { message: 'Send at least one of name, token, sessionString, chainId, enabled, mode, apiRoot' })
+  .refine((b) => Object.keys(b).length > 0, { message: 'Send at least one of name, token, sessionString, chainId, enabled, mode, apiRoot, groups' })
   .meta({ id: 'UpdateBotRequest' });
 
 export const botDeleteQuerySchema = z.strictObject({

@@ -3,7 +3,7 @@
 // while it holds the account's session-level advisory lock on its own PostgreSQL
 // connection (the lease, as for Bot API gateways); while it does, it runs a Temporal worker
 // on task queue `account:{botId}` whose `deliverMessage` sends through that connection.
-// Incoming private messages become `signalWithStart` on `chat:{botId}:{peerId}` with the
+// Incoming private messages (and those of the account's chosen groups) become `signalWithStart` on `chat:{botId}:{peerId}` with the
 // bots' message shape. A lost connection is re-established with exponential backoff
 // (1 s … 5 min) and reported in the bot's status / lastError.
 
@@ -93,6 +93,9 @@ interface Held {
   connected: boolean;
 }
 
+/** What a held connection was made for: a change of session, app or chain makes it anew. */
+const fingerprintOf = (bot: WantedAccount): string => `${bot.encrypted_secret}|${bot.encrypted_app}|${bot.chain_id}`;
+
 const LOCK_KEY = "hashtextextended('chainflow:telegram-account:' || $1::text, 0)";
 
 export async function startAccountGateways(opts: AccountGatewayOptions): Promise<AccountGateways> {
@@ -107,8 +110,11 @@ export async function startAccountGateways(opts: AccountGatewayOptions): Promise
     opts.orm.em.getConnection().execute('update bot set status = ?, last_error = ? where id = ?', [status, lastError, botId]).catch(() => undefined);
 
   async function dispatch(bot: WantedAccount, m: AccountIncoming): Promise<void> {
-    if (!m.private) return;
-    const [chain] = await opts.orm.em.getConnection().execute<{ active_version_id: string | null }[]>('select active_version_id from chain where id = ?', [bot.chain_id]);
+    const [chain] = await opts.orm.em
+      .getConnection()
+      .execute<{ active_version_id: string | null; account_groups: string[] | null }[]>('select c.active_version_id, b.account_groups from chain c, bot b where c.id = ? and b.id = ?', [bot.chain_id, bot.id]);
+    // Private chats always; a group only while it is one of the account's chosen groups (read per message: a change needs no reconnect).
+    if (!m.private && !(chain?.account_groups ?? []).includes(m.peerId)) return;
     if (!chain?.active_version_id) {
       log.warn({ botId: bot.id }, 'telegram account: the answering chain has no published version; the message is dropped');
       return;
@@ -136,7 +142,7 @@ export async function startAccountGateways(opts: AccountGatewayOptions): Promise
     let workerDone: Promise<void> | undefined;
     let timer: NodeJS.Timeout | undefined;
     let attempt = 0;
-    const h: Held = { fingerprint: `${bot.encrypted_secret}|${bot.encrypted_app}|${bot.chain_id}`, connected: false, stop: async () => undefined };
+    const h: Held = { fingerprint: fingerprintOf(bot), connected: false, stop: async () => undefined };
 
     const dropConnection = async () => {
       h.connected = false;
@@ -240,7 +246,7 @@ export async function startAccountGateways(opts: AccountGatewayOptions): Promise
     }
     for (const [id, h] of [...held]) {
       const want = usable.get(id);
-      if (want && `${want.bot.encrypted_secret}|${want.bot.encrypted_app}|${want.bot.chain_id}` === h.fingerprint) continue;
+      if (want && fingerprintOf(want.bot) === h.fingerprint) continue;
       await release(id);
       if (!want) await setStatus(id, 'stopped', null);
     }

@@ -48,8 +48,8 @@ describe('bots', () => {
     const res = await rec(t.api.post('/api/v1/bots').set(bearer(owner.token)).send({ name: 'Support bot', kind: 'telegram_bot', token, chainId: chain.slug }));
     expect(res.status, res.text).toBe(201);
     expect(res.body).toMatchObject({ name: 'Support bot', kind: 'telegram_bot', telegramId: token.split(':')[0], hasSecret: true, chainId: chain.id, enabled: true, ownerId: owner.id, role: 'owner' });
-    expect(Object.keys(res.body).sort()).toEqual(['apiRoot', 'chainId', 'createdAt', 'enabled', 'hasSecret', 'id', 'kind', 'lastError', 'mode', 'name', 'ownerId', 'role', 'status', 'telegramId', 'updatedAt']);
-    expect(res.body).toMatchObject({ mode: 'polling', apiRoot: 'https://api.telegram.org', status: 'stopped', lastError: null });
+    expect(Object.keys(res.body).sort()).toEqual(['apiRoot', 'chainId', 'createdAt', 'enabled', 'groups', 'hasSecret', 'id', 'kind', 'lastError', 'mode', 'name', 'ownerId', 'role', 'status', 'telegramId', 'updatedAt']);
+    expect(res.body).toMatchObject({ mode: 'polling', apiRoot: 'https://api.telegram.org', status: 'stopped', lastError: null, groups: [] });
     botId = res.body.id;
     const row = await t.h.db.orm.em.fork().findOneOrFail(BotSchema, { id: botId });
     expect(row.encryptedSecret).not.toContain(token.split(':')[1]);

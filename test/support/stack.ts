@@ -5,6 +5,8 @@ import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, Runtime, DefaultLogger } from '@temporalio/worker';
+import type { LogLevel, LogMetadata } from '@temporalio/common';
+import { isExpectedSdkWarning } from '../../temporal/runtime.ts';
 import { createOrm } from '../../db/orm.ts';
 import { ensureDatabase } from '../../db/embedded-postgres.ts';
 
@@ -33,7 +35,21 @@ let runtimeInstalled = false;
 export function quietTemporalRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const base = new DefaultLogger('WARN');
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    if (level === 'WARN' && isExpectedSdkWarning(message, meta)) return;
+    base.log(level, message, meta);
+  };
+  Runtime.install({
+    logger: {
+      log,
+      trace: (m, meta) => log('TRACE', m, meta),
+      debug: (m, meta) => log('DEBUG', m, meta),
+      info: (m, meta) => log('INFO', m, meta),
+      warn: (m, meta) => log('WARN', m, meta),
+      error: (m, meta) => log('ERROR', m, meta),
+    },
+  });
 }
 
 export interface TestDatabase {

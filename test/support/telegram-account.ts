@@ -1,6 +1,6 @@
-// A test-only implementation of OUR port (lib/telegram-account.ts), never of GramJS: the
-// wire-level MTProto test server (gotd/td tgtest) was not reached in the time box (see
-// docs/telegram.md, "Tests"). It plays Telegram's side of the login: one account with a
+// A test-only implementation of OUR port (lib/telegram-account.ts), never of GramJS, for
+// the tests that need what the MTProto test server (test/support/mtproto) does not do,
+// like a take-over between processes with many sessions (docs/telegram.md, "Tests"). It plays Telegram's side of the login: one account with a
 // phone, a code per sendCode (expiring), an optional 2FA password, and FLOOD_WAIT after
 // too many codes. Its errors carry Telegram's own error messages in the shape GramJS
 // raises them (`errorMessage`, `code`, `seconds`), so the product's classification runs

@@ -2,8 +2,8 @@
 // two account gateways on one database (one lease holder, a worker on account:{botId}),
 // a private message in → the greeting chain's reply out through the holder's connection,
 // and a take-over when the holder goes. Telegram's side is a test-only implementation of
-// our AccountClient port (test/support/telegram-account.ts); GramJS's wire protocol is
-// not exercised here (docs/telegram.md, "Tests").
+// our AccountClient port (test/support/telegram-account.ts); GramJS over the wire is in
+// account-wire.test.ts (docs/telegram.md, "Tests").
 
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

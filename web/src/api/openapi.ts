@@ -2077,6 +2077,8 @@ export type components = {
              * @description The Bot API server (Telegram's, a self-hosted telegram-bot-api, a test server); default TELEGRAM_API_ROOT
              */
             apiRoot?: string;
+            /** @description telegram_user: the groups whose messages start sessions too (chat ids, "-…"); private chats always do. Empty by default */
+            groups?: string[];
         };
         UpdateBotRequest: {
             name?: string;
@@ -2103,6 +2105,8 @@ export type components = {
              * @description The Bot API server (Telegram's, a self-hosted telegram-bot-api, a test server); default TELEGRAM_API_ROOT
              */
             apiRoot?: string;
+            /** @description telegram_user: the groups whose messages start sessions too (chat ids, "-…"); private chats always do. Empty by default */
+            groups?: string[];
         };
         AccountLoginStart: {
             /** @description api_id from my.telegram.org → API development tools */
@@ -3023,12 +3027,11 @@ export type components = {
             kind: "telegram_bot" | "telegram_user";
             /** @description The Telegram bot's id (the public part of its token before ':'); null for user accounts */
             telegramId: string | null;
-            /**
-             * @description The token or session string is stored (encrypted); it is never returned
-             * @constant
-             */
-            hasSecret: true;
+            /** @description The token or session string is stored (encrypted); it is never returned. Always true for bots; for user accounts true once signed in or a session is imported, false before and after logout */
+            hasSecret: boolean;
             chainId: string | null;
+            /** @description telegram_user: the groups (chat ids) whose messages start sessions too; [] for bots */
+            groups: string[];
             enabled: boolean;
             /** @enum {string} */
             mode: "polling" | "webhook";
