@@ -20,6 +20,7 @@ function pluginView(id: string, status: PluginStatus | undefined, row: Plugin | 
   const declared = manifest?.permissions ?? null;
   const policy = state?.policy(id);
   const bundled = state ? state.isBundled(status) : false;
+  const byDefault = state ? state.enablesByDefault(status) : false;
   let shown: 'loaded' | 'failed' | 'crashed' | 'disabled' | 'needs_approval' | 'missing';
   if (!status) shown = 'missing';
   else if (!manifest) shown = 'failed';
@@ -40,10 +41,10 @@ function pluginView(id: string, status: PluginStatus | undefined, row: Plugin | 
     chainflow: manifest?.chainflow ?? null,
     bundled,
     status: shown,
-    enabled: row ? row.enabled : state ? bundled : true,
+    enabled: row ? row.enabled : state ? byDefault : true,
     declaredPermissions: declared,
     approvedPermissions: row?.approvedPermissions ?? (state ? null : declared),
-    unapprovedPermissions: declared && state ? (policy && !policy.runs ? policy.unapproved : unapprovedPermissions(declared, row?.approvedPermissions ?? (bundled ? declared : null))) : { network: [], credentials: [] },
+    unapprovedPermissions: declared && state ? (policy && !policy.runs ? policy.unapproved : unapprovedPermissions(declared, row?.approvedPermissions ?? (byDefault ? declared : null))) : { network: [], credentials: [] },
     approvedVersion: row?.approvedVersion ?? null,
     approvedAt: iso(row?.approvedAt),
     lastErrors: errors.slice(0, 20),

@@ -5,9 +5,10 @@
 //
 // Policy (docs/plugins.md): a plugin runs only when its row is enabled and every
 // permission its loaded version declares is among the approved ones. A plugin of the
-// repository's own plugins/ folder (shipped and reviewed with Chainflow) is approved and
-// enabled with what it declares the first time it is seen; one found in PLUGINS_DIR waits,
-// disabled, for an admin. A later version declaring more than was approved waits for a
+// repository's own plugins/ folder (shipped and reviewed with Chainflow) that only adds
+// node types is approved and enabled with what it declares the first time it is seen; one
+// with hooks or Telegram commands acts on every bot (the spam filter would drop links
+// everywhere), so it waits, disabled, for an admin, as does any plugin found in PLUGINS_DIR. A later version declaring more than was approved waits for a
 // new approval: nothing new is granted silently.
 
 import { randomUUID } from 'node:crypto';
@@ -140,13 +141,25 @@ export class PluginState {
     return this.bundled.some((dir) => folder.startsWith(dir));
   }
 
+  /**
+   * Whether a plugin is enabled with what it declares when first seen: bundled, and acting
+   * only where a chain uses its node types (no hooks, no Telegram commands, which would
+   * change every bot of the installation without anyone asking).
+   */
+  enablesByDefault(status: Pick<PluginStatus, 'folder' | 'manifest'> | undefined): boolean {
+    if (!this.isBundled(status)) return false;
+    const manifest = status?.manifest;
+    if (!manifest) return false;
+    return manifest.commands.length === 0 && !manifest.hooks.beforeMessage && !manifest.hooks.afterMessage && !manifest.hooks.memberJoined;
+  }
+
   /** Whether a loaded plugin may run, and why not. */
   policy(id: string): PluginPolicy {
     const status = this.registry?.get(id);
     const declared = status?.manifest?.permissions ?? { network: [], credentials: [] };
     const row = this.rows.get(id);
     const unapprovedYet = { runs: false, status: 'disabled', message: `Plugin "${id}" is disabled: it is not yet approved; an admin reviews its permissions and enables it in Plugins.`, unapproved: declared } as const;
-    if (!row) return this.isBundled(status) ? { runs: true } : unapprovedYet;
+    if (!row) return this.enablesByDefault(status) ? { runs: true } : unapprovedYet;
     if (!row.enabled && !row.approvedPermissions) return unapprovedYet;
     const unapproved = unapprovedPermissions(declared, row.approvedPermissions);
     if (!row.enabled) return { runs: false, status: 'disabled', message: `Plugin "${id}" is disabled; an admin enables it in Plugins.`, unapproved };
@@ -243,14 +256,14 @@ export class PluginState {
       });
   }
 
-  /** Rows for plugins seen for the first time (bundled ones approved as declared), then a fresh read. */
+  /** Rows for plugins seen for the first time (bundled node-type-only ones approved as declared), then a fresh read. */
   private async sync(): Promise<void> {
     await this.reload();
     const fresh = (this.registry?.list() ?? []).filter((status) => status.manifest && !this.rows.has(status.id));
     if (fresh.length === 0) return;
     const conn = this.options.orm.em.getConnection();
     for (const status of fresh) {
-      const bundled = this.isBundled(status);
+      const bundled = this.enablesByDefault(status);
       const manifest = status.manifest as PluginManifest;
       await conn.execute(
         `insert into plugin (id, enabled, approved_permissions, approved_version, approved_at, settings, last_errors, created_at, updated_at)

@@ -80,7 +80,7 @@ describe('the Plugins screen', () => {
     const { page } = tab;
     await page.getByTestId('nav-plugins').click();
     await page.waitForURL((url) => url.pathname === '/plugins');
-    await expect.poll(() => page.getByTestId('plugin-status-weather').textContent(), POLL).toBe('Running');
+    await expect.poll(() => page.getByTestId('plugin-status-jsonata').textContent(), POLL).toBe('Running');
     expect(await page.getByTestId('plugin-status-hello').textContent()).toBe('Disabled');
     expect(await page.getByTestId('plugin-status-broken').textContent()).toBe('Does not load');
     expect(await page.getByTestId('plugin-errors-broken').textContent()).toContain('the entry must default-export definePlugin');
@@ -126,10 +126,10 @@ describe('the Plugins screen', () => {
   it('speaks Russian', async () => {
     const { page } = tab;
     await page.getByTestId('language-switch').click();
-    await expect.poll(() => page.getByTestId('plugin-status-weather').textContent(), POLL).toBe('Работает');
+    await expect.poll(() => page.getByTestId('plugin-status-jsonata').textContent(), POLL).toBe('Работает');
     expect(await page.getByTestId('plugin-permissions-hello').textContent()).toContain('Сеть: api.example.com');
     await page.screenshot({ path: join(tmpdir(), 'chainflow-plugins-ru.png') });
     await page.getByTestId('language-switch').click();
-    await expect.poll(() => page.getByTestId('plugin-status-weather').textContent(), POLL).toBe('Running');
+    await expect.poll(() => page.getByTestId('plugin-status-jsonata').textContent(), POLL).toBe('Running');
   });
 });

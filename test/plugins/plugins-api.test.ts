@@ -132,9 +132,16 @@ describe('plugins: policy, approval and settings on a running stack', () => {
   it('bundled plugins run with what they declare; one in PLUGINS_DIR waits, disabled, for an admin (compile says plugin_disabled)', async () => {
     const list = await t.api.get('/api/v1/plugins').set(as(editor));
     expect(list.status).toBe(200);
-    const weather = list.body.items.find((p: { id: string }) => p.id === 'weather');
-    expect(weather).toMatchObject({ bundled: true, enabled: true, status: 'loaded', declaredPermissions: { network: ['api.open-meteo.com', 'settings:baseUrl'], credentials: [] }, approvedPermissions: { network: ['api.open-meteo.com', 'settings:baseUrl'], credentials: [] }, approvedVersion: '1.0.0', nodeTypes: [{ type: 'plugin:weather/current' }] });
-    expect(await nodeTypes()).toContain('plugin:weather/current');
+    // A bundled plugin that only adds node types runs as declared ...
+    const jsonata = list.body.items.find((p: { id: string }) => p.id === 'jsonata');
+    expect(jsonata).toMatchObject({ bundled: true, enabled: true, status: 'loaded', approvedVersion: '1.0.0', nodeTypes: [{ type: 'plugin:jsonata/transform' }] });
+    expect(await nodeTypes()).toContain('plugin:jsonata/transform');
+    // ... one with hooks or Telegram commands would change every bot: it waits for an admin.
+    for (const id of ['spam-filter', 'welcome', 'weather']) {
+      expect(list.body.items.find((p: { id: string }) => p.id === id), id).toMatchObject({ bundled: true, enabled: false, status: 'disabled', approvedPermissions: null });
+    }
+    expect(list.body.items.find((p: { id: string }) => p.id === 'weather')).toMatchObject({ declaredPermissions: { network: ['api.open-meteo.com', 'settings:baseUrl'], credentials: [] }, unapprovedPermissions: { network: ['api.open-meteo.com', 'settings:baseUrl'], credentials: [] }, nodeTypes: [{ type: 'plugin:weather/current' }] });
+    expect(await nodeTypes()).not.toContain('plugin:weather/current');
 
     mkdirSync(join(dir, 'hello'));
     writeFileSync(join(dir, 'hello', 'index.ts'), helloPlugin('1.0.0', []));
@@ -262,6 +269,11 @@ describe('plugins: policy, approval and settings on a running stack', () => {
   });
 
   it("the spam filter's flood check counts in the key-value store (PostgreSQL, with a ttl) under settings set through the API", async () => {
+    // Bundled but acting on every bot: an admin approves what it declares and enables it first.
+    const declared = (await plugin('spam-filter')).declaredPermissions;
+    expect((await t.api.post('/api/v1/plugins/spam-filter/approve').set(as(admin)).send({ permissions: declared })).status).toBe(200);
+    expect((await t.api.post('/api/v1/plugins/spam-filter/enable').set(as(admin))).status).toBe(200);
+    await eventually(async () => ((await plugin('spam-filter')).status === 'loaded' ? true : undefined), 'the spam filter running', 10_000);
     const put = await t.api.put('/api/v1/plugins/spam-filter/settings').set(as(admin)).send({ values: { floodLimit: 2, floodWindowSeconds: 60 } });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     const message = { botId: 'bot-1', chatId: '42', userId: '7', text: 'hello there' };
