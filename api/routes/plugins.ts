@@ -50,7 +50,7 @@ function pluginView(id: string, status: PluginStatus | undefined, row: Plugin | 
     lastErrors: errors.slice(0, 20),
     nodeTypes: (manifest?.nodes ?? []).map((node) => ({ type: node.type, label: node.label })),
     commands: manifest?.commands ?? [],
-    hooks: manifest?.hooks ?? { beforeMessage: false, afterMessage: false },
+    hooks: manifest?.hooks ?? { beforeMessage: false, afterMessage: false, memberJoined: false },
     hasSettings: Boolean(manifest?.settingsSchema && Object.keys((manifest.settingsSchema.properties ?? {}) as object).length > 0),
     reloads: Math.max(status?.reloads ?? 0, 0),
     createdAt: iso(row?.createdAt),

@@ -32,7 +32,7 @@ export const pluginSchema = z
     lastErrors: z.array(z.object({ at: dateTime, message: z.string(), process: z.string() })).meta({ description: 'Load errors, crashes and timeouts, newest first (every process)' }),
     nodeTypes: z.array(z.object({ type: z.string(), label: localized })),
     commands: z.array(z.object({ name: z.string(), description: localized })),
-    hooks: z.object({ beforeMessage: z.boolean(), afterMessage: z.boolean() }),
+    hooks: z.object({ beforeMessage: z.boolean(), afterMessage: z.boolean(), memberJoined: z.boolean() }),
     hasSettings: z.boolean(),
     reloads: z.number().int().meta({ description: 'Reloads of it in this API process' }),
     createdAt: dateTime.nullable().meta({ description: 'When it was first seen' }),

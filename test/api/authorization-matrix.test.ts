@@ -278,7 +278,8 @@ const matrix: Record<string, Row> = {
 
   'GET /api/v1/node-types': { expect: signedIn(200), call: () => ({ url: '/api/v1/node-types' }) },
   'GET /api/v1/plugin-tabs': { expect: signedIn(200), call: () => ({ url: '/api/v1/plugin-tabs' }) },
-  // No plugin registry in this process: no tab has files (public either way).
+  // The weather plugin (the bundled one with a tab) has a command, so it waits for an
+  // admin; it is enabled by a row further down: here its tab has no files (public either way).
   'GET /api/v1/plugin-tabs/:id/*file': { expect: every(404), call: () => ({ url: '/api/v1/plugin-tabs/weather/index.html' }) },
   'GET /api/v1/audit': { expect: adminOnly(200), call: () => ({ url: '/api/v1/audit' }) },
   'GET /api/v1/audit/export': { expect: adminOnly(200), call: () => ({ url: '/api/v1/audit/export' }) },

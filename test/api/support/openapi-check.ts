@@ -109,7 +109,8 @@ export function createResponseValidator(document: OpenApiDocument): ResponseVali
         if (res.text && res.text.length > 0) throw new ContractViolation(`${where}: documented without a body, got ${type} ${res.text.slice(0, 80)}`);
         return;
       }
-      const media = content[type];
+      // `*/*` documents any content type (e.g. a plugin tab's files).
+      const media = content[type] ?? content['*/*'];
       if (!media) throw new ContractViolation(`${where}: content type '${type}' is not documented (documented: ${Object.keys(content).join(', ')})`);
       if (type !== 'application/json') return;
       if (!media.schema) return;

@@ -3392,6 +3392,7 @@ export type components = {
             hooks: {
                 beforeMessage: boolean;
                 afterMessage: boolean;
+                memberJoined: boolean;
             };
             hasSettings: boolean;
             /** @description Reloads of it in this API process */
