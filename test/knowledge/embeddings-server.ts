@@ -33,6 +33,8 @@ export interface EmbeddingsServer {
   /** Holds requests (they wait) until release() while set. */
   hold(): void;
   release(): void;
+  /** Lets the oldest held request through and keeps holding the ones after it. */
+  releaseOne(): void;
   /** Requests waiting in hold. */
   held: number;
   close(): Promise<void>;
@@ -96,6 +98,9 @@ export async function startEmbeddingsServer(apiKey: string): Promise<EmbeddingsS
     release() {
       holding = false;
       for (const w of waiting.splice(0)) w();
+    },
+    releaseOne() {
+      waiting.shift()?.();
     },
     close: () =>
       new Promise<void>((resolve) => {
