@@ -14,7 +14,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createAccountDelivery } from '../../activities/telegram-account.ts';
 import { botSecret } from '../../db/bots.ts';
 import { BOTS_CHANNEL } from '../../db/notify.ts';
-import { telegramOwners, telegramWorkflowId } from '../../db/telegram.ts';
+import { rememberAccountPeer, telegramOwners, telegramWorkflowId } from '../../db/telegram.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import { classifyAccountError, type AccountApp, type AccountClient, type AccountClientFactory, type AccountIncoming } from '../../lib/telegram-account.ts';
@@ -109,12 +109,24 @@ export async function startAccountGateways(opts: AccountGatewayOptions): Promise
   const setStatus = (botId: string, status: 'stopped' | 'running' | 'error', lastError: string | null) =>
     opts.orm.em.getConnection().execute('update bot set status = ?, last_error = ? where id = ?', [status, lastError, botId]).catch(() => undefined);
 
+  // The access hashes this process has stored (`{botId}:{peerId}` → hash): a peer's row is written when it is new or its hash changed only.
+  const stored = new Map<string, string>();
+  async function rememberPeer(botId: string, m: AccountIncoming): Promise<void> {
+    if (!m.accessHash) return;
+    const key = `${botId}:${m.peerId}`;
+    if (stored.get(key) === m.accessHash) return;
+    await rememberAccountPeer(opts.orm.em.getConnection(), botId, m.peerId, m.accessHash);
+    stored.set(key, m.accessHash);
+  }
+
   async function dispatch(bot: WantedAccount, m: AccountIncoming): Promise<void> {
     const [chain] = await opts.orm.em
       .getConnection()
       .execute<{ active_version_id: string | null; account_groups: string[] | null }[]>('select c.active_version_id, b.account_groups from chain c, bot b where c.id = ? and b.id = ?', [bot.chain_id, bot.id]);
     // Private chats always; a group only while it is one of the account's chosen groups (read per message: a change needs no reconnect).
     if (!m.private && !(chain?.account_groups ?? []).includes(m.peerId)) return;
+    // Remembered before the session starts, so its replies can address the peer even from a client made after a restart.
+    await rememberPeer(bot.id, m);
     if (!chain?.active_version_id) {
       log.warn({ botId: bot.id }, 'telegram account: the answering chain has no published version; the message is dropped');
       return;
