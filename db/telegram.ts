@@ -94,6 +94,11 @@ export async function rememberAccountPeer(conn: PostgreSqlConnection, botId: str
   );
 }
 
+/** Forgets an account's peers: access hashes are per Telegram account, so a new session (maybe another account's) or a logout drops them. */
+export async function forgetAccountPeers(conn: PostgreSqlConnection, botId: string): Promise<void> {
+  await conn.execute('delete from telegram_account_peer where bot_id = ?', [botId]);
+}
+
 /** The stored access hash of a peer of an account, if it has written before. */
 export async function accountPeerHash(conn: PostgreSqlConnection, botId: string, peerId: string): Promise<string | undefined> {
   const [row] = await conn.execute<{ access_hash: string }[]>('select access_hash from telegram_account_peer where bot_id = ? and peer_id = ?', [botId, peerId]);

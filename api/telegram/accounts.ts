@@ -109,24 +109,21 @@ export async function startAccountGateways(opts: AccountGatewayOptions): Promise
   const setStatus = (botId: string, status: 'stopped' | 'running' | 'error', lastError: string | null) =>
     opts.orm.em.getConnection().execute('update bot set status = ?, last_error = ? where id = ?', [status, lastError, botId]).catch(() => undefined);
 
-  // The access hashes this process has stored (`{botId}:{peerId}` → hash): a peer's row is written when it is new or its hash changed only.
-  const stored = new Map<string, string>();
-  async function rememberPeer(botId: string, m: AccountIncoming): Promise<void> {
-    if (!m.accessHash) return;
-    const key = `${botId}:${m.peerId}`;
-    if (stored.get(key) === m.accessHash) return;
+  /** Stores the chat's access hash when it is new to this connection (`stored`: peer → hash written) or changed. */
+  async function rememberPeer(botId: string, m: AccountIncoming, stored: Map<string, string>): Promise<void> {
+    if (!m.accessHash || stored.get(m.peerId) === m.accessHash) return;
     await rememberAccountPeer(opts.orm.em.getConnection(), botId, m.peerId, m.accessHash);
-    stored.set(key, m.accessHash);
+    stored.set(m.peerId, m.accessHash);
   }
 
-  async function dispatch(bot: WantedAccount, m: AccountIncoming): Promise<void> {
+  async function dispatch(bot: WantedAccount, m: AccountIncoming, stored: Map<string, string>): Promise<void> {
     const [chain] = await opts.orm.em
       .getConnection()
       .execute<{ active_version_id: string | null; account_groups: string[] | null }[]>('select c.active_version_id, b.account_groups from chain c, bot b where c.id = ? and b.id = ?', [bot.chain_id, bot.id]);
     // Private chats always; a group only while it is one of the account's chosen groups (read per message: a change needs no reconnect).
     if (!m.private && !(chain?.account_groups ?? []).includes(m.peerId)) return;
     // Remembered before the session starts, so its replies can address the peer even from a client made after a restart.
-    await rememberPeer(bot.id, m);
+    await rememberPeer(bot.id, m, stored);
     if (!chain?.active_version_id) {
       log.warn({ botId: bot.id }, 'telegram account: the answering chain has no published version; the message is dropped');
       return;
@@ -155,6 +152,8 @@ export async function startAccountGateways(opts: AccountGatewayOptions): Promise
     let timer: NodeJS.Timeout | undefined;
     let attempt = 0;
     const h: Held = { fingerprint: fingerprintOf(bot), connected: false, stop: async () => undefined };
+    // The peers whose access hash this hold has stored (a new session is a new hold: its peers were forgotten).
+    const stored = new Map<string, string>();
 
     const dropConnection = async () => {
       h.connected = false;
@@ -179,7 +178,7 @@ export async function startAccountGateways(opts: AccountGatewayOptions): Promise
       const c = opts.accounts(app, session);
       client = c;
       c.onMessage((m) => {
-        dispatch(bot, m).catch((err: unknown) => log.warn({ botId: bot.id, message: err instanceof Error ? err.message : String(err) }, 'telegram account: handing a message to its session failed'));
+        dispatch(bot, m, stored).catch((err: unknown) => log.warn({ botId: bot.id, message: err instanceof Error ? err.message : String(err) }, 'telegram account: handing a message to its session failed'));
       });
       c.onConnection((e) => {
         if (e.state === 'disconnected' && h.connected && client === c && !stopped) {

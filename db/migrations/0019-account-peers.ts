@@ -7,6 +7,7 @@ export class Migration20261202060000_account_peers extends Migration {
 
   override up(): void | Promise<void> {
     this.addSql(`create table "telegram_account_peer" ("bot_id" uuid not null, "peer_id" varchar(32) not null, "access_hash" varchar(24) not null, "updated_at" timestamptz not null, primary key ("bot_id", "peer_id"));`);
+    this.addSql(`alter table "telegram_account_peer" add constraint "telegram_account_peer_bot_id_foreign" foreign key ("bot_id") references "bot" ("id") on delete cascade;`);
   }
 
   override down(): void | Promise<void> {

@@ -206,6 +206,17 @@ describe('telegram user accounts over MTProto (GramJS ↔ loopback test server)'
     );
     expect(reply.text).toBe('Nice to meet you, Kai!');
     for (const g of gateways.splice(0)) await g.close();
+    // The hash stays out of the session's run events; a logout forgets the account's peers (hashes are per account).
+    const events = await eventually(async () => {
+      const [row] = await t.h.db.orm.em.getConnection().execute<{ n: string; leaked: string }[]>(
+        'select count(*) as n, count(*) filter (where payload::text like ?) as leaked from run_event where run_id = ?',
+        [`%${peer.accessHash}%`, `chat:${botId}:${from.id}`],
+      );
+      return Number(row?.n) > 0 ? row : undefined;
+    }, 'the run events of the session');
+    expect(Number(events.leaked)).toBe(0);
+    expect((await t.api.post(`/api/v1/bots/${botId}/account/logout`).set(bearer(admin.token)).send()).body).toEqual({ revoked: true });
+    expect(await t.h.db.orm.em.fork().count(TelegramAccountPeerSchema, { botId })).toBe(0);
   }, 90_000);
 
   it('deliverMessage over MTProto: entities, a reply, buttons as text, an edit of the last message, a photo by URL, a flood wait as a retry delay', async () => {
