@@ -9,9 +9,9 @@
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { hitRateLimit, refundRateLimit, type RateRule } from '../db/rate-limits.ts';
-import { parseChatOwner } from '../db/telegram.ts';
+import { accountPeerHash, parseChatOwner } from '../db/telegram.ts';
 import type { Logger } from '../lib/logger.ts';
-import { classifyAccountError, type AccountClient, type AccountOutgoing } from '../lib/telegram-account.ts';
+import { classifyAccountError, type AccountClient, type AccountOutgoing, type AccountPeer } from '../lib/telegram-account.ts';
 import type { OutboundMessage } from '../workflows/types.ts';
 import { activityContext } from './activity-context.ts';
 import { TELEGRAM_FAILURES } from './telegram.ts';
@@ -123,6 +123,8 @@ export function createAccountDelivery(deps: AccountDeliveryDeps) {
     const target = parseChatOwner(input.chatKey);
     if (!target || target.botId !== deps.botId) throw ApplicationFailure.nonRetryable(`The session's chat key "${input.chatKey}" is not a chat of account ${deps.botId}; nothing was sent.`, TELEGRAM_FAILURES.botMissing);
     const conn = deps.orm.em.fork().getConnection();
+    // The peer's access hash from its last message (telegram_account_peer): the client may have been made after it.
+    const peer: AccountPeer = { id: target.chatId, accessHash: await accountPeerHash(conn, deps.botId, target.chatId) };
     const execution = activityContext()?.info.workflowExecution;
     const runId = execution ? `${execution.workflowId}/${execution.runId}` : `direct:${input.chatKey}`;
     const delivered: string[] = [];
@@ -147,7 +149,7 @@ export function createAccountDelivery(deps: AccountDeliveryDeps) {
         try {
           if (editId !== undefined) {
             try {
-              await deps.client.editMessage(target.chatId, editId, part);
+              await deps.client.editMessage(peer, editId, part);
             } catch (err) {
               // The same text again: Telegram refuses the edit, the chat already shows it.
               if (classifyAccountError(err).telegram !== 'MESSAGE_NOT_MODIFIED') throw err;
@@ -155,8 +157,8 @@ export function createAccountDelivery(deps: AccountDeliveryDeps) {
             id = editId;
           } else {
             // "… is typing" first, as a person writes: best effort, a refused action sends anyway.
-            if (i === 0) await deps.client.setTyping(target.chatId).catch(() => undefined);
-            id = await deps.client.sendMessage(target.chatId, part);
+            if (i === 0) await deps.client.setTyping(peer).catch(() => undefined);
+            id = await deps.client.sendMessage(peer, part);
           }
         } catch (err) {
           throw accountFailure(err, deps.accountName);

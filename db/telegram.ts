@@ -1,4 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
 
 /**
  * A Telegram chat of a Bot API bot as delivery sees it. `blockedAt` is set when Telegram
@@ -62,7 +63,47 @@ export const BotCommandSchema = defineEntity({
 });
 export type BotCommand = InferEntity<typeof BotCommandSchema>;
 
-export const telegramEntities = [TelegramChatSchema, TelegramSendSchema, BotCommandSchema];
+/**
+ * A peer a Telegram user account has seen: its access hash as Telegram gave it with a
+ * message (MTProto addresses a user or channel by id *and* access hash; GramJS keeps them
+ * only in memory, its StringSession stores none). Delivery builds the InputPeer from this
+ * row, so a reply after a restart reaches a person who has not written since. Not a
+ * secret, but kept out of logs and run events all the same.
+ */
+export const TelegramAccountPeerSchema = defineEntity({
+  name: 'TelegramAccountPeer',
+  tableName: 'telegram_account_peer',
+  properties: {
+    botId: p.uuid().primary(),
+    peerId: p.string().length(32).primary(),
+    accessHash: p.string().length(24),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type TelegramAccountPeer = InferEntity<typeof TelegramAccountPeerSchema>;
+
+export const telegramEntities = [TelegramChatSchema, TelegramSendSchema, BotCommandSchema, TelegramAccountPeerSchema];
+
+/** Stores a peer's access hash (one statement; a row that already holds this hash is left as it is). */
+export async function rememberAccountPeer(conn: PostgreSqlConnection, botId: string, peerId: string, accessHash: string): Promise<void> {
+  await conn.execute(
+    `insert into telegram_account_peer (bot_id, peer_id, access_hash, updated_at) values (?, ?, ?, now())
+     on conflict (bot_id, peer_id) do update set access_hash = excluded.access_hash, updated_at = now()
+     where telegram_account_peer.access_hash <> excluded.access_hash`,
+    [botId, peerId, accessHash],
+  );
+}
+
+/** Forgets an account's peers: access hashes are per Telegram account, so a new session (maybe another account's) or a logout drops them. */
+export async function forgetAccountPeers(conn: PostgreSqlConnection, botId: string): Promise<void> {
+  await conn.execute('delete from telegram_account_peer where bot_id = ?', [botId]);
+}
+
+/** The stored access hash of a peer of an account, if it has written before. */
+export async function accountPeerHash(conn: PostgreSqlConnection, botId: string, peerId: string): Promise<string | undefined> {
+  const [row] = await conn.execute<{ access_hash: string }[]>('select access_hash from telegram_account_peer where bot_id = ? and peer_id = ?', [botId, peerId]);
+  return row?.access_hash;
+}
 
 /** The session of a bot's chat: workflow id `chat:{botId}:{chatId}`. */
 export const telegramWorkflowId = (botId: string, chatId: string): string => `chat:${botId}:${chatId}`;

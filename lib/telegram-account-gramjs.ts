@@ -15,7 +15,7 @@ import { EditedMessage, type EditedMessageEvent } from 'telegram/events/EditedMe
 import { UpdateConnectionState } from 'telegram/network/index.js';
 import { computeCheck } from 'telegram/Password.js';
 import { StringSession } from 'telegram/sessions/index.js';
-import type { AccountApp, AccountClient, AccountClientFactory, AccountIncoming, AccountMedia, AccountOutgoing, AccountUser, ConnectionEvent, SignInResult } from './telegram-account.ts';
+import type { AccountApp, AccountClient, AccountClientFactory, AccountIncoming, AccountMedia, AccountOutgoing, AccountPeer, AccountUser, ConnectionEvent, SignInResult } from './telegram-account.ts';
 
 /** GramJS options every account client uses. */
 export const GRAMJS_OPTIONS = {
@@ -64,6 +64,31 @@ export function peerIdOf(peer: Api.TypePeer): string {
   return `-100${(peer as Api.PeerChannel).channelId.toString()}`;
 }
 
+/** The access hash of a message's chat: from the input peer GramJS built out of the update's users/chats, else the private chat's sender. */
+function accessHashOf(message: Api.Message, sender: Api.User | undefined): string | undefined {
+  let input: unknown;
+  try {
+    input = message.inputChat;
+  } catch {
+    input = undefined;
+  }
+  if (input instanceof Api.InputPeerUser || input instanceof Api.InputPeerChannel) return input.accessHash.toString();
+  if (message.peerId instanceof Api.PeerUser && sender?.accessHash && sender.id.equals(message.peerId.userId)) return sender.accessHash.toString();
+  return undefined;
+}
+
+/**
+ * The InputPeer of a chat from its id and stored access hash, so GramJS needs no entity
+ * it has seen in this process. A basic group needs no hash; a user or channel without one
+ * falls back to GramJS's own lookup (its in-memory cache).
+ */
+export function inputPeerOf(peer: AccountPeer): Api.TypeInputPeer | string {
+  if (peer.id.startsWith('-100') && peer.accessHash) return new Api.InputPeerChannel({ channelId: returnBigInt(peer.id.slice(4)), accessHash: returnBigInt(peer.accessHash) });
+  if (peer.id.startsWith('-') && !peer.id.startsWith('-100')) return new Api.InputPeerChat({ chatId: returnBigInt(peer.id.slice(1)) });
+  if (/^\d+$/.test(peer.id) && peer.accessHash) return new Api.InputPeerUser({ userId: returnBigInt(peer.id), accessHash: returnBigInt(peer.accessHash) });
+  return peer.id;
+}
+
 /** A GramJS message (and its sender) as the port's incoming message. */
 export function incomingOf(message: Api.Message, sender: Api.User | undefined, edited = false): AccountIncoming {
   const peerId = peerIdOf(message.peerId);
@@ -79,6 +104,7 @@ export function incomingOf(message: Api.Message, sender: Api.User | undefined, e
     media: mediaOf(message.media),
     from: userOf(sender, fromId),
     private: message.peerId instanceof Api.PeerUser,
+    accessHash: accessHashOf(message, sender),
   };
 }
 
@@ -170,7 +196,8 @@ class GramAccountClient implements AccountClient {
     return userOf(await this.client.getMe(), '');
   }
 
-  async sendMessage(peerId: string, m: AccountOutgoing): Promise<number> {
+  async sendMessage(peer: AccountPeer, m: AccountOutgoing): Promise<number> {
+    const peerId = inputPeerOf(peer);
     const common = { parseMode: m.parseMode ?? false, ...(m.replyToId !== undefined ? { replyTo: m.replyToId } : {}) } as const;
     const sent = m.file
       ? await this.client.sendFile(peerId, { file: m.file.url, caption: m.file.caption ?? m.text, ...common })
@@ -178,12 +205,12 @@ class GramAccountClient implements AccountClient {
     return sent.id;
   }
 
-  async editMessage(peerId: string, messageId: number, m: AccountOutgoing): Promise<void> {
-    await this.client.editMessage(peerId, { message: messageId, text: m.text, parseMode: m.parseMode ?? false, linkPreview: !m.disablePreview });
+  async editMessage(peer: AccountPeer, messageId: number, m: AccountOutgoing): Promise<void> {
+    await this.client.editMessage(inputPeerOf(peer), { message: messageId, text: m.text, parseMode: m.parseMode ?? false, linkPreview: !m.disablePreview });
   }
 
-  async setTyping(peerId: string): Promise<void> {
-    await this.client.invoke(new Api.messages.SetTyping({ peer: peerId, action: new Api.SendMessageTypingAction() }));
+  async setTyping(peer: AccountPeer): Promise<void> {
+    await this.client.invoke(new Api.messages.SetTyping({ peer: inputPeerOf(peer), action: new Api.SendMessageTypingAction() }));
   }
 
   onMessage(handler: (message: AccountIncoming) => void): void {

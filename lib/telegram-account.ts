@@ -45,6 +45,17 @@ export interface AccountIncoming {
   media?: AccountMedia | undefined;
   from: AccountUser;
   private: boolean;
+  /** The chat's access hash (a user's or a channel's; none for a basic group) as Telegram gave it with the message. */
+  accessHash?: string | undefined;
+}
+
+/**
+ * A chat to send to: its id (as {@link AccountIncoming.peerId}) and, when known, its access
+ * hash — MTProto needs both for a user or a channel, and the client forgets them on restart.
+ */
+export interface AccountPeer {
+  id: string;
+  accessHash?: string | undefined;
 }
 
 /** One outgoing part. */
@@ -72,9 +83,9 @@ export interface AccountClient {
   checkPassword(password: string): Promise<AccountUser>;
   /** users.getFullUser(self): who the session belongs to (fails when it is not authorized). */
   me(): Promise<AccountUser>;
-  sendMessage(peerId: string, message: AccountOutgoing): Promise<number>;
-  editMessage(peerId: string, messageId: number, message: AccountOutgoing): Promise<void>;
-  setTyping(peerId: string): Promise<void>;
+  sendMessage(peer: AccountPeer, message: AccountOutgoing): Promise<number>;
+  editMessage(peer: AccountPeer, messageId: number, message: AccountOutgoing): Promise<void>;
+  setTyping(peer: AccountPeer): Promise<void>;
   onMessage(handler: (message: AccountIncoming) => void): void;
   onConnection(handler: (event: ConnectionEvent) => void): void;
   /** auth.logOut: Telegram revokes the session (its auth key). */

@@ -14,6 +14,7 @@
 
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { botAppContext, botLoginContext, botSecret, botSecretContext, type Bot } from '../../db/bots.ts';
+import { forgetAccountPeers } from '../../db/telegram.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import { classifyAccountError, type AccountApp, type AccountClient, type AccountClientFactory, type AccountUser } from '../../lib/telegram-account.ts';
 import { HttpError } from '../errors.ts';
@@ -135,6 +136,7 @@ export async function submitCode(deps: LoginDeps, em: EntityManager, bot: Bot, c
   }
   finish(deps, bot, session);
   await em.flush();
+  await forgetAccountPeers(em.getConnection(), bot.id);
   return { state: 'done', user: result.user };
 }
 
@@ -144,6 +146,7 @@ export async function submitPassword(deps: LoginDeps, em: EntityManager, bot: Bo
   const { user, session } = await withClient(deps, app, pending.session, 'checking the password', async (c) => ({ user: await c.checkPassword(password), session: c.session() }));
   finish(deps, bot, session);
   await em.flush();
+  await forgetAccountPeers(em.getConnection(), bot.id);
   return { state: 'done', user };
 }
 
@@ -155,6 +158,7 @@ export async function importSession(deps: LoginDeps, em: EntityManager, bot: Bot
   bot.encryptedApp = deps.secretBox.encrypt(JSON.stringify(app), botAppContext(bot.id));
   finish(deps, bot, session);
   await em.flush();
+  await forgetAccountPeers(em.getConnection(), bot.id);
   return { state: 'done', user };
 }
 
@@ -180,5 +184,6 @@ export async function logout(deps: LoginDeps, em: EntityManager, bot: Bot): Prom
   bot.status = 'stopped';
   bot.lastError = null;
   await em.flush();
+  await forgetAccountPeers(em.getConnection(), bot.id);
   return { revoked };
 }

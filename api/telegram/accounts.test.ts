@@ -16,8 +16,8 @@ import { importSession, loginFailure, logout, readApp, startLogin, submitCode, s
 import { accountInbound, accountTaskQueue } from './accounts.ts';
 
 const box = createSecretBox([{ id: 'k1', key: randomBytes(32) }]);
-/** The state machine only flushes the bot row; the rows themselves are checked here. */
-const em = { flush: async () => undefined } as unknown as EntityManager;
+/** The state machine flushes the bot row and forgets the account's peers (one delete; checked on the wire, test/telegram/account-wire.test.ts); the bot rows themselves are checked here. */
+const em = { flush: async () => undefined, getConnection: () => ({ execute: async () => [] }) } as unknown as EntityManager;
 const app = { apiId: 123456, apiHash: '0123456789abcdef0123456789abcdef' };
 
 function newAccount(): Bot {

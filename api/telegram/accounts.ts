@@ -14,7 +14,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createAccountDelivery } from '../../activities/telegram-account.ts';
 import { botSecret } from '../../db/bots.ts';
 import { BOTS_CHANNEL } from '../../db/notify.ts';
-import { telegramOwners, telegramWorkflowId } from '../../db/telegram.ts';
+import { rememberAccountPeer, telegramOwners, telegramWorkflowId } from '../../db/telegram.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { SecretBox } from '../../lib/secret-box.ts';
 import { classifyAccountError, type AccountApp, type AccountClient, type AccountClientFactory, type AccountIncoming } from '../../lib/telegram-account.ts';
@@ -109,12 +109,21 @@ export async function startAccountGateways(opts: AccountGatewayOptions): Promise
   const setStatus = (botId: string, status: 'stopped' | 'running' | 'error', lastError: string | null) =>
     opts.orm.em.getConnection().execute('update bot set status = ?, last_error = ? where id = ?', [status, lastError, botId]).catch(() => undefined);
 
-  async function dispatch(bot: WantedAccount, m: AccountIncoming): Promise<void> {
+  /** Stores the chat's access hash when it is new to this connection (`stored`: peer → hash written) or changed. */
+  async function rememberPeer(botId: string, m: AccountIncoming, stored: Map<string, string>): Promise<void> {
+    if (!m.accessHash || stored.get(m.peerId) === m.accessHash) return;
+    await rememberAccountPeer(opts.orm.em.getConnection(), botId, m.peerId, m.accessHash);
+    stored.set(m.peerId, m.accessHash);
+  }
+
+  async function dispatch(bot: WantedAccount, m: AccountIncoming, stored: Map<string, string>): Promise<void> {
     const [chain] = await opts.orm.em
       .getConnection()
       .execute<{ active_version_id: string | null; account_groups: string[] | null }[]>('select c.active_version_id, b.account_groups from chain c, bot b where c.id = ? and b.id = ?', [bot.chain_id, bot.id]);
     // Private chats always; a group only while it is one of the account's chosen groups (read per message: a change needs no reconnect).
     if (!m.private && !(chain?.account_groups ?? []).includes(m.peerId)) return;
+    // Remembered before the session starts, so its replies can address the peer even from a client made after a restart.
+    await rememberPeer(bot.id, m, stored);
     if (!chain?.active_version_id) {
       log.warn({ botId: bot.id }, 'telegram account: the answering chain has no published version; the message is dropped');
       return;
@@ -143,6 +152,8 @@ export async function startAccountGateways(opts: AccountGatewayOptions): Promise
     let timer: NodeJS.Timeout | undefined;
     let attempt = 0;
     const h: Held = { fingerprint: fingerprintOf(bot), connected: false, stop: async () => undefined };
+    // The peers whose access hash this hold has stored (a new session is a new hold: its peers were forgotten).
+    const stored = new Map<string, string>();
 
     const dropConnection = async () => {
       h.connected = false;
@@ -167,7 +178,7 @@ export async function startAccountGateways(opts: AccountGatewayOptions): Promise
       const c = opts.accounts(app, session);
       client = c;
       c.onMessage((m) => {
-        dispatch(bot, m).catch((err: unknown) => log.warn({ botId: bot.id, message: err instanceof Error ? err.message : String(err) }, 'telegram account: handing a message to its session failed'));
+        dispatch(bot, m, stored).catch((err: unknown) => log.warn({ botId: bot.id, message: err instanceof Error ? err.message : String(err) }, 'telegram account: handing a message to its session failed'));
       });
       c.onConnection((e) => {
         if (e.state === 'disconnected' && h.connected && client === c && !stopped) {

@@ -17,6 +17,7 @@ import { Migration20261202020000_plugins } from './0015-plugins.ts';
 import { Migration20261202030000_reply_partials } from './0016-reply-partials.ts';
 import { Migration20261202040000_knowledge_vector } from './0017-knowledge-vector.ts';
 import { Migration20261202050000_account_groups } from './0018-account-groups.ts';
+import { Migration20261202060000_account_peers } from './0019-account-peers.ts';
 
 /**
  * Every migration, in order. Listed here rather than discovered on disk so the same list
@@ -42,4 +43,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202030000_reply_partials', class: Migration20261202030000_reply_partials },
   { name: 'Migration20261202040000_knowledge_vector', class: Migration20261202040000_knowledge_vector },
   { name: 'Migration20261202050000_account_groups', class: Migration20261202050000_account_groups },
+  { name: 'Migration20261202060000_account_peers', class: Migration20261202060000_account_peers },
 ];

@@ -83,8 +83,8 @@ function clientOf(tg: LoopbackTelegram, app: AccountApp, session: string): Accou
         if (!tg.sessions.has(current)) throw rpcError('AUTH_KEY_UNREGISTERED', 401);
         return tg.user;
       },
-      async sendMessage(peerId, message) {
-        tg.sent.push({ session: current, peerId, message });
+      async sendMessage(peer, message) {
+        tg.sent.push({ session: current, peerId: peer.id, message });
         return tg.sent.length;
       },
       async editMessage() {},

@@ -13,13 +13,15 @@ import { createAccountDelivery } from '../../activities/telegram-account.ts';
 import { TELEGRAM_FAILURES } from '../../activities/telegram.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { greetingGraph } from '../../chain/examples.ts';
-import { startAccountGateways, type AccountGateways } from '../../api/telegram/accounts.ts';
+import { accountInbound, startAccountGateways, type AccountGateways } from '../../api/telegram/accounts.ts';
 import { BotSchema, botSecret } from '../../db/bots.ts';
+import { TelegramAccountPeerSchema } from '../../db/telegram.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { gramAccountClientsFor } from '../../lib/telegram-account-gramjs.ts';
 import type { AccountClientFactory } from '../../lib/telegram-account.ts';
 import { bearer, registerAdmin, startApi, type Account, type ApiHarness } from '../api/support/api.ts';
 import { publishGraph } from '../support/dialogue.ts';
+import { messageSignal } from '../../temporal/contracts.ts';
 import { startMtprotoServer, type MtprotoTestServer } from '../support/mtproto-server.ts';
 import { eventually, quietTemporalRuntime, testStack } from '../support/stack.ts';
 
@@ -169,6 +171,53 @@ describe('telegram user accounts over MTProto (GramJS ↔ loopback test server)'
     // The test server pushes to every signed-in connection: close these before the next test.
     for (const g of gateways.splice(0)) await g.close();
   });
+
+  it('after a restart (a new GramJS client from the stored session) a reply reaches a person who has not written since', async () => {
+    await mt.account({ phone, code: '86420', me });
+    const botId = await createAccount('Wire restart');
+    expect((await login(botId, '', { ...app, phone })).status).toBe(200);
+    expect((await login(botId, '/code', { code: '86420' })).body.state).toBe('done');
+    const first = await start();
+    await eventually(() => (first.held().includes(botId) ? true : undefined), 'the account held', 20_000);
+
+    const from = { id: 5550004, firstName: 'Kai' };
+    await eventually(async () => ((await mt.incoming({ from, text: '/start' })).delivered > 0 ? true : undefined), 'a connected client');
+    await eventually(async () => (await mt.state()).sent.find((s) => s.method === 'sendMessage' && s.peer === String(from.id)), 'the greeting over MTProto', 30_000);
+    // The access hash Telegram gave with the message (the test server's: id·7+1) is stored.
+    const peer = await t.h.db.orm.em.fork().findOneOrFail(TelegramAccountPeerSchema, { botId, peerId: String(from.id) });
+    expect(peer.accessHash).toBe(String(from.id * 7 + 1));
+
+    // A restart: this gateway goes, another takes the account with a new client made from the stored session.
+    gateways.splice(gateways.indexOf(first), 1);
+    await first.close();
+    const second = await start();
+    await eventually(() => (second.held().includes(botId) ? true : undefined), 'the account held again', 20_000);
+
+    // The session answers without a new MTProto message (as a reminder days later would): the new
+    // client has never seen Kai, only the stored hash can address him.
+    const sentBefore = (await mt.state()).sent.length;
+    await t.h.client.workflow
+      .getHandle(`chat:${botId}:${from.id}`)
+      .signal(messageSignal, accountInbound({ id: 1000, peerId: String(from.id), text: 'Kai', date: Math.floor(Date.now() / 1000), from: { id: String(from.id) }, private: true }));
+    const reply = await eventually(
+      async () => (await mt.state()).sent.slice(sentBefore).find((s) => s.method === 'sendMessage' && s.peer === String(from.id)),
+      'the reply after the restart over MTProto',
+      30_000,
+    );
+    expect(reply.text).toBe('Nice to meet you, Kai!');
+    for (const g of gateways.splice(0)) await g.close();
+    // The hash stays out of the session's run events; a logout forgets the account's peers (hashes are per account).
+    const events = await eventually(async () => {
+      const [row] = await t.h.db.orm.em.getConnection().execute<{ n: string; leaked: string }[]>(
+        'select count(*) as n, count(*) filter (where payload::text like ?) as leaked from run_event where run_id = ?',
+        [`%${peer.accessHash}%`, `chat:${botId}:${from.id}`],
+      );
+      return Number(row?.n) > 0 ? row : undefined;
+    }, 'the run events of the session');
+    expect(Number(events.leaked)).toBe(0);
+    expect((await t.api.post(`/api/v1/bots/${botId}/account/logout`).set(bearer(admin.token)).send()).body).toEqual({ revoked: true });
+    expect(await t.h.db.orm.em.fork().count(TelegramAccountPeerSchema, { botId })).toBe(0);
+  }, 90_000);
 
   it('deliverMessage over MTProto: entities, a reply, buttons as text, an edit of the last message, a photo by URL, a flood wait as a retry delay', async () => {
     await mt.account({ phone, code: '97531', me });

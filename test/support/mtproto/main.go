@@ -266,8 +266,13 @@ func readPeer(b *bin.Buffer, me int64) (string, error) {
 	switch id {
 	case idInputPeerUser:
 		uid, _ := b.Long()
-		if _, err := b.Long(); err != nil {
+		hash, err := b.Long()
+		if err != nil {
 			return "", err
+		}
+		// As Telegram does: a user is addressed by the access hash it was given with (putUser's).
+		if hash != uid*7+1 {
+			return "", fmt.Errorf("access hash %d is not user %d's", hash, uid)
 		}
 		return fmt.Sprint(uid), nil
 	case idInputPeerChat:
