@@ -33,10 +33,20 @@ const entry =
           ? [join(ROOT, 'bench', 'editor.ts'), ...args.slice(1)]
         : [join(ROOT, 'cli', 'main.ts'), ...args];
 
+// glibc's allocator, unless the environment already says otherwise: at most 2 arenas and
+// freed memory at the top of a heap given back past 128 KB. Without them every worker
+// thread (a plugin version's host, Temporal's workflow thread) keeps arenas that glibc
+// rarely returns, and RSS climbs ~28 MB over 100 plugin reloads before it levels off;
+// with them +15 MB (docs/plugins.md, `npm run bench -- --plugin-reloads 100`).
+const malloc = {
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+  MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? '131072',
+};
+
 // The child gets the terminal's signals too (same process group); it handles them itself.
 const child = spawn(node, [...nodeFlags, ...entry], {
   stdio: 'inherit',
-  env: { ...process.env, PATH: `${join(node, '..')}:${process.env.PATH ?? ''}` },
+  env: { ...process.env, ...malloc, PATH: `${join(node, '..')}:${process.env.PATH ?? ''}` },
 });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
