@@ -23,7 +23,7 @@ import { json, startOpenAiServer, startTestServer, type OpenAiServer, type TestS
 import { publishGraph, startSession } from '../support/dialogue.ts';
 import { eventually } from '../support/poll.ts';
 import { createTestDatabase, testClient, testStack, uniqueTaskQueue, type TestDatabase } from '../support/stack.ts';
-import { killGroup, startService, type Service } from '../production/support.ts';
+import { killGroup, startWorkerService, type Service } from '../production/support.ts';
 import { toolMessages } from './support.ts';
 
 const KEY = `k1:${randomBytes(32).toString('base64')}`;
@@ -39,12 +39,7 @@ let env: Record<string, string>;
 const services: Service[] = [];
 const taskQueue = uniqueTaskQueue('agent-kill');
 
-async function startWorker(name: string): Promise<Service> {
-  const worker = startService('worker', name, env, dir);
-  services.push(worker);
-  await worker.logged('worker running');
-  return worker;
-}
+const startWorker = (name: string): Promise<Service> => startWorkerService(name, env, dir, services);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'chainflow-agent-kill-'));

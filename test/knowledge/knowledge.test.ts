@@ -17,7 +17,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { createSecretBox } from '../../lib/secret-box.ts';
 import { ingestWorkflowId } from '../../workflows/knowledge.ts';
 import { bearer, createAccount, registerAdmin, startApi, type Account, type ApiHarness } from '../api/support/api.ts';
-import { killGroup, startService, type Service } from '../production/support.ts';
+import { killGroup, startWorkerService, type Service } from '../production/support.ts';
 import { eventually, testStack, uniqueTaskQueue } from '../support/stack.ts';
 import { retrievalCases } from './cases.ts';
 import { startEmbeddingsServer, type EmbeddingsServer } from './embeddings-server.ts';
@@ -206,12 +206,7 @@ describe('knowledge bases', () => {
       LOG_LEVEL: 'info',
     };
     const services: Service[] = [];
-    const startWorker = async (name: string) => {
-      const worker = startService('worker', name, env, dir);
-      services.push(worker);
-      await worker.logged('worker running');
-      return worker;
-    };
+    const startWorker = (name: string) => startWorkerService(name, env, dir, services);
     try {
       const em = t.h.db.orm.em.fork();
       await createCredential(em, createSecretBox(key), { name: 'embeddings_kill', kind: 'openai', value: API_KEY, meta: { baseUrl: server.baseUrl } });

@@ -88,6 +88,14 @@ process.once('exit', () => {
   for (const s of running) killGroup(s.child, 'SIGKILL');
 });
 
+/** Starts `chainflow worker` ({@link startService}), adds it to `services` (the test's cleanup list) and waits until it polls. */
+export async function startWorkerService(name: string, env: Record<string, string>, cwd: string, services: Service[]): Promise<Service> {
+  const worker = startService('worker', name, env, cwd);
+  services.push(worker);
+  await worker.logged('worker running');
+  return worker;
+}
+
 /** Spawns `chainflow <command>` with `env`, its output kept in memory. */
 export function startService(command: 'worker' | 'api', name: string, env: Record<string, string>, cwd: string): Service {
   const child = spawn(process.execPath, [BIN, command], { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
