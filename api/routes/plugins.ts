@@ -79,6 +79,14 @@ function requireState(plugins: Plugins): PluginState {
   return plugins.state;
 }
 
+/** What every change starts with: an admin, this process's shared state, the plugin (404 when unknown). */
+async function forChange(em: EntityManager, principal: Parameters<typeof authorize>[0], id: string): Promise<{ plugins: Plugins; state: PluginState; status: PluginStatus | undefined; row: Plugin | null }> {
+  authorize(principal, 'plugin:manage');
+  const plugins = current();
+  const state = requireState(plugins);
+  return { plugins, state, ...(await findPlugin(em, plugins, id)) };
+}
+
 function loadedManifest(id: string, status: PluginStatus | undefined) {
   if (!status?.manifest) {
     throw new HttpError(409, 'plugin_not_loaded', `Plugin "${id}" is not loaded${status?.lastErrors[0] ? ` (${status.lastErrors[0].message})` : ''}: fix it so it loads (its last errors say why), then try again.`);
@@ -175,10 +183,7 @@ export function pluginOperations(deps: { secretBox?: SecretBox | undefined }): O
       errors: [404, 409, 503],
       responses: { 200: { description: 'The plugin', schema: pluginSchema } },
       handler: async ({ res, em, params, body, principal, audit }) => {
-        authorize(principal, 'plugin:manage');
-        const plugins = current();
-        const state = requireState(plugins);
-        const { status, row: found } = await findPlugin(em, plugins, params.id);
+        const { plugins, state, status, row: found } = await forChange(em, principal, params.id);
         const manifest = loadedManifest(params.id, status);
         const declared = manifest.permissions;
         if (!sameSet(declared.network, body.permissions.network) || !sameSet(declared.credentials, body.permissions.credentials)) {
@@ -209,10 +214,7 @@ export function pluginOperations(deps: { secretBox?: SecretBox | undefined }): O
         errors: verb === 'enable' ? [404, 409, 503] : [404, 503],
         responses: { 200: { description: 'The plugin', schema: pluginSchema } },
         handler: async ({ res, em, params, principal, audit }) => {
-          authorize(principal, 'plugin:manage');
-          const plugins = current();
-          const state = requireState(plugins);
-          const { status, row: found } = await findPlugin(em, plugins, params.id);
+          const { plugins, state, status, row: found } = await forChange(em, principal, params.id);
           const row = rowOf(em, params.id, found);
           if (verb === 'enable') {
             const manifest = loadedManifest(params.id, status);
@@ -258,10 +260,7 @@ export function pluginOperations(deps: { secretBox?: SecretBox | undefined }): O
       errors: [404, 409, 503],
       responses: { 200: { description: 'The settings', schema: pluginSettingsSchema } },
       handler: async ({ res, em, params, body, principal, audit }) => {
-        authorize(principal, 'plugin:manage');
-        const plugins = current();
-        const state = requireState(plugins);
-        const { status, row: found } = await findPlugin(em, plugins, params.id);
+        const { plugins, state, status, row: found } = await forChange(em, principal, params.id);
         const manifest = loadedManifest(params.id, status);
         const known = Object.keys((manifest.settingsSchema?.properties ?? {}) as object);
         const invalid = (field: string, message: string, extra: Record<string, unknown> = {}) =>
@@ -310,10 +309,7 @@ export function pluginOperations(deps: { secretBox?: SecretBox | undefined }): O
       errors: [404, 503],
       responses: { 200: { description: 'The plugin after the reload here', schema: pluginSchema } },
       handler: async ({ res, em, params, principal, audit }) => {
-        authorize(principal, 'plugin:manage');
-        const plugins = current();
-        const state = requireState(plugins);
-        const { row } = await findPlugin(em, plugins, params.id);
+        const { plugins, state, row } = await forChange(em, principal, params.id);
         await plugins.registry?.reload(params.id);
         audit({ action: 'plugin.reload', targetType: 'plugin', targetId: params.id, summary: {} });
         await em.flush();
